@@ -1,0 +1,151 @@
+import CZlib
+import Foundation
+
+/// One member of a zip archive, as listed by its central directory.
+public struct ZipEntry: Sendable, Equatable {
+    public let name: String
+    /// 0 = stored, 8 = deflated.
+    public let method: UInt16
+    public let crc32: UInt32
+    public let compressedSize: Int
+    public let uncompressedSize: Int
+    let localHeaderOffset: Int
+}
+
+/// A read-only zip archive (PKWARE APPNOTE), memory-mapped: the format of PyTorch's `torch.save`,
+/// TorchScript archives and `.xlsx` workbooks.
+///
+/// Supports stored and deflated members and ZIP64 sizes/offsets (what PyTorch writes for large files).
+/// Every offset is bounds-checked and every member's CRC-32 verified, so a truncated or corrupt file
+/// gives an ``ArchiveError`` naming the file, never a crash.
+///
+/// ```swift
+/// let zip = try ZipArchive(url: URL(fileURLWithPath: "RN50.pt"))
+/// let pickle = try zip.data(named: "RN50/data.pkl")
+/// ```
+public struct ZipArchive: @unchecked Sendable {
+    public let url: URL
+    public let entries: [ZipEntry]
+    private let data: Data
+    private var fileName: String { url.path }
+
+    public init(url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw ArchiveError.unreadable(file: url.path, reason: error.localizedDescription)
+        }
+        try self.init(data: data, url: url)
+    }
+
+    /// An archive held in memory; `url` is used only in error messages.
+    public init(data: Data, url: URL) throws {
+        self.url = url
+        self.data = data
+        self.entries = try data.withUnsafeBytes { raw in try ZipArchive.readDirectory(ByteReader(bytes: raw), file: url.path) }
+    }
+
+    public func entry(named name: String) -> ZipEntry? { entries.first { $0.name == name } }
+
+    /// The uncompressed bytes of the member `name`.
+    public func data(named name: String) throws -> Data {
+        guard let e = entry(named: name) else { throw ArchiveError.missingEntry(file: fileName, entry: name) }
+        return try data(for: e)
+    }
+
+    /// The uncompressed bytes of `entry`, CRC-checked.
+    public func data(for entry: ZipEntry) throws -> Data {
+        let file = fileName
+        return try data.withUnsafeBytes { raw -> Data in
+            let r = ByteReader(bytes: raw)
+            let lh = entry.localHeaderOffset
+            guard r.u32(lh) == 0x0403_4b50, let nameLen = r.u16(lh + 26), let extraLen = r.u16(lh + 28) else {
+                throw ArchiveError.corrupt(file: file, reason: "bad local header for '\(entry.name)'")
+            }
+            let start = lh + 30 + Int(nameLen) + Int(extraLen)
+            guard start >= 0, start + entry.compressedSize <= raw.count else {
+                throw ArchiveError.corrupt(file: file, reason: "member '\(entry.name)' extends past the end of the file (truncated?)")
+            }
+            let payload = UnsafeRawBufferPointer(rebasing: raw[start..<(start + entry.compressedSize)])
+            let out: Data
+            switch entry.method {
+            case 0:
+                guard entry.compressedSize == entry.uncompressedSize else {
+                    throw ArchiveError.corrupt(file: file, reason: "stored member '\(entry.name)' has inconsistent sizes")
+                }
+                out = Data(payload)
+            case 8:
+                out = try Inflate.raw(payload, expectedSize: entry.uncompressedSize, file: file, what: entry.name)
+            default:
+                throw ArchiveError.unsupported(file: file, reason: "compression method \(entry.method) of '\(entry.name)'")
+            }
+            let crc = out.withUnsafeBytes { b in
+                UInt32(CZlib.crc32(0, b.bindMemory(to: UInt8.self).baseAddress, uInt(b.count)))
+            }
+            guard crc == entry.crc32 else {
+                throw ArchiveError.corrupt(file: file, reason: "CRC mismatch in member '\(entry.name)'")
+            }
+            return out
+        }
+    }
+
+    private static func readDirectory(_ r: ByteReader, file: String) throws -> [ZipEntry] {
+        let n = r.bytes.count
+        guard n >= 22 else { throw ArchiveError.notAZip(file: file) }
+        // End of central directory: search backwards over the maximal comment length.
+        var eocd = -1
+        var i = n - 22
+        let lowest = max(0, n - 22 - 65_535)
+        while i >= lowest {
+            if r.u32(i) == 0x0605_4b50 { eocd = i; break }
+            i -= 1
+        }
+        guard eocd >= 0 else { throw ArchiveError.notAZip(file: file) }
+        var count = Int(r.u16(eocd + 10)!)
+        var cdSize = Int(r.u32(eocd + 12)!)
+        var cdOffset = Int(r.u32(eocd + 16)!)
+        // ZIP64 end-of-central-directory locator precedes the EOCD.
+        if eocd >= 20, r.u32(eocd - 20) == 0x0706_4b50, let z64 = r.u64(eocd - 12) {
+            let z = Int(clamping: z64)
+            guard r.u32(z) == 0x0606_4b50, let c = r.u64(z + 32), let s = r.u64(z + 40), let o = r.u64(z + 48) else {
+                throw ArchiveError.corrupt(file: file, reason: "bad ZIP64 end-of-central-directory record")
+            }
+            count = Int(clamping: c); cdSize = Int(clamping: s); cdOffset = Int(clamping: o)
+        }
+        guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize <= n else {
+            throw ArchiveError.corrupt(file: file, reason: "central directory lies outside the file (truncated?)")
+        }
+        var entries: [ZipEntry] = []
+        entries.reserveCapacity(count)
+        var p = cdOffset
+        for index in 0..<count {
+            guard r.u32(p) == 0x0201_4b50, let method = r.u16(p + 10), let crc = r.u32(p + 16),
+                  let csize32 = r.u32(p + 20), let usize32 = r.u32(p + 24), let nameLen = r.u16(p + 28),
+                  let extraLen = r.u16(p + 30), let commentLen = r.u16(p + 32), let off32 = r.u32(p + 42),
+                  p + 46 + Int(nameLen) + Int(extraLen) <= n
+            else { throw ArchiveError.corrupt(file: file, reason: "bad central directory record #\(index)") }
+            let nameBytes = UnsafeRawBufferPointer(rebasing: r.bytes[(p + 46)..<(p + 46 + Int(nameLen))])
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            var csize = Int(csize32), usize = Int(usize32), offset = Int(off32)
+            // ZIP64 extended information extra field (id 0x0001): present fields follow in fixed order.
+            var e = p + 46 + Int(nameLen)
+            let eEnd = e + Int(extraLen)
+            while e + 4 <= eEnd {
+                let id = r.u16(e)!, size = Int(r.u16(e + 2)!)
+                if id == 0x0001 {
+                    var q = e + 4
+                    if usize32 == 0xFFFF_FFFF, let v = r.u64(q) { usize = Int(clamping: v); q += 8 }
+                    if csize32 == 0xFFFF_FFFF, let v = r.u64(q) { csize = Int(clamping: v); q += 8 }
+                    if off32 == 0xFFFF_FFFF, let v = r.u64(q) { offset = Int(clamping: v); q += 8 }
+                }
+                e += 4 + size
+            }
+            guard offset >= 0, offset < n, csize >= 0, usize >= 0 else {
+                throw ArchiveError.corrupt(file: file, reason: "member '\(name)' has an out-of-range offset or size (truncated?)")
+            }
+            entries.append(ZipEntry(name: name, method: method, crc32: crc, compressedSize: csize,
+                                    uncompressedSize: usize, localHeaderOffset: offset))
+            p += 46 + Int(nameLen) + Int(extraLen) + Int(commentLen)
+        }
+        return entries
+    }
+}

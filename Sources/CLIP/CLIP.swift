@@ -1,0 +1,1 @@
+// CLIP target: see the issue tracker.

@@ -1,0 +1,1 @@
+// CLIPTokenizer target: see the issue tracker.

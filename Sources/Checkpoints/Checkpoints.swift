@@ -1,0 +1,1 @@
+// Checkpoints target: see the issue tracker.

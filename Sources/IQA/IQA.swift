@@ -1,0 +1,1 @@
+// IQA target: see the issue tracker.

@@ -1,0 +1,1 @@
+// IQAData target: see the issue tracker.

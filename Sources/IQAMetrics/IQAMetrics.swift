@@ -1,0 +1,1 @@
+// IQAMetrics target: see the issue tracker.

@@ -1,0 +1,1 @@
+// Imaging target: see the issue tracker.

@@ -1,0 +1,1 @@
+// SynthAGI target: see the issue tracker.
