@@ -1,1 +1,0 @@
-// IQAMetrics target: see the issue tracker.
