@@ -58,19 +58,7 @@ public struct LogisticMapping: Codable, Sendable, Equatable {
         let initial = start ?? standardStart(x: x, y: y)
         let result = levenbergMarquardt(start: initial.parameters, residualCount: x.count, options: options) {
             beta, residual, jacobian in
-            let scale = abs(beta[3])
-            let sign: Double = beta[3] < 0 ? -1 : 1
-            let height = beta[0] - beta[1]
-            for i in x.indices {
-                let u = (x[i] - beta[2]) / scale
-                let s = LogisticMapping.sigmoid(u)
-                let slope = height * s * (1 - s)            // ∂f/∂u
-                residual[i] = height * s + beta[1] - y[i]
-                jacobian[i * 4 + 0] = s
-                jacobian[i * 4 + 1] = 1 - s
-                jacobian[i * 4 + 2] = -slope / scale
-                jacobian[i * 4 + 3] = -slope * u / scale * sign
-            }
+            residualsAndJacobian(beta: beta, x: x, y: y, residual: &residual, jacobian: &jacobian)
         }
         guard result.parameters.allSatisfy({ $0.isFinite }), result.sumOfSquares.isFinite else {
             throw .logisticFitFailed(reason: "parameters became non-finite (start \(initial.parameters))")
@@ -97,6 +85,27 @@ public struct LogisticMapping: Codable, Sendable, Equatable {
 
     /// f applied to every element.
     public func apply(_ xs: [Double]) -> [Double] { xs.map { apply($0) } }
+
+    /// rᵢ = f(xᵢ; β) − yᵢ and the row-major n × 4 Jacobian ∂rᵢ/∂βⱼ (analytic; with u = (x − β3)/|β4|,
+    /// s = σ(u): ∂f/∂β1 = s, ∂f/∂β2 = 1 − s, ∂f/∂β3 = −(β1 − β2)s(1 − s)/|β4|,
+    /// ∂f/∂β4 = −(β1 − β2)s(1 − s)·u/|β4|·sign(β4)).
+    static func residualsAndJacobian(
+        beta: [Double], x: [Double], y: [Double], residual: inout [Double], jacobian: inout [Double]
+    ) {
+        let scale = abs(beta[3])
+        let sign: Double = beta[3] < 0 ? -1 : 1
+        let height = beta[0] - beta[1]
+        for i in x.indices {
+            let u = (x[i] - beta[2]) / scale
+            let s = sigmoid(u)
+            let slope = height * s * (1 - s)  // ∂f/∂u
+            residual[i] = height * s + beta[1] - y[i]
+            jacobian[i * 4 + 0] = s
+            jacobian[i * 4 + 1] = 1 - s
+            jacobian[i * 4 + 2] = -slope / scale
+            jacobian[i * 4 + 3] = -slope * u / scale * sign
+        }
+    }
 
     /// 1 / (1 + e^(−u)) without overflow for large |u|.
     static func sigmoid(_ u: Double) -> Double {
