@@ -6,9 +6,9 @@ public struct LevenbergMarquardtOptions: Codable, Sendable, Equatable {
     /// Maximum number of accepted or rejected steps.
     public var maxIterations: Int = 1000
     /// Stop when an accepted step lowers the sum of squares by less than this fraction.
-    public var relativeCostTolerance: Double = 1e-15
+    public var relativeCostTolerance: Double = 1e-12
     /// Stop when ‖δ‖ ≤ tol · (‖β‖ + tol).
-    public var relativeStepTolerance: Double = 1e-15
+    public var relativeStepTolerance: Double = 1e-12
     /// Initial damping λ = factor · max(diag(JᵀJ)).
     public var initialDampingFactor: Double = 1e-3
 

@@ -24,6 +24,10 @@ public struct LogisticMapping: Codable, Sendable, Equatable {
     public var sumOfSquares: Double = 0
     /// Levenberg–Marquardt iterations used (0 for a hand-made mapping).
     public var iterations: Int = 0
+    /// False when `fit` stopped at `maxIterations` before meeting a tolerance. This happens when the
+    /// optimum lies at infinity (e.g. exactly linear data: β1 − β2 and β4 grow without bound); the
+    /// mapping returned is still the best point found, monotone, with a lower SSE than the start.
+    public var converged: Bool = true
 
     /// Fewest samples `fit` accepts (one per parameter).
     public static let minimumSamples = 4
@@ -48,7 +52,8 @@ public struct LogisticMapping: Codable, Sendable, Equatable {
 
     /// Fits the logistic to (x, y) from `start` (default: `standardStart`).
     /// Throws on a length mismatch, fewer than 4 samples, non-finite values, constant x or y, or a
-    /// fit that ends with non-finite parameters or does not converge within `options.maxIterations`.
+    /// fit that ends with non-finite parameters or β4 = 0. Not converging within
+    /// `options.maxIterations` does not throw: see `converged`. β4 is returned as |β4|.
     public static func fit(
         x: [Double], y: [Double], start: LogisticMapping? = nil, options: LevenbergMarquardtOptions = .init()
     ) throws(MetricsError) -> LogisticMapping {
@@ -63,18 +68,12 @@ public struct LogisticMapping: Codable, Sendable, Equatable {
         guard result.parameters.allSatisfy({ $0.isFinite }), result.sumOfSquares.isFinite else {
             throw .logisticFitFailed(reason: "parameters became non-finite (start \(initial.parameters))")
         }
-        guard result.converged else {
-            throw .logisticFitFailed(
-                reason: "no convergence in \(options.maxIterations) iterations (last parameters \(result.parameters))")
-        }
-        guard result.parameters[3] != 0 else {
-            throw .logisticFitFailed(reason: "β4 reached 0 (a step function), start \(initial.parameters)")
-        }
         var mapping = LogisticMapping(
             beta1: result.parameters[0], beta2: result.parameters[1], beta3: result.parameters[2],
-            beta4: result.parameters[3])
+            beta4: abs(result.parameters[3]))
         mapping.sumOfSquares = result.sumOfSquares
         mapping.iterations = result.iterations
+        mapping.converged = result.converged
         return mapping
     }
 

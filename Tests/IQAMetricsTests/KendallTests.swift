@@ -38,7 +38,7 @@ struct KendallTests {
         #expect(try Correlation.krcc(a, a.map { -$0 }) == -1)
     }
 
-    @Test("n = 100 000 takes under 0.2 s in release (2 s allowed in debug builds)")
+    @Test("n = 100 000 takes under 0.2 s in release (5 s allowed in debug builds)")
     func performance() throws {
         var generator = SplitMix(seed: 42)
         let n = 100_000
@@ -48,7 +48,7 @@ struct KendallTests {
         var tau = 0.0
         let elapsed = try clock.measure { tau = try Correlation.krcc(a, b) }
         #if DEBUG
-        let limit = Duration.seconds(2)
+        let limit = Duration.seconds(5)
         #else
         let limit = Duration.milliseconds(200)
         #endif

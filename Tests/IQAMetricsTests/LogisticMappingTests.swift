@@ -55,11 +55,30 @@ struct LogisticMappingTests {
         let truth = LogisticMapping(beta1: 4.5, beta2: 1.2, beta3: 0.3, beta4: 0.15)
         let x = (0..<60).map { -0.5 + Double($0) / 40 }
         let mapping = try LogisticMapping.fit(x: x, y: truth.apply(x))
-        for (p, q) in zip(mapping.parameters, truth.parameters) { #expect(abs(abs(p) - q) <= 1e-6) }
+        for (p, q) in zip(mapping.parameters, truth.parameters) { #expect(abs(p - q) <= 1e-6) }
         let y = mapping.apply(x)
         #expect(zip(y, y.dropFirst()).allSatisfy { $0 <= $1 })
         #expect(y.allSatisfy { $0 >= 1.2 - 1e-9 && $0 <= 4.5 + 1e-9 })
         #expect(truth.apply(1e6) == 4.5 && truth.apply(-1e6) == 1.2)
+    }
+
+    @Test("exactly linear data (optimum at infinity) does not throw: converged is false and PLCC stays ≈ 1")
+    func linearDataDoesNotThrow() throws {
+        let x = (0..<100).map { Double($0) / 99 }
+        let y = x.map { 1 + 3 * $0 }
+        let mapping = try LogisticMapping.fit(x: x, y: y, options: { var o = LevenbergMarquardtOptions(); o.maxIterations = 200; return o }())
+        #expect(!mapping.converged && mapping.iterations == 200)
+        #expect(try Correlation.plcc(mapping.apply(x), y) >= 1 - 1e-9)
+    }
+
+    @Test("a decreasing relationship fits with β1 < β2 and raises PLCC from negative to positive")
+    func decreasing() throws {
+        let x = (0..<80).map { Double($0) / 79 }
+        let truth = LogisticMapping(beta1: 1.0, beta2: 5.0, beta3: 0.5, beta4: 0.1)
+        let mapping = try LogisticMapping.fit(x: x, y: truth.apply(x))
+        #expect(mapping.beta1 < mapping.beta2 && mapping.beta4 > 0 && mapping.converged)
+        #expect(try Correlation.plcc(x, truth.apply(x)) < -0.9)
+        #expect(try Correlation.plcc(mapping.apply(x), truth.apply(x)) >= 1 - 1e-9)
     }
 
     @Test("bad input throws: too few samples, constant x, mismatched lengths")
