@@ -1,0 +1,59 @@
+import NN
+import Tensor
+
+/// Port of openai/CLIP `clip/model.py` `Bottleneck`: 1×1 → 3×3 → (avg pool when strided) → 1×1 convolutions with
+/// batch norm, plus a residual branch. Differences from torchvision's: every convolution has stride 1 and striding
+/// is an average pool ("anti-aliased stride") — after the 3×3 convolution in the main path, and before the 1×1
+/// convolution in the downsample branch. Channels-last here (`[N, H, W, C]`).
+public final class Bottleneck: Module {
+    public static let expansion = 4
+    public var isTraining = true
+    public let conv1: Conv2d, bn1: BatchNorm2d
+    public let conv2: Conv2d, bn2: BatchNorm2d
+    public let conv3: Conv2d, bn3: BatchNorm2d
+    public let downsample: Downsample?
+    public let stride: Int
+
+    /// The residual branch: `AvgPool2d(stride)` (key `-1`, no parameters), 1×1 conv (`0`), batch norm (`1`).
+    public final class Downsample: Module {
+        public var isTraining = true
+        public let conv: Conv2d, bn: BatchNorm2d
+        public let stride: Int
+        init(_ inplanes: Int, _ outplanes: Int, stride: Int, rng: inout SeededGenerator) {
+            conv = Conv2d(inplanes, outplanes, kernel: 1, bias: false, rng: &rng)
+            bn = BatchNorm2d(outplanes)
+            self.stride = stride
+        }
+        public var children: [(String, any Module)] { [("0", conv), ("1", bn)] }
+        func callAsFunction(_ x: Var) -> Var {
+            bn(conv(stride > 1 ? avgPool2d(x, kernel: stride) : x))
+        }
+    }
+
+    public init(inplanes: Int, planes: Int, stride: Int = 1, rng: inout SeededGenerator) {
+        conv1 = Conv2d(inplanes, planes, kernel: 1, bias: false, rng: &rng); bn1 = BatchNorm2d(planes)
+        conv2 = Conv2d(planes, planes, kernel: 3, padding: 1, bias: false, rng: &rng); bn2 = BatchNorm2d(planes)
+        conv3 = Conv2d(planes, planes * Self.expansion, kernel: 1, bias: false, rng: &rng); bn3 = BatchNorm2d(planes * Self.expansion)
+        self.stride = stride
+        if stride > 1 || inplanes != planes * Self.expansion {
+            downsample = Downsample(inplanes, planes * Self.expansion, stride: stride, rng: &rng)
+        } else {
+            downsample = nil
+        }
+    }
+
+    public var children: [(String, any Module)] {
+        var c: [(String, any Module)] = [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3), ("bn3", bn3)]
+        if let downsample { c.append(("downsample", downsample)) }
+        return c
+    }
+
+    public func callAsFunction(_ x: Var) -> Var {
+        var out = bn1(conv1(x), relu: true)
+        out = bn2(conv2(out), relu: true)
+        if stride > 1 { out = avgPool2d(out, kernel: stride) }
+        out = bn3(conv3(out))
+        let identity = downsample.map { $0(x) } ?? x
+        return relu(add(out, identity))
+    }
+}
