@@ -39,7 +39,7 @@ public enum DatasetLoader {
         }
 
         var issues = IssueCollector(file: url.path)
-        let table = try readTable(url, format: spec.format, issues: &issues)
+        let table = try readTable(url, format: spec.format, sheet: spec.sheet, issues: &issues)
         let imageColumn = try table.columnIndex(spec.imageColumn)
         let promptColumn = try table.columnIndex(spec.promptColumn)
         let scoreColumns = try table.columnIndices(spec.scoreColumns)
@@ -100,17 +100,17 @@ public enum DatasetLoader {
         return url
     }
 
-    /// Reads a label table as CSV or `.xlsx` (first sheet).
-    public static func readTable(_ url: URL, format: LabelFormat = .auto) throws -> LabelTable {
+    /// Reads a label table as CSV or `.xlsx` (`sheet`, or the first sheet).
+    public static func readTable(_ url: URL, format: LabelFormat = .auto, sheet: String? = nil) throws -> LabelTable {
         var issues = IssueCollector(file: url.path)
-        let table = try readTable(url, format: format, issues: &issues)
+        let table = try readTable(url, format: format, sheet: sheet, issues: &issues)
         try issues.throwIfAny()
         return table
     }
 
-    static func readTable(_ url: URL, format: LabelFormat, issues: inout IssueCollector) throws -> LabelTable {
+    static func readTable(_ url: URL, format: LabelFormat, sheet: String?, issues: inout IssueCollector) throws -> LabelTable {
         let isXLSX = format == .xlsx || (format == .auto && url.pathExtension.lowercased() == "xlsx")
-        if isXLSX { return try XLSXReader.read(url) }
+        if isXLSX { return try XLSXReader.read(url, sheet: sheet) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw DataError.unreadable(file: url.path, reason: error.localizedDescription)

@@ -107,6 +107,8 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     /// Label file inside the bundled `Resources` folder, or nil (then a label file must be given).
     public var bundledLabels: String?
     public var format: LabelFormat = .auto
+    /// Sheet of an `.xlsx` label file (nil: the first sheet).
+    public var sheet: String?
     public var imageColumn: String
     public var promptColumn: String
     public var scoreColumns: [String]
@@ -121,13 +123,14 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     /// Data rows the label file should have; a warning if it differs.
     public var expectedRows: Int?
 
-    public init(name: String, bundledLabels: String? = nil, format: LabelFormat = .auto, imageColumn: String,
+    public init(name: String, bundledLabels: String? = nil, format: LabelFormat = .auto, sheet: String? = nil, imageColumn: String,
                 promptColumn: String, scoreColumns: [String], scoreNames: [String]? = nil, scoreMin: Double? = nil,
                 scoreMax: Double? = nil, group: GroupRule = .prompt, duplicates: DuplicatePolicy = .keepFirst,
                 knownUnlabelled: [String] = [], expectedRows: Int? = nil) {
         self.name = name
         self.bundledLabels = bundledLabels
         self.format = format
+        self.sheet = sheet
         self.imageColumn = imageColumn
         self.promptColumn = promptColumn
         self.scoreColumns = scoreColumns
@@ -146,6 +149,7 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
         self.init(name: try c.decode(String.self, forKey: .name),
                   bundledLabels: try c.decodeIfPresent(String.self, forKey: .bundledLabels),
                   format: try c.decodeIfPresent(LabelFormat.self, forKey: .format) ?? .auto,
+                  sheet: try c.decodeIfPresent(String.self, forKey: .sheet),
                   imageColumn: try c.decode(String.self, forKey: .imageColumn),
                   promptColumn: try c.decode(String.self, forKey: .promptColumn),
                   scoreColumns: scoreColumns,

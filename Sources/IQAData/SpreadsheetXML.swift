@@ -21,69 +21,109 @@ struct RawRow {
 }
 
 /// Strips a namespace prefix: "x:row" → "row".
-@inline(__always) private func local(_ name: String) -> Substring {
+@inline(__always) func local(_ name: String) -> Substring {
     if let colon = name.lastIndex(of: ":") { return name[name.index(after: colon)...] }
     return name[...]
 }
 
-/// Runs `delegate` over `data`; a parse error becomes a ``DataError/badWorkbook(file:reason:)`` naming the part.
-func parseXML(_ data: Data, delegate: XMLParserDelegate & XMLErrorCarrier, file: String, part: String) throws {
-    let parser = XMLParser(data: data)
-    parser.shouldProcessNamespaces = false
-    parser.shouldResolveExternalEntities = false
-    parser.delegate = delegate
-    let ok = parser.parse()
-    if let problem = delegate.problem {
-        throw DataError.badWorkbook(file: file, reason: "\(part): \(problem)")
-    }
-    if !ok {
-        let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "unknown error"
-        throw DataError.badWorkbook(file: file, reason: "\(part): malformed XML at line \(parser.lineNumber) (\(reason))")
-    }
+/// Receives the SAX events of one workbook part (local element names), from ``XMLDriver``.
+protocol SpreadsheetPartHandler: AnyObject {
+    /// A precise problem found by the handler (parsing stops).
+    var problem: String? { get set }
+    func start(_ name: Substring, attributes: [String: String], parser: XMLParser)
+    func end(_ name: Substring)
+    func text(_ string: String)
 }
 
-/// A delegate that can stop parsing with its own, more precise, message.
-protocol XMLErrorCarrier: AnyObject {
-    var problem: String? { get }
+extension SpreadsheetPartHandler {
+    func end(_ name: Substring) {}
+    func text(_ string: String) {}
 }
 
-/// `xl/workbook.xml`: the sheets in order, each with its name and relationship id.
-final class WorkbookHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
-    var sheets: [(name: String, relationship: String)] = []
-    var problem: String?
+/// The XMLParser delegate: forwards events to a handler and checks well-formedness itself, because
+/// swift-corelibs-foundation's `XMLParser.parse()` can return true for truncated or mismatched documents.
+final class XMLDriver: NSObject, XMLParserDelegate {
+    let handler: SpreadsheetPartHandler
+    private(set) var depth = 0
+    private(set) var elements = 0
+    private(set) var errorLine: Int?
+
+    init(_ handler: SpreadsheetPartHandler) { self.handler = handler }
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
                 qualifiedName qName: String?, attributes: [String: String] = [:]) {
-        guard local(elementName) == "sheet" else { return }
+        depth += 1
+        elements += 1
+        handler.start(local(elementName), attributes: attributes, parser: parser)
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        depth -= 1
+        handler.end(local(elementName))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { handler.text(string) }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) {
+        if errorLine == nil { errorLine = parser.lineNumber }
+    }
+}
+
+/// Parses one part with `handler`; any problem becomes a ``DataError/badWorkbook(file:reason:)`` naming the part.
+func parseXML(_ data: Data, handler: SpreadsheetPartHandler, file: String, part: String) throws {
+    let parser = XMLParser(data: data)
+    parser.shouldProcessNamespaces = false
+    parser.shouldResolveExternalEntities = false
+    let driver = XMLDriver(handler)
+    parser.delegate = driver
+    let ok = parser.parse()
+    if let problem = handler.problem {
+        throw DataError.badWorkbook(file: file, reason: "\(part): \(problem)")
+    }
+    if !ok || parser.parserError != nil || driver.errorLine != nil {
+        let line = driver.errorLine ?? parser.lineNumber
+        let code = (parser.parserError as NSError?).map { " (XMLParser error \($0.code))" } ?? ""
+        throw DataError.badWorkbook(file: file, reason: "\(part): malformed XML at line \(line)\(code)")
+    }
+    if driver.elements == 0 || driver.depth != 0 {
+        throw DataError.badWorkbook(file: file, reason: "\(part): malformed XML (\(driver.elements == 0 ? "no root element" : "\(driver.depth) unclosed element(s); truncated?"))")
+    }
+}
+
+/// `xl/workbook.xml`: the sheets in order, each with its name and relationship id.
+final class WorkbookHandler: SpreadsheetPartHandler {
+    var sheets: [(name: String, relationship: String)] = []
+    var problem: String?
+
+    func start(_ name: Substring, attributes: [String: String], parser: XMLParser) {
+        guard name == "sheet" else { return }
         let rid = attributes.first { local($0.key) == "id" }?.value
         sheets.append((attributes["name"] ?? "", rid ?? ""))
     }
 }
 
 /// `xl/_rels/workbook.xml.rels`: relationship id → target path.
-final class RelationshipsHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
+final class RelationshipsHandler: SpreadsheetPartHandler {
     var targets: [String: String] = [:]
     var problem: String?
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes: [String: String] = [:]) {
-        guard local(elementName) == "Relationship", let id = attributes["Id"], let target = attributes["Target"] else { return }
+    func start(_ name: Substring, attributes: [String: String], parser: XMLParser) {
+        guard name == "Relationship", let id = attributes["Id"], let target = attributes["Target"] else { return }
         targets[id] = target
     }
 }
 
 /// `xl/sharedStrings.xml`: each `<si>` is one string, either a single `<t>` or rich-text runs `<r><t>…</t></r>`
 /// whose texts are concatenated; phonetic runs (`<rPh>`) are not part of the value and are skipped.
-final class SharedStringsHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
+final class SharedStringsHandler: SpreadsheetPartHandler {
     var strings: [String] = []
     var problem: String?
     private var current: String?
     private var inText = false
     private var phoneticDepth = 0
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes: [String: String] = [:]) {
-        switch local(elementName) {
+    func start(_ name: Substring, attributes: [String: String], parser: XMLParser) {
+        switch name {
         case "si": current = ""
         case "rPh": phoneticDepth += 1
         case "t": inText = phoneticDepth == 0 && current != nil
@@ -91,8 +131,8 @@ final class SharedStringsHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
         }
     }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-        switch local(elementName) {
+    func end(_ name: Substring) {
+        switch name {
         case "si":
             strings.append(current ?? "")
             current = nil
@@ -102,7 +142,7 @@ final class SharedStringsHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
+    func text(_ string: String) {
         if inText { current? += string }
     }
 }
@@ -110,7 +150,7 @@ final class SharedStringsHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
 /// A worksheet: rows and cells. A cell's column comes from its reference (`C12` → column 2); a cell without
 /// a reference follows the previous one, a row without `r` follows the previous row. Cells of type `s` keep
 /// the shared-string index as text (resolved by ``XLSXReader``).
-final class SheetHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
+final class SheetHandler: SpreadsheetPartHandler {
     var rows: [RawRow] = []
     var problem: String?
     private var row: RawRow?
@@ -121,9 +161,8 @@ final class SheetHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
     private var inInline = false
     private var phoneticDepth = 0
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes: [String: String] = [:]) {
-        switch local(elementName) {
+    func start(_ name: Substring, attributes: [String: String], parser: XMLParser) {
+        switch name {
         case "row":
             let number = attributes["r"].flatMap { Int($0) } ?? ((rows.last?.number ?? 0) + 1)
             row = RawRow(number: number, cells: [:])
@@ -158,8 +197,8 @@ final class SheetHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
         }
     }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-        switch local(elementName) {
+    func end(_ name: Substring) {
+        switch name {
         case "row":
             if let row { rows.append(row) }
             row = nil
@@ -176,7 +215,7 @@ final class SheetHandler: NSObject, XMLParserDelegate, XMLErrorCarrier {
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
+    func text(_ string: String) {
         if capture { cell?.text += string }
     }
 

@@ -39,7 +39,7 @@ public enum XLSXReader {
         }
 
         let workbook = WorkbookHandler()
-        try parseXML(try part("xl/workbook.xml"), delegate: workbook, file: file, part: "xl/workbook.xml")
+        try parseXML(try part("xl/workbook.xml"), handler: workbook, file: file, part: "xl/workbook.xml")
         guard !workbook.sheets.isEmpty else { throw DataError.badWorkbook(file: file, reason: "the workbook lists no sheets") }
         let chosen: (name: String, relationship: String)
         if let sheet {
@@ -52,7 +52,7 @@ public enum XLSXReader {
         }
 
         let rels = RelationshipsHandler()
-        try parseXML(try part("xl/_rels/workbook.xml.rels"), delegate: rels, file: file, part: "xl/_rels/workbook.xml.rels")
+        try parseXML(try part("xl/_rels/workbook.xml.rels"), handler: rels, file: file, part: "xl/_rels/workbook.xml.rels")
         guard let target = rels.targets[chosen.relationship] else {
             throw DataError.badWorkbook(file: file, reason: "sheet '\(chosen.name)' refers to relationship '\(chosen.relationship)', which xl/_rels/workbook.xml.rels does not define")
         }
@@ -61,12 +61,12 @@ public enum XLSXReader {
         var shared: [String] = []
         if zip.entry(named: "xl/sharedStrings.xml") != nil {
             let handler = SharedStringsHandler()
-            try parseXML(try part("xl/sharedStrings.xml"), delegate: handler, file: file, part: "xl/sharedStrings.xml")
+            try parseXML(try part("xl/sharedStrings.xml"), handler: handler, file: file, part: "xl/sharedStrings.xml")
             shared = handler.strings
         }
 
         let sheetHandler = SheetHandler()
-        try parseXML(try part(sheetPath), delegate: sheetHandler, file: file, part: sheetPath)
+        try parseXML(try part(sheetPath), handler: sheetHandler, file: file, part: sheetPath)
         return try table(from: sheetHandler.rows, shared: shared, file: file, sheetName: chosen.name)
     }
 
