@@ -103,6 +103,10 @@ struct IssueCollector {
     }
 
     func throwIfAny() throws {
-        if total > 0 { throw DataError.badRows(file: file, issues: issues, total: total) }
+        // Reported in line order (the first ``DataLimits/maxReportedIssues`` found, whole-file issues first).
+        let sorted = issues.enumerated().sorted { a, b in
+            (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
+        }.map(\.element)
+        if total > 0 { throw DataError.badRows(file: file, issues: sorted, total: total) }
     }
 }

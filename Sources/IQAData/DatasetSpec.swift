@@ -164,7 +164,7 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
 
     /// AGIQA-1k: `AIGC_MOS_Zscore.xlsx` (Image, Prompt, MOS), one coupled score, grouped by object code.
     public static let agiqa1k = DatasetSpec(
-        name: DatasetKind.agiqa1k.rawValue, bundledLabels: AGIQAConstants.agiqa1kLabels, format: .xlsx,
+        name: DatasetKind.agiqa1k.rawValue, bundledLabels: AGIQAConstants.agiqa1kLabels, format: .auto,
         imageColumn: "Image", promptColumn: "Prompt", scoreColumns: ["MOS"], scoreNames: ["score"],
         scoreMin: AGIQAConstants.mosRange.lowerBound, scoreMax: AGIQAConstants.mosRange.upperBound,
         group: .agiqa1kObjectCode, duplicates: .keepFirst,
@@ -172,7 +172,7 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
 
     /// AGIQA-3k: `data.csv`, scores [quality, alignment], grouped by the prompt id at the end of the name.
     public static let agiqa3k = DatasetSpec(
-        name: DatasetKind.agiqa3k.rawValue, bundledLabels: AGIQAConstants.agiqa3kLabels, format: .csv,
+        name: DatasetKind.agiqa3k.rawValue, bundledLabels: AGIQAConstants.agiqa3kLabels, format: .auto,
         imageColumn: "name", promptColumn: "prompt", scoreColumns: ["mos_quality", "mos_align"],
         scoreNames: ["quality", "alignment"],
         scoreMin: AGIQAConstants.mosRange.lowerBound, scoreMax: AGIQAConstants.mosRange.upperBound,

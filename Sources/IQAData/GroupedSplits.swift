@@ -55,7 +55,7 @@ public enum GroupedSplits {
             throw DataError.invalidArgument("\(dataset.name): \(g) group\(g == 1 ? "" : "s") are too few for train \(config.trainFraction) / validation \(config.validationFraction) / test \(config.testFraction)")
         }
         let index = Dictionary(uniqueKeysWithValues: groups.enumerated().map { ($1, $0) })
-        let sampleGroup = dataset.samples.map { index[$0.group]! }
+        let sampleGroup = dataset.samples.map { index[$0.group] ?? 0 }   // every group is in `index` by construction
         var rs = try NumpyRandomState(checkedSeed: seed)
         var splits: [Split] = []
         for _ in 0..<count {

@@ -18,6 +18,16 @@ public struct Split: Codable, Sendable, Equatable {
         self.test = test
     }
 
+    private enum CodingKeys: String, CodingKey { case train, validation, test }
+
+    /// Keys in the order train, validation (when present), test.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(train, forKey: .train)
+        try c.encodeIfPresent(validation, forKey: .validation)
+        try c.encode(test, forKey: .test)
+    }
+
     /// Every name of the split, parts in order train, validation, test.
     public var allNames: [String] { train + (validation ?? []) + test }
 }
@@ -37,11 +47,22 @@ public struct SplitSet: Codable, Sendable, Equatable {
         self.splits = splits
     }
 
-    /// The JSON text (keys sorted, so the bytes are reproducible).
+    /// The JSON text, keys in the order train, validation, test. Written by hand because Foundation's
+    /// `JSONEncoder` on Linux does not keep key order; the bytes are reproducible. `pretty` puts each part of
+    /// each split on its own line.
     public func jsonData(pretty: Bool = false) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        func array(_ names: [String]) -> String { "[" + names.map(JSONText.quoted).joined(separator: ",") + "]" }
+        let (nl, ind1, ind2, sp) = pretty ? ("\n", "  ", "    ", " ") : ("", "", "", "")
+        var out = "{\"splits\":" + sp + "[" + nl
+        for (k, split) in splits.enumerated() {
+            var parts = ["\"train\":" + sp + array(split.train)]
+            if let v = split.validation { parts.append("\"validation\":" + sp + array(v)) }
+            parts.append("\"test\":" + sp + array(split.test))
+            out += ind1 + "{" + nl + parts.map { ind2 + $0 }.joined(separator: "," + nl) + nl + ind1 + "}"
+            out += (k + 1 < splits.count ? "," : "") + nl
+        }
+        out += "]}"
+        return Data(out.utf8)
     }
 
     /// Writes the JSON atomically: to a temporary file in the same folder, then renamed over `url`.
@@ -112,5 +133,26 @@ enum AtomicFile {
             try? FileManager.default.removeItem(at: tmp)
             throw DataError.splitFile(file: url.path, reason: "cannot move the temporary file into place (\(reason))")
         }
+    }
+}
+
+/// JSON string literals (RFC 8259): `"` and `\\` escaped, control characters as escapes, everything else as UTF-8.
+enum JSONText {
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
     }
 }

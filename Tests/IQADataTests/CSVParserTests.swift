@@ -28,7 +28,7 @@ struct CSVParserTests {
         guard case let .badRows(file, issues, total) = e else { Issue.record("wrong case \(e)"); return }
         #expect(file.hasSuffix("bad.csv"))
         // Parser-level problems only: wrong field count (5), text after a closing quote (8), unterminated (10).
-        #expect(issues.map(\.line) == [8, 10, 5])
+        #expect(issues.map(\.line) == [5, 8, 10])
         #expect(total == 3)
         let message = e.localizedDescription
         #expect(message.contains("bad.csv:5: expected 3 fields"))

@@ -72,7 +72,7 @@ struct DatasetLoaderTests {
         guard case let .badRows(_, issues, total) = e else { Issue.record("wrong case \(e)"); return }
         // 3 parser errors (lines 5, 8, 10) + non-numeric (3), empty prompt (4), missing score (9).
         #expect(total == 6)
-        #expect(Set(issues.compactMap(\.line)) == [3, 4, 5, 8, 9, 10])
+        #expect(issues.compactMap(\.line) == [3, 4, 5, 8, 9, 10])   // sorted by line
         #expect(issues.contains { $0.line == 3 && $0.column == "mos" && $0.message == "'abc' is not a number" })
         #expect(issues.contains { $0.line == 4 && $0.column == "prompt" && $0.message == "empty prompt" })
         #expect(issues.contains { $0.line == 9 && $0.message == "missing score" })

@@ -92,7 +92,14 @@ struct SplitTests {
         #expect(try SplitSet.read(from: url) == set)
         try set.validate(against: ds)
         let text = String(decoding: try set.jsonData(), as: UTF8.self)
-        #expect(text.hasPrefix(#"{"splits":[{"test":["#) && !text.contains("validation"))
+        #expect(text.hasPrefix(#"{"splits":[{"train":["#) && !text.contains("validation"))
+        let grouped = SplitSet(splits: [Split(train: ["a"], validation: ["b"], test: ["c"])])
+        #expect(String(decoding: try grouped.jsonData(), as: UTF8.self) == #"{"splits":[{"train":["a"],"validation":["b"],"test":["c"]}]}"#)
+        let odd = SplitSet(splits: [Split(train: ["q\"u\\o/te\n\u{1}é.jpg"], test: [])])
+        for pretty in [false, true] {
+            #expect(try JSONDecoder().decode(SplitSet.self, from: odd.jsonData(pretty: pretty)) == odd)
+            #expect(try JSONDecoder().decode(SplitSet.self, from: set.jsonData(pretty: pretty)) == set)
+        }
 
         var bad = set
         bad.splits[0].test.append(bad.splits[0].train[0])
