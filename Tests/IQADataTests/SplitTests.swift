@@ -91,6 +91,7 @@ struct SplitTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["splits.json"])
         #expect(try SplitSet.read(from: url) == set)
         try set.validate(against: ds)
+        #expect(ds.samples(named: set.splits[0].test).map(\.image) == set.splits[0].test)
         let text = String(decoding: try set.jsonData(), as: UTF8.self)
         #expect(text.hasPrefix(#"{"splits":[{"train":["#) && !text.contains("validation"))
         let grouped = SplitSet(splits: [Split(train: ["a"], validation: ["b"], test: ["c"])])
