@@ -1,1 +1,0 @@
-// IQAData target: see the issue tracker.
