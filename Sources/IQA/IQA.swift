@@ -1,1 +1,0 @@
-// IQA target: see the issue tracker.
