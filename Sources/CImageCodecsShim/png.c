@@ -17,7 +17,7 @@ static void ic_png_read(png_structp png, png_bytep target, size_t length) {
     ICPngReader *reader = (ICPngReader *)png_get_io_ptr(png);
     if (reader->size - reader->offset < length) {
         reader->truncated = 1;
-        png_error(png, "truncated PNG: data ends before the image does");
+        png_error(png, "data ends before the image does");
     }
     memcpy(target, reader->data + reader->offset, length);
     reader->offset += length;
@@ -67,7 +67,7 @@ int ic_png_decode(const unsigned char *data, size_t size, ICDecoded *out) {
     // Palette -> RGB (tRNS not expanded: alpha is dropped anyway); low gray depths -> 8 bits (scaled).
     if (colorType == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (colorType == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (colorType & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    png_set_strip_alpha(png);  // also drops the alpha that palette/tRNS expansion would add
     int gray16 = colorType == PNG_COLOR_TYPE_GRAY && depth == 16;
     if (depth == 16 && !gray16) png_set_strip_16(png);  // keeps the high byte, as Pillow's ;16B unpackers
     png_set_interlace_handling(png);
