@@ -2,6 +2,7 @@ import Foundation
 
 // Port of Pillow's src/libImaging/Resample.c (ImagingResample for 8-bit images) and, for `.nearest`,
 // of Geometry.c's ImagingScaleAffine as reached from Image.resize(NEAREST).
+// (Pillow 13.0 sources, including its vertical-first pass order; `.legacy` gives Pillow 7–12's order).
 // Differences: works on packed 3-byte RGB instead of Pillow's 4-byte pixels (same arithmetic), no `box`
 // argument (always the whole image), parallel over output rows.
 
@@ -92,18 +93,41 @@ private func clip8(_ accumulator: Int32) -> UInt8 {
     return v < 0 ? 0 : (v > 255 ? 255 : UInt8(truncatingIfNeeded: v))
 }
 
-/// Resizes like Pillow's `Image.resize((width, height), filter)` on an "RGB" image (reducing_gap=None):
-/// bit-exact for all three filters. Bicubic/bilinear are separable with antialiasing (the kernel widens by the
-/// downscale factor), horizontal pass first then vertical, each rounding to 8 bits:
-/// `out = clip8((2^21 + Σ k_i·in_i) >> 22)`, `k_i = round(2^22 · w_i / Σw)`.
-/// Same size returns a copy; a non-positive target size or an empty source returns an empty image.
+/// Which of the two separable passes runs first (the intermediate image is rounded to 8 bits, so the order
+/// changes results by a few levels).
+/// - `pillow13`: Pillow ≥ 13 — vertical first iff the height shrinks by more than twice as many pixels as the
+///   width does (`inH − outH > 0 && inH − outH > 2·(inW − outW)`), otherwise horizontal first;
+/// - `legacy`: Pillow 7 … 12 — always horizontal first.
 ///
 /// ```swift
-/// let thumb = resize(image, width: 224, height: 168)   // bicubic, same as PIL
+/// let old = resize(image, width: 300, height: 2, passOrder: .legacy)
 /// ```
-public func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter = .bicubic) -> RGBImage {
+public enum ResamplePassOrder: String, Sendable, Codable, CaseIterable {
+    case pillow13, legacy
+
+    func horizontalFirst(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int) -> Bool {
+        switch self {
+        case .legacy: return true
+        case .pillow13:
+            let dy = inHeight - outHeight, dx = inWidth - outWidth
+            return !(dy > 0 && dy > dx * 2)
+        }
+    }
+}
+
+/// Resizes like Pillow's `Image.resize((width, height), filter)` on an "RGB" image (reducing_gap=None):
+/// bit-exact for all three filters. Bicubic/bilinear are separable with antialiasing (the kernel widens by the
+/// downscale factor), each pass rounding to 8 bits: `out = clip8((2^21 + Σ k_i·in_i) >> 22)`,
+/// `k_i = round(2^22 · w_i / Σw)`; the pass order follows `passOrder` (default: Pillow 13, the reference here).
+/// Same size returns a copy; a non-positive target size or an empty source returns a 0×0 image.
+///
+/// ```swift
+/// let thumb = resize(image, width: 224, height: 168)   // bicubic, same bytes as PIL
+/// ```
+public func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter = .bicubic,
+                   passOrder: ResamplePassOrder = .pillow13) -> RGBImage {
     guard width > 0, height > 0, image.width > 0, image.height > 0 else {
-        return RGBImage(width: max(0, width), height: max(0, height))
+        return RGBImage(width: 0, height: 0)
     }
     let source = image.validatedPixels
     if width == image.width && height == image.height {
@@ -111,22 +135,33 @@ public func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleF
     }
     if filter == .nearest { return resizeNearest(source, image.width, image.height, width, height) }
 
+    let needHorizontal = width != image.width, needVertical = height != image.height
     let vertical = ResampleCoefficients(inSize: image.height, outSize: height, filter: filter)
+    let horizontal = ResampleCoefficients(inSize: image.width, outSize: width, filter: filter)
     var current = source
-    var currentHeight = image.height
-    var verticalStart = vertical.start
-    if width != image.width {
-        // Only the source rows the vertical pass reads are resampled horizontally.
-        let firstRow = vertical.start[0]
-        let lastRow = vertical.start[height - 1] + vertical.length[height - 1]
-        let horizontal = ResampleCoefficients(inSize: image.width, outSize: width, filter: filter)
-        current = resampleHorizontal(source, inWidth: image.width, rows: firstRow..<lastRow, outWidth: width, horizontal)
-        currentHeight = lastRow - firstRow
-        verticalStart = vertical.start.map { $0 - firstRow }
-    }
-    if height != image.height {
-        current = resampleVertical(current, width: width, inHeight: currentHeight, outHeight: height,
-                                   vertical, start: verticalStart)
+    if passOrder.horizontalFirst(inWidth: image.width, inHeight: image.height, outWidth: width, outHeight: height) {
+        var currentHeight = image.height
+        var verticalStart = vertical.start
+        if needHorizontal {
+            // Only the source rows the vertical pass reads are resampled horizontally.
+            let firstRow = vertical.start[0]
+            let lastRow = vertical.start[height - 1] + vertical.length[height - 1]
+            current = resampleHorizontal(current, inWidth: image.width, rows: firstRow..<lastRow, outWidth: width, horizontal)
+            currentHeight = lastRow - firstRow
+            verticalStart = vertical.start.map { $0 - firstRow }
+        }
+        if needVertical {
+            current = resampleVertical(current, width: width, inHeight: currentHeight, outHeight: height,
+                                       vertical, start: verticalStart)
+        }
+    } else {
+        if needVertical {
+            current = resampleVertical(current, width: image.width, inHeight: image.height, outHeight: height,
+                                       vertical, start: vertical.start)
+        }
+        if needHorizontal {
+            current = resampleHorizontal(current, inWidth: image.width, rows: 0..<height, outWidth: width, horizontal)
+        }
     }
     return RGBImage(uncheckedWidth: width, height: height, pixels: current)
 }
