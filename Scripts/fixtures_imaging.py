@@ -90,10 +90,23 @@ def png_chunk(tag, payload):
     return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", zlib.crc32(tag + payload) & 0xFFFFFFFF)
 
 
-def png_encode(rows_bytes, width, height, depth, color_type, plte=None, trns=None):
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+def adam7_rows(pixels: np.ndarray):
+    """Row byte strings of the seven Adam7 passes of an [H, W, C] byte-aligned image, in file order."""
+    rows = []
+    for x0, y0, dx, dy in ADAM7:
+        sub = pixels[y0::dy, x0::dx]
+        if sub.shape[0] and sub.shape[1]:
+            rows += [r.tobytes() for r in sub]
+    return rows
+
+
+def png_encode(rows_bytes, width, height, depth, color_type, plte=None, trns=None, interlace=0):
     raw = b"".join(b"\x00" + r for r in rows_bytes)
     out = b"\x89PNG\r\n\x1a\n"
-    out += png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0))
+    out += png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, interlace))
     if plte is not None:
         out += png_chunk(b"PLTE", plte)
     if trns is not None:
@@ -146,6 +159,8 @@ def make_pngs():
     plte = bytes(np.array([[i * 16, 255 - i * 16, (i * 77) % 256] for i in range(16)], np.uint8).tobytes())
     save_decode_case("palette4_trns.png",
                      png_encode([pack_bits(r, 4) for r in idx], w, h, 4, 3, plte=plte, trns=bytes([0, 128, 255])))
+    save_decode_case("interlaced_rgb8.png", png_encode(adam7_rows(rgb8), w, h, 8, 2, interlace=1))
+    save_decode_case("interlaced_rgba16.png", png_encode(adam7_rows(rgba16), w, h, 16, 6, interlace=1))
     save_decode_case("gray8_trns.png", png_encode([r.tobytes() for r in gray8], w, h, 8, 0, trns=b"\x00\x80"))
 
 
@@ -221,6 +236,8 @@ def make_bad():
     jpg = pil_bytes(img, "JPEG", quality=90)
     write(os.path.join(BAD, "truncated.jpg"), jpg[: len(jpg) // 2])
     write(os.path.join(BAD, "header_only.jpg"), jpg[:120])
+    progressive = pil_bytes(img, "JPEG", quality=90, progressive=True)
+    write(os.path.join(BAD, "truncated_progressive.jpg"), progressive[: len(progressive) * 2 // 3])
     png = pil_bytes(img, "PNG")
     write(os.path.join(BAD, "truncated.png"), png[: len(png) // 2])
     broken = bytearray(png)

@@ -10,6 +10,7 @@ import Foundation
 /// - PNG: alpha and tRNS dropped (no compositing), palettes expanded, 1/2/4-bit gray scaled to 8 bits,
 ///   16-bit RGB / RGBA / gray+alpha keep the high byte, 16-bit gray is clipped to 255 (Pillow's mode "I;16" → "RGB").
 /// - WebP: still images, lossy or lossless; alpha dropped. Animated WebP is rejected.
+/// - Like `Image.open`, EXIF orientation is not applied and colour profiles / PNG gamma are ignored.
 ///
 /// ```swift
 /// let image = try ImageCodec.decode(contentsOf: URL(fileURLWithPath: "photo.jpg"))

@@ -21,10 +21,10 @@ struct DecodeTests {
         #expect(diff <= 2, "\(name): max diff \(diff)")
     }
 
-    @Test("PNG 8/16-bit, palette (+tRNS), gray 1/2/4/8/16, gray+alpha, RGBA decode exactly as Pillow",
+    @Test("PNG 8/16-bit, palette (+tRNS), gray 1/2/4/8/16, gray+alpha, RGBA, Adam7-interlaced decode exactly as Pillow",
           arguments: ["rgb8.png", "rgba8.png", "gray8.png", "gray_alpha8.png", "palette.png", "palette_trns.png",
                       "rgb16.png", "rgba16.png", "gray16.png", "gray_alpha16.png", "gray1.png", "gray2.png",
-                      "gray4.png", "palette4_trns.png", "gray8_trns.png"])
+                      "gray4.png", "palette4_trns.png", "gray8_trns.png", "interlaced_rgb8.png", "interlaced_rgba16.png"])
     func png(name: String) throws {
         let (_, diff) = try compareWithPillow(name)
         #expect(diff == 0, "\(name): max diff \(diff)")

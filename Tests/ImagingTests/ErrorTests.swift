@@ -8,6 +8,7 @@ struct ErrorTests {
           arguments: [
               ("truncated.jpg", ImageError.Kind.truncated, "JPEG"),
               ("header_only.jpg", .truncated, "JPEG"),
+              ("truncated_progressive.jpg", .truncated, "JPEG"),
               ("truncated.png", .truncated, "PNG"),
               ("bad_crc.png", .corrupt, "PNG"),
               ("truncated.webp", .truncated, "WebP"),
