@@ -51,6 +51,25 @@ struct ErrorTests {
         }
     }
 
+    @Test("randomly corrupted JPEG, PNG and WebP bytes either decode or throw (fixed-seed fuzz, 4×150 mutations)")
+    func bitFlipsAreSafe() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for name in ["decode/baseline420.jpg", "decode/progressive.jpg", "decode/palette.png", "decode/lossless.webp"] {
+            let original = [UInt8](try Fixtures.data(name))
+            for _ in 0..<150 {
+                var bytes = original
+                for _ in 0..<(1 + next() % 4) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+                if let image = try? ImageCodec.decode(Data(bytes), name: name) {
+                    #expect(image.pixels.count == image.width * image.height * 3)
+                }
+            }
+        }
+    }
+
     @Test("RGBImage rejects a pixel buffer of the wrong length")
     func wrongBuffer() {
         #expect(throws: ImageError.self) { try RGBImage(width: 2, height: 2, pixels: [1, 2, 3]) }
