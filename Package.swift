@@ -21,6 +21,10 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Own C wrappers over the codecs (setjmp/longjmp error handling that Swift cannot express).
+        .target(name: "CImageCodecsShim", linkerSettings: [
+            .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
+        ]),
 
         // Zip / gzip / deflate reading (checkpoints, .xlsx, the BPE vocabulary).
         .target(name: "Archive", dependencies: ["CZlib"]),
@@ -33,7 +37,7 @@ let package = Package(
         // Exact port of CLIP's SimpleTokenizer.
         .target(name: "CLIPTokenizer", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // Image decoding/encoding and PIL-compatible resampling.
-        .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimized),
+        .target(name: "Imaging", dependencies: ["CImageCodecs", "CImageCodecsShim"], swiftSettings: optimized),
         // CLIP ModifiedResNet + text Transformer.
         .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: optimized),
         // Dataset readers, split protocols.

@@ -1,1 +1,0 @@
-// Imaging target: see the issue tracker.
