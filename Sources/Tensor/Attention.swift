@@ -63,7 +63,9 @@ private func attentionCore(q: Var, k: Var, v: Var, heads: Int, causal: Bool) -> 
     }
 
     let result = makeResult(out, [q, k, v]) { dy in
-        let gp = dy.pointer
+        // Pointers re-derived from captured tensors, which keeps `probs` alive for as long as the closure.
+        let gp = dy.pointer, pp = probs.pointer
+        let qp = q.value.pointer, kp = k.value.pointer, vp = v.value.pointer
         let needScores = q.requiresGrad || k.requiresGrad
         let dq = q.requiresGrad ? Tensor(uninitialized: q.shape) : nil
         let dk = k.requiresGrad ? Tensor(uninitialized: k.shape) : nil

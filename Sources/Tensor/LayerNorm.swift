@@ -40,7 +40,8 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, eps: Float = 1e-5) -> Var
         }
     }
     return makeResult(y, [x, gamma, beta]) { dy in
-        let dyp = dy.pointer
+        // Re-derive pointers from captured tensors so that the closure keeps their storage alive.
+        let dyp = dy.pointer, hp = xhat.pointer, rp = rstd.pointer, gp = gamma.value.pointer
         if x.requiresGrad {
             let dx = Tensor(uninitialized: x.shape)
             let dxp = dx.pointer

@@ -17,7 +17,7 @@ public func mseLoss(_ pred: Var, _ target: Var) -> Var {
     for i in 0..<n { s += Double(dp[i]) * Double(dp[i]) }
     let y = Tensor(scalar: Float(s / Double(max(n, 1))))
     return makeResult(y, [pred, target]) { dy in
-        let c = 2 * dy.pointer[0] / Float(max(n, 1))
+        let c = 2 * dy.pointer[0] / Float(max(n, 1)), dp = diff.pointer
         if pred.requiresGrad {
             let g = Tensor(uninitialized: pred.shape); let gp = g.pointer
             parallelChunks(n) { r in for i in r { gp[i] = c * dp[i] } }
@@ -61,6 +61,7 @@ public func cosineLoss(_ a: Var, _ b: Var) -> Var {
     let y = Tensor(scalar: Float(total / Double(max(rows, 1))))
     return makeResult(y, [a, b]) { dy in
         let c = -dy.pointer[0] / Float(max(rows, 1))
+        let sp = stats.pointer, ap = a.value.pointer, bp = b.value.pointer
         // d/dx of cos for operand x with partner z: z/(ux·uz) − cos · x/(ux·‖x‖)  (second term only if ‖x‖ > eps).
         func grad(_ xp: UnsafeMutablePointer<Float>, _ zp: UnsafeMutablePointer<Float>, normIndex: Int) -> Tensor {
             let g = Tensor(uninitialized: a.shape); let gp = g.pointer
@@ -129,7 +130,8 @@ private func contrastiveOnUnitFeatures(_ img: Var, _ txt: Var, logitScale: Var) 
     return makeResult(Tensor(scalar: Float(loss)), [img, txt, logitScale]) { dy in
         let c = dy.pointer[0] / Float(2 * n)
         let dl = Tensor(uninitialized: [n, n])
-        let gp = dl.pointer, rp = rowP.pointer, cp = colP.pointer
+        let gp = dl.pointer, rp = rowP.pointer, cp = colP.pointer, lp = logits.pointer
+        let ip = img.value.pointer, tp = txt.value.pointer
         for i in 0..<n {
             for j in 0..<n { gp[i * n + j] = c * (rp[i * n + j] + cp[j * n + i] - (i == j ? 2 : 0)) }
         }

@@ -130,7 +130,7 @@ public func l2Normalize(_ x: Var, eps: Float = 1e-12) -> Var {
     }
     return makeResult(y, [x]) { dy in
         let g = Tensor(uninitialized: x.shape)
-        let gp = g.pointer, dp = dy.pointer
+        let gp = g.pointer, dp = dy.pointer, yp = y.pointer, np = norms.pointer
         parallelChunks(rows, costPerItem: 4 * d) { r in
             for row in r {
                 let yr = yp + row * d, dyr = dp + row * d, out = gp + row * d
