@@ -45,21 +45,25 @@ private func attentionCore(q: Var, k: Var, v: Var, heads: Int, causal: Bool) -> 
     let probs = Tensor(uninitialized: [b, heads, lq, lk])
     let out = Tensor(uninitialized: q.shape)
     let qp = q.value.pointer, kp = k.value.pointer, vp = v.value.pointer, pp = probs.pointer, op = out.pointer
-    let cost = 2 * lq * lk * dh + 8 * lq * lk
 
     // Element offsets of unit (batch, head) into q/out ([B, Lq, D]), k/v ([B, Lk, D]) and probs.
     @inline(__always) func qOff(_ u: Int) -> Int { (u / heads) * lq * d + (u % heads) * dh }
     @inline(__always) func kOff(_ u: Int) -> Int { (u / heads) * lk * d + (u % heads) * dh }
 
-    parallelFor(units, costPerItem: cost) { u in
-        let p = pp + u * lq * lk
-        sgemm(transB: true, m: lq, n: lk, k: dh, alpha: scale, a: qp + qOff(u), lda: d, b: kp + kOff(u), ldb: d, c: p)
-        for i in 0..<lq {
-            let row = p + i * lk
+    // GEMMs run one unit at a time (OpenBLAS threads each call as it sees fit; calling it from several of our
+    // own worker threads at once oversubscribes the cores badly); masking and softmax run in parallel.
+    for u in 0..<units {
+        sgemm(transB: true, m: lq, n: lk, k: dh, alpha: scale, a: qp + qOff(u), lda: d, b: kp + kOff(u), ldb: d, c: pp + u * lq * lk)
+    }
+    parallelChunks(units * lq, costPerItem: 8 * lk) { rows in
+        for r in rows {
+            let i = r % lq, row = pp + r * lk
             if causal && i + 1 < lk { (row + i + 1).update(repeating: -.infinity, count: lk - i - 1) }
             softmaxRow(row, count: lk)
         }
-        sgemm(m: lq, n: dh, k: lk, a: p, b: vp + kOff(u), ldb: d, c: op + qOff(u), ldc: d)
+    }
+    for u in 0..<units {
+        sgemm(m: lq, n: dh, k: lk, a: pp + u * lq * lk, b: vp + kOff(u), ldb: d, c: op + qOff(u), ldc: d)
     }
 
     let result = makeResult(out, [q, k, v]) { dy in
@@ -71,22 +75,26 @@ private func attentionCore(q: Var, k: Var, v: Var, heads: Int, causal: Bool) -> 
         let dk = k.requiresGrad ? Tensor(uninitialized: k.shape) : nil
         let dv = v.requiresGrad ? Tensor(uninitialized: v.shape) : nil
         let scratch = needScores ? Tensor(uninitialized: [units, lq, lk]) : nil
-        parallelFor(units, costPerItem: 2 * cost) { u in
-            let p = pp + u * lq * lk
-            if let dv {
-                sgemm(transA: true, m: lk, n: dh, k: lq, a: p, lda: lk, b: gp + qOff(u), ldb: d, c: dv.pointer + kOff(u), ldc: d)
+        if let dv {
+            for u in 0..<units {
+                sgemm(transA: true, m: lk, n: dh, k: lq, a: pp + u * lq * lk, lda: lk, b: gp + qOff(u), ldb: d,
+                      c: dv.pointer + kOff(u), ldc: d)
             }
-            guard let scratch else { return }
-            let ds = scratch.pointer + u * lq * lk
-            sgemm(transB: true, m: lq, n: lk, k: dh, a: gp + qOff(u), lda: d, b: vp + kOff(u), ldb: d, c: ds)
-            for i in 0..<lq {
-                softmaxBackwardRow(y: p + i * lk, dy: ds + i * lk, out: ds + i * lk, count: lk, scale: scale)
+        }
+        if let scratch {
+            let sp = scratch.pointer
+            for u in 0..<units {
+                sgemm(transB: true, m: lq, n: lk, k: dh, a: gp + qOff(u), lda: d, b: vp + kOff(u), ldb: d, c: sp + u * lq * lk)
             }
-            if let dq {
-                sgemm(m: lq, n: dh, k: lk, a: ds, b: kp + kOff(u), ldb: d, c: dq.pointer + qOff(u), ldc: d)
+            parallelChunks(units * lq, costPerItem: 4 * lk) { rows in
+                for r in rows { softmaxBackwardRow(y: pp + r * lk, dy: sp + r * lk, out: sp + r * lk, count: lk, scale: scale) }
             }
-            if let dk {
-                sgemm(transA: true, m: lk, n: dh, k: lq, a: ds, lda: lk, b: qp + qOff(u), ldb: d, c: dk.pointer + kOff(u), ldc: d)
+            for u in 0..<units {
+                let ds = sp + u * lq * lk
+                if let dq { sgemm(m: lq, n: dh, k: lk, a: ds, b: kp + kOff(u), ldb: d, c: dq.pointer + qOff(u), ldc: d) }
+                if let dk {
+                    sgemm(transA: true, m: lk, n: dh, k: lq, a: ds, lda: lk, b: qp + qOff(u), ldb: d, c: dk.pointer + kOff(u), ldc: d)
+                }
             }
         }
         if let dq { q.accumulate(dq) }
