@@ -27,7 +27,8 @@ public struct ParamGroup {
     }
 }
 
-/// Problems with an optimizer state being imported, all listed at once.
+/// Problems with an optimizer state being imported, all listed at once, e.g.
+/// `optimizer state does not fit: fc.weight.exp_avg: shape [2], parameter has [4, 3]; unexpected key ghost.step`.
 public struct OptimizerStateError: LocalizedError, Equatable, Sendable {
     public var problems: [String]
     public var errorDescription: String? { "optimizer state does not fit: " + problems.joined(separator: "; ") }
@@ -35,6 +36,12 @@ public struct OptimizerStateError: LocalizedError, Equatable, Sendable {
 
 /// A first-order optimizer over parameter groups. Parameters with `requiresGrad == false` or no gradient are
 /// skipped (as PyTorch skips `grad is None`).
+///
+/// ```swift
+/// let opt: any Optimizer = AdamW([ParamGroup(model.namedParameters(), learningRate: 1e-4)])
+/// loss.backward(); opt.clipGradNorm(maxNorm: 1); opt.step(); opt.zeroGrad()
+/// try save(opt.stateDict())   // `<name>.step`, `<name>.exp_avg`, `<name>.exp_avg_sq`
+/// ```
 public protocol Optimizer: AnyObject {
     var groups: [ParamGroup] { get set }
     /// Applies one update to every parameter that has a gradient.

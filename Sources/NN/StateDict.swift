@@ -1,7 +1,9 @@
 import Foundation
 import Tensor
 
-/// A state dict that does not fit a module: every missing, unexpected and mis-shaped key at once.
+/// A state dict that does not fit a module: every missing, unexpected and mis-shaped key at once, e.g.
+/// `state dict from model.pt does not fit the model: missing 1 key(s): ln.weight [4]; unexpected 1 key(s): ghost [3];
+/// 1 key(s) with the wrong shape: fc.weight expected [4, 4] found [4, 5]`.
 public struct StateDictError: LocalizedError, Equatable, Sendable {
     /// A key and the shape involved (expected shape for missing keys, given shape for unexpected ones).
     public struct Entry: Equatable, Sendable {
