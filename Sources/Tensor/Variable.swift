@@ -1,15 +1,17 @@
 import Foundation
 
 /// Whether operations record what their backward pass needs. Off inside ``withoutGradients(_:)``.
+///
+/// The flag is task-local (thread-local outside tasks), so one task evaluating without gradients (e.g. a
+/// gradient check or an evaluation loop) never switches recording off for another running concurrently.
 public enum GradMode {
-    nonisolated(unsafe) public private(set) static var isEnabled = true
+    @TaskLocal static var disabled = false
+
+    public static var isEnabled: Bool { !disabled }
 
     /// Runs `body` with recording off: no backward closures, no retained activations.
     public static func withoutGradients<T>(_ body: () throws -> T) rethrows -> T {
-        let previous = isEnabled
-        isEnabled = false
-        defer { isEnabled = previous }
-        return try body()
+        try $disabled.withValue(true) { try body() }
     }
 }
 

@@ -1,0 +1,35 @@
+import Tensor
+
+/// Fully connected layer `y = x Wᵀ + b` over the last dimension (PyTorch `nn.Linear`): `weight` `[out, in]`,
+/// `bias` `[out]`. Initialisation as PyTorch: weight kaiming-uniform with a = √5 (U(±1/√in)), bias U(±1/√in),
+/// drawn from `rng` (weight first).
+///
+/// ```swift
+/// var rng = SeededGenerator(seed: 0)
+/// let fc = Linear(1024, 1, rng: &rng)
+/// let y = fc(x)          // x [B, 1024] → [B, 1]
+/// ```
+public final class Linear: Module {
+    public var isTraining = true
+    public let weight: Var
+    public let bias: Var?
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: inout SeededGenerator) {
+        weight = Var(Tensor.kaimingUniform([outFeatures, inFeatures], fanIn: inFeatures, using: &rng), requiresGrad: true)
+        if bias {
+            let bound = 1 / Float(max(inFeatures, 1)).squareRoot()
+            self.bias = Var(Tensor.uniform([outFeatures], low: -bound, high: bound, using: &rng), requiresGrad: true)
+        } else {
+            self.bias = nil
+        }
+    }
+
+    public var localParameters: [(String, Var)] {
+        if let bias { return [("weight", weight), ("bias", bias)] }
+        return [("weight", weight)]
+    }
+
+    public func callAsFunction(_ x: Var) -> Var { linear(x, weight, bias: bias) }
+}
