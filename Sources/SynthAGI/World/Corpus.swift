@@ -104,8 +104,9 @@ extension SynthWorld {
             if config.agiCorpusUsesGenerators {
                 let profile = config.generators[rng.int(below: config.generators.count)]
                 generatorName = profile.name
-                let made = make(scene, by: profile, using: &rng)
-                (errors, quality, image) = (made.errors, made.quality, made.image)
+                let truth = drawTruth(scene, by: profile, using: &rng)
+                (errors, quality) = (truth.errors, truth.quality)
+                image = render(truth.scene, quality: quality, using: &rng)
             } else {
                 image = SceneRenderer.image(scene, style: .agi, size: config.imageSize, using: &rng)
             }

@@ -61,28 +61,42 @@ public struct SynthWorld: Sendable {
                            scenes: scenes, samples: samples)
     }
 
-    /// One image of the IQA set: generator `generator`'s attempt at `scene`.
+    /// One image of the IQA set: generator `generator`'s attempt at `scene`. Truth and scores are drawn before
+    /// the image is rendered, so ``iqaTruth(promptID:scene:generator:)`` reproduces them without rendering.
     func iqaSample(promptID: Int, scene: Scene, generator g: Int, digits: Int) -> SynthIQASample {
         var rng = SeededGenerator(seed: deriveSeed(seed, .iqaImage, promptID * config.generators.count + g))
         let profile = config.generators[g]
-        let made = make(scene, by: profile, using: &rng)
-        let scores = config.mos.scores(quality: made.quality, errors: made.errors, groups: scene.groups.count, using: &rng)
+        let truth = drawTruth(scene, by: profile, using: &rng)
+        let scores = config.mos.scores(quality: truth.quality, errors: truth.errors, groups: scene.groups.count, using: &rng)
+        let image = render(truth.scene, quality: truth.quality, using: &rng)
         let id = String(repeating: "0", count: max(0, digits - String(promptID).count)) + String(promptID)
         return SynthIQASample(name: "\(profile.name)_\(id).png", promptID: promptID, generator: g, generatorName: profile.name,
-                              prompt: scene.prompt, madeScene: made.scene, alignmentErrors: made.errors,
-                              quality: made.quality, mos: scores, image: made.image)
+                              prompt: scene.prompt, madeScene: truth.scene, alignmentErrors: truth.errors,
+                              quality: truth.quality, mos: scores, image: image)
     }
 
-    /// What a generator makes of a prompt: draws its alignment errors and quality degradations, renders the
-    /// erroneous scene in the "agi" style, then degrades it.
-    func make(_ scene: Scene, by profile: GeneratorProfile, using rng: inout SeededGenerator)
-        -> (scene: Scene, errors: [AlignmentError], quality: [QualityDegradation], image: SynthImage) {
+    /// The errors and scores of one IQA image, without rendering it (same values as ``makeIQASet``).
+    func iqaTruth(promptID: Int, scene: Scene, generator g: Int)
+        -> (errors: [AlignmentError], quality: [QualityDegradation], mos: MOSScores) {
+        var rng = SeededGenerator(seed: deriveSeed(seed, .iqaImage, promptID * config.generators.count + g))
+        let truth = drawTruth(scene, by: config.generators[g], using: &rng)
+        let scores = config.mos.scores(quality: truth.quality, errors: truth.errors, groups: scene.groups.count, using: &rng)
+        return (truth.errors, truth.quality, scores)
+    }
+
+    /// What a generator makes of a prompt: its alignment errors (Poisson count) and quality degradations.
+    func drawTruth(_ scene: Scene, by profile: GeneratorProfile, using rng: inout SeededGenerator)
+        -> (scene: Scene, errors: [AlignmentError], quality: [QualityDegradation]) {
         let errorCount = rng.poisson(profile.errorCountRate(groups: scene.groups.count))
         let (made, errors) = SceneCorruptor.corrupt(scene, errorCount: errorCount, kindWeights: config.alignmentKindWeights,
                                                     using: &rng)
-        let quality = profile.sampleQuality(using: &rng)
+        return (made, errors, profile.sampleQuality(using: &rng))
+    }
+
+    /// Renders the made scene in the "agi" style, then degrades it.
+    func render(_ made: Scene, quality: [QualityDegradation], using rng: inout SeededGenerator) -> SynthImage {
         var canvas = SceneRenderer.render(made, style: .agi, size: config.imageSize, using: &rng)
         Degrader.apply(quality, to: &canvas, using: &rng)
-        return (made, errors, quality, SynthImage(canvas: canvas))
+        return SynthImage(canvas: canvas)
     }
 }
