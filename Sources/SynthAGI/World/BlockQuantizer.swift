@@ -39,57 +39,69 @@ enum BlockQuantizer {
 
     static func quantize(_ canvas: inout Canvas, severity s: Float) {
         let quality = WorldConstants.jpegQuality.atZero + (WorldConstants.jpegQuality.atOne - WorldConstants.jpegQuality.atZero) * s
-        let tables = [table(luma, quality: quality), table(chroma, quality: quality), table(chroma, quality: quality)]
-        let w = canvas.width, h = canvas.height
-        var planes = [[Float]](repeating: [Float](repeating: 0, count: w * h), count: 3)
-        for p in 0..<(w * h) {
-            let r = min(255, max(0, canvas.data[p * 3])), g = min(255, max(0, canvas.data[p * 3 + 1]))
-            let b = min(255, max(0, canvas.data[p * 3 + 2]))
-            planes[0][p] = 0.299 * r + 0.587 * g + 0.114 * b - 128
-            planes[1][p] = -0.168736 * r - 0.331264 * g + 0.5 * b
-            planes[2][p] = 0.5 * r - 0.418688 * g - 0.081312 * b
-        }
+        let steps = table(luma, quality: quality) + table(chroma, quality: quality) + table(chroma, quality: quality)
+        let w = canvas.width, h = canvas.height, n = w * h
+        var planes = [Float](repeating: 0, count: 3 * n)   // Y − 128, Cb, Cr planes back to back
         var block = [Float](repeating: 0, count: 64), tmp = [Float](repeating: 0, count: 64)
-        for c in 0..<3 {
-            for by in stride(from: 0, to: h, by: 8) {
-                for bx in stride(from: 0, to: w, by: 8) {
-                    for y in 0..<8 {
-                        for x in 0..<8 { block[y * 8 + x] = planes[c][min(h - 1, by + y) * w + min(w - 1, bx + x)] }
-                    }
-                    transform(&block, &tmp, inverse: false)
-                    for k in 0..<64 { block[k] = (block[k] / tables[c][k]).rounded() * tables[c][k] }
-                    transform(&block, &tmp, inverse: true)
-                    for y in 0..<8 where by + y < h {
-                        for x in 0..<8 where bx + x < w { planes[c][(by + y) * w + bx + x] = block[y * 8 + x] }
+        canvas.data.withUnsafeMutableBufferPointer { rgb in
+            planes.withUnsafeMutableBufferPointer { pl in
+                for p in 0..<n {
+                    let r = min(255, max(0, rgb[p * 3])), g = min(255, max(0, rgb[p * 3 + 1])), b = min(255, max(0, rgb[p * 3 + 2]))
+                    pl[p] = 0.299 * r + 0.587 * g + 0.114 * b - 128
+                    pl[n + p] = -0.168736 * r - 0.331264 * g + 0.5 * b
+                    pl[2 * n + p] = 0.5 * r - 0.418688 * g - 0.081312 * b
+                }
+                for c in 0..<3 {
+                    let plane = pl.baseAddress! + c * n
+                    for by in stride(from: 0, to: h, by: 8) {
+                        for bx in stride(from: 0, to: w, by: 8) {
+                            for y in 0..<8 {
+                                for x in 0..<8 { block[y * 8 + x] = plane[min(h - 1, by + y) * w + min(w - 1, bx + x)] }
+                            }
+                            transform(&block, &tmp, inverse: false)
+                            for k in 0..<64 {
+                                let q = steps[c * 64 + k]
+                                block[k] = (block[k] / q).rounded() * q
+                            }
+                            transform(&block, &tmp, inverse: true)
+                            for y in 0..<8 where by + y < h {
+                                for x in 0..<8 where bx + x < w { plane[(by + y) * w + bx + x] = block[y * 8 + x] }
+                            }
+                        }
                     }
                 }
+                for p in 0..<n {
+                    let yv = pl[p] + 128, cb = pl[n + p], cr = pl[2 * n + p]
+                    rgb[p * 3] = yv + 1.402 * cr
+                    rgb[p * 3 + 1] = yv - 0.344136 * cb - 0.714136 * cr
+                    rgb[p * 3 + 2] = yv + 1.772 * cb
+                }
             }
-        }
-        for p in 0..<(w * h) {
-            let yv = planes[0][p] + 128, cb = planes[1][p], cr = planes[2][p]
-            canvas.data[p * 3] = yv + 1.402 * cr
-            canvas.data[p * 3 + 1] = yv - 0.344136 * cb - 0.714136 * cr
-            canvas.data[p * 3 + 2] = yv + 1.772 * cb
         }
     }
 
     /// Forward (B ← C B Cᵀ) or inverse (B ← Cᵀ B C) 2-D DCT of an 8 × 8 block, in place.
     static func transform(_ block: inout [Float], _ tmp: inout [Float], inverse: Bool) {
-        let c = basis
-        // Rows: tmp = B · Cᵀ (forward) or B · C (inverse).
-        for y in 0..<8 {
-            for u in 0..<8 {
-                var sum: Float = 0
-                for x in 0..<8 { sum += block[y * 8 + x] * (inverse ? c[x * 8 + u] : c[u * 8 + x]) }
-                tmp[y * 8 + u] = sum
-            }
-        }
-        // Columns: B = C · tmp (forward) or Cᵀ · tmp (inverse).
-        for v in 0..<8 {
-            for u in 0..<8 {
-                var sum: Float = 0
-                for y in 0..<8 { sum += (inverse ? c[y * 8 + v] : c[v * 8 + y]) * tmp[y * 8 + u] }
-                block[v * 8 + u] = sum
+        basis.withUnsafeBufferPointer { c in
+            block.withUnsafeMutableBufferPointer { b in
+                tmp.withUnsafeMutableBufferPointer { t in
+                    // Rows: t = B · Cᵀ (forward) or B · C (inverse).
+                    for y in 0..<8 {
+                        for u in 0..<8 {
+                            var sum: Float = 0
+                            for x in 0..<8 { sum += b[y * 8 + x] * (inverse ? c[x * 8 + u] : c[u * 8 + x]) }
+                            t[y * 8 + u] = sum
+                        }
+                    }
+                    // Columns: B = C · t (forward) or Cᵀ · t (inverse).
+                    for v in 0..<8 {
+                        for u in 0..<8 {
+                            var sum: Float = 0
+                            for y in 0..<8 { sum += (inverse ? c[y * 8 + v] : c[v * 8 + y]) * t[y * 8 + u] }
+                            b[v * 8 + u] = sum
+                        }
+                    }
+                }
             }
         }
     }

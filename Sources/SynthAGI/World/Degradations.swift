@@ -8,7 +8,7 @@ import Tensor
 /// - blur: Gaussian, σ = (0.4 + 2 s) · W/64 px
 /// - smear: motion blur of length (2 + 12 s) · W/64 px at a random angle inside a random band, plus a ghost:
 ///   a feathered patch copied to a shifted place with opacity 0.6 s
-/// - noise: Gaussian, sd = 4 + 36 s (8-bit units), half shared across channels
+/// - noise: near-Gaussian (Irwin–Hall of 4), sd = 4 + 36 s (8-bit units), a quarter of the variance shared across channels
 /// - blockiness: JPEG-like 8 × 8 DCT quantisation, quality 92 − 87 s (see ``BlockQuantizer``)
 ///
 /// Degradations are applied in that fixed order whatever the order of the list.
@@ -98,13 +98,12 @@ public enum Degrader {
         }
     }
 
-    /// Gaussian noise: per pixel, a shared (luminance) part and a per-channel part, total sd `sd`.
+    /// Gaussian-like noise (Irwin–Hall normals): per pixel, a shared (luminance) part and a per-channel part, total sd `sd`.
     static func noise(_ canvas: inout Canvas, sd: Float, using rng: inout SeededGenerator) {
         let shared = sd * 0.5, own = sd * 0.866
         canvas.data.withUnsafeMutableBufferPointer { p in
             for i in stride(from: 0, to: p.count, by: 3) {
-                let (a, b) = rng.normalPair()
-                let (c, d) = rng.normalPair()
+                let a = rng.fastNormal(), b = rng.fastNormal(), c = rng.fastNormal(), d = rng.fastNormal()
                 let common = shared * a
                 p[i] += common + own * b
                 p[i + 1] += common + own * c
