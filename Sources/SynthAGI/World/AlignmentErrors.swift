@@ -1,11 +1,19 @@
 import Tensor
 
 /// Kinds of image–prompt misalignment a generator can make.
+///
+/// ```swift
+/// AlignmentErrorKind.allCases.map(\.rawValue)   // ["colour", "shape", "count", "position", "missing"]
+/// ```
 public enum AlignmentErrorKind: String, CaseIterable, Codable, Sendable {
     case colour, shape, count, position, missing
 }
 
 /// One number per ``AlignmentErrorKind`` (MOS penalties, or how often each kind is drawn).
+///
+/// ```swift
+/// MOSModel().alignmentPenalties[.missing]   // 1.8
+/// ```
 public struct AlignmentValues: Codable, Sendable, Equatable {
     public var colour: Double
     public var shape: Double
@@ -35,6 +43,10 @@ public struct AlignmentValues: Codable, Sendable, Equatable {
 }
 
 /// An alignment error made on group `group` of the intended scene; `detail` says what changed ("red → blue").
+///
+/// ```swift
+/// AlignmentError(kind: .colour, group: 0, detail: "red → blue")
+/// ```
 public struct AlignmentError: Codable, Sendable, Equatable {
     public var kind: AlignmentErrorKind
     public var group: Int

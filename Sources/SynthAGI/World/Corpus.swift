@@ -3,6 +3,10 @@ import Tensor
 
 /// What corpus to make: `count` (image, prompt) pairs in `style`, with a fraction of captions swapped for the
 /// prompt of another image.
+///
+/// ```swift
+/// let pairs = try world.corpusPairs(CorpusSpec(count: 20_000, style: .natural), range: 0..<1000)
+/// ```
 public struct CorpusSpec: Codable, Sendable, Equatable {
     public var count: Int
     public var style: RenderStyle
@@ -16,6 +20,10 @@ public struct CorpusSpec: Codable, Sendable, Equatable {
 }
 
 /// One (image, prompt) pair of a corpus.
+///
+/// ```swift
+/// for pair in corpus.pairs where !pair.mismatched { train(pair.image, pair.prompt) }
+/// ```
 public struct CorpusPair: Sendable {
     public let index: Int
     /// File name, `synth-<8-digit index>.png`.
@@ -35,6 +43,11 @@ public struct CorpusPair: Sendable {
 }
 
 /// A pre-training corpus (pairs in index order).
+///
+/// ```swift
+/// let corpus = try world.makeCorpus(count: 5_000, style: .agi, mismatchFraction: 0.1)
+/// print(corpus.mismatchedIndices.count)   // ≈ 500
+/// ```
 public struct SynthCorpus: Sendable {
     public let seed: UInt64
     /// ``WorldConfig/fingerprint`` of the world that made the corpus.

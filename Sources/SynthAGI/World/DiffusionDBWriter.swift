@@ -19,6 +19,10 @@ public enum DiffusionDBWriter {
     public static let sampler = "k_lms"
 
     /// One JSON entry.
+    ///
+    /// ```swift
+    /// let entries = try JSONDecoder().decode([String: DiffusionDBWriter.Entry].self, from: data)
+    /// ```
     public struct Entry: Codable, Sendable, Equatable {
         public let p: String
         public let se: Int

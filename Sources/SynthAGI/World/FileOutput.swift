@@ -6,6 +6,10 @@ import Darwin
 #endif
 
 /// What a writer did.
+///
+/// ```swift
+/// if try AGIQA3kWriter.write(set, to: folder, writePNG: encode) == .skipped { print("already there") }
+/// ```
 public enum WriteOutcome: Equatable, Sendable {
     /// Files were written (count of image files written).
     case written(images: Int)

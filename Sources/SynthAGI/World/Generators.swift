@@ -1,11 +1,19 @@
 import Tensor
 
 /// Kinds of quality (fidelity) degradation a generator's image can carry.
+///
+/// ```swift
+/// QualityKind.colourCast.rawValue   // "colour cast"
+/// ```
 public enum QualityKind: String, CaseIterable, Codable, Sendable {
     case blur, noise, blockiness, colourCast = "colour cast", smear
 }
 
 /// One number per ``QualityKind`` (mean severities of a generator, or MOS weights).
+///
+/// ```swift
+/// MOSModel().qualityWeights[.blur]   // 1.6
+/// ```
 public struct QualityValues: Codable, Sendable, Equatable {
     public var blur: Double
     public var noise: Double
@@ -33,6 +41,10 @@ public struct QualityValues: Codable, Sendable, Equatable {
 }
 
 /// A quality degradation applied to an image, with severity s ∈ [0, 1].
+///
+/// ```swift
+/// QualityDegradation(kind: .blur, severity: 0.4)   // Gaussian σ = 0.4 + 2·0.4 px at 64 px
+/// ```
 public struct QualityDegradation: Codable, Sendable, Equatable {
     public var kind: QualityKind
     public var severity: Double

@@ -1,6 +1,10 @@
 import Foundation
 
 /// One image of a synthetic IQA set, with the truth behind its scores.
+///
+/// ```swift
+/// let worst = set.samples.min { $0.mos.quality < $1.mos.quality }
+/// ```
 public struct SynthIQASample: Sendable {
     /// File name, `<generator>_<nnn>.png`.
     public let name: String
@@ -47,6 +51,10 @@ public struct SynthIQASet: Sendable {
 
 /// Means, standard deviations, Pearson correlation and noise ceilings of a set's scores.
 /// The ceiling of a score is corr(clean, observed): the best PLCC any predictor of the clean score can reach.
+///
+/// ```swift
+/// let s = set.statistics   // s.qualitySD ≈ 0.69, s.alignmentSD ≈ 0.81 for seed 42, 300 × 8
+/// ```
 public struct IQASetStatistics: Codable, Sendable {
     public let count: Int
     public let qualityMean: Double, qualitySD: Double

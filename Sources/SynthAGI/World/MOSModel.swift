@@ -96,6 +96,10 @@ public struct MOSModel: Codable, Sendable, Equatable {
 }
 
 /// The scores of one image: observed MOS (mean of raters) with their rater std, and the clean values.
+///
+/// ```swift
+/// let s = sample.mos   // s.quality ≈ s.cleanQuality ± 0.15
+/// ```
 public struct MOSScores: Codable, Sendable, Equatable {
     public var quality: Double
     public var qualityStd: Double

@@ -4,6 +4,10 @@ import Tensor
 /// How scenes are drawn. `natural`: flat colours on flat patterns (the tiny-CLIP pre-training look). `agi`: a
 /// domain shift toward "generated" images: soft drop shadows, dark outlines, glossy shading with a specular
 /// highlight, background grain and a vignette.
+///
+/// ```swift
+/// SceneRenderer.image(scene, style: .natural, size: 64, using: &rng)
+/// ```
 public enum RenderStyle: String, CaseIterable, Codable, Sendable {
     case natural, agi
 }

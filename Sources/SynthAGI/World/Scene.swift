@@ -24,6 +24,10 @@ public struct ObjectGroup: Codable, Sendable, Equatable, Hashable {
 }
 
 /// An RGB colour in 0…255.
+///
+/// ```swift
+/// let grey = RGB(128, 128, 128)
+/// ```
 public struct RGB: Codable, Sendable, Equatable, Hashable {
     public var r: Float
     public var g: Float
@@ -39,6 +43,10 @@ public struct RGB: Codable, Sendable, Equatable, Hashable {
 /// A background: pattern `kind` in two neutral mid-tones. Geometry is in fractions of the image width so a scene
 /// renders the same at any size. Gradient: `base` → `accent` along direction `angle`; stripes: bands of period
 /// `period`·W across direction `angle`; dots: a grid of spacing `period`·W, radius `dotRadius`·W.
+///
+/// ```swift
+/// Background(kind: .stripes, base: RGB(120, 120, 120), accent: RGB(90, 90, 90), angle: .pi / 4, period: 0.15)
+/// ```
 public struct Background: Codable, Sendable, Equatable, Hashable {
     public var kind: BackgroundKind
     public var base: RGB
@@ -63,6 +71,11 @@ public struct Background: Codable, Sendable, Equatable, Hashable {
 ///
 /// Prompt grammar: `<group phrase> [and <group phrase>], on a <adjective> background`, e.g.
 /// "two red triangles at the top left and a blue ring on the right, on a striped background".
+///
+/// ```swift
+/// let s = Scene(groups: [ObjectGroup(shape: .ring, colour: .blue, count: 1, placement: .right)], background: bg)
+/// s.prompt   // "a blue ring on the right, on a plain background" (for a plain bg)
+/// ```
 public struct Scene: Codable, Sendable, Equatable, Hashable {
     public var groups: [ObjectGroup]
     public var background: Background

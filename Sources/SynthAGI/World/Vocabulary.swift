@@ -17,6 +17,10 @@ public enum ShapeKind: String, CaseIterable, Codable, Sendable {
 }
 
 /// Eight object colours, as 8-bit sRGB triples (flat "natural" colours; the "agi" style shades them).
+///
+/// ```swift
+/// ColourName.red.rgb   // (215, 40, 40)
+/// ```
 public enum ColourName: String, CaseIterable, Codable, Sendable {
     case red, orange, yellow, green, blue, purple, white, black
 
@@ -35,6 +39,10 @@ public enum ColourName: String, CaseIterable, Codable, Sendable {
 }
 
 /// Where a group sits: a cell of a 3 × 3 grid (column, row ∈ 0…2), said in words as in "at the top left".
+///
+/// ```swift
+/// Placement.left.isSeparated(from: .right)   // true; .left vs .centre: false
+/// ```
 public enum Placement: String, CaseIterable, Codable, Sendable {
     case topLeft = "top left", top, topRight = "top right"
     case left, centre, right
@@ -72,6 +80,10 @@ public enum Placement: String, CaseIterable, Codable, Sendable {
 }
 
 /// Background patterns, drawn in neutral mid-tones.
+///
+/// ```swift
+/// BackgroundKind.dots.adjective   // "dotted"
+/// ```
 public enum BackgroundKind: String, CaseIterable, Codable, Sendable {
     case plain, gradient, stripes, dots
 

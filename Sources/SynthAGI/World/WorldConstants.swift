@@ -1,5 +1,9 @@
 /// Named constants of the synthetic world (layout, palette ranges, style and degradation strengths), in one place.
 /// Lengths are fractions of the image width unless stated otherwise.
+///
+/// ```swift
+/// WorldConstants.maxObjects   // 4
+/// ```
 public enum WorldConstants {
     // Scenes
     /// At most this many objects in a prompt.
