@@ -152,6 +152,11 @@ struct WorldTests {
         let decoded = try JSONDecoder().decode(WorldConfig.self, from: Data(#"{"imageSize": 32, "mos": {"noiseSD": 0.2}}"#.utf8))
         #expect(decoded.imageSize == 32 && decoded.mos.noiseSD == 0.2 && decoded.mos.raters == 20)
         #expect(decoded.generators == GeneratorProfile.defaults)
+        // Sizes that are not multiples of 8 (partial JPEG blocks) render at the asked size.
+        var odd = WorldConfig()
+        odd.imageSize = 36
+        let set = try SynthWorld(seed: 2, config: odd).makeIQASet(prompts: 2, generators: 8)
+        #expect(set.samples.allSatisfy { $0.image.width == 36 && $0.image.height == 36 && $0.image.pixels.count == 36 * 36 * 3 })
     }
 
     @Test("corpus: mismatched pairs are recorded and carry another image's prompt; natural images are clean scenes")
