@@ -1,1 +1,0 @@
-// SynthAGI target: see the issue tracker.
