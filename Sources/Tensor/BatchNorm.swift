@@ -68,7 +68,8 @@ private func batchNormCore(_ x: Var, gamma: Var, beta: Var, runningMean: Tensor,
     }
 
     return makeResult(y, [x, gamma, beta]) { dyIn in
-        let dyp = dyIn.pointer
+        // Capture the tensors themselves (not only their pointers) so that their storage outlives this pass.
+        let dyp = dyIn.pointer, xp = xv.pointer, yp = y.pointer
         // Σ dy and Σ dy·x̂ per channel (dy masked by the ReLU when fused).
         let (sumDy, sumDyXhat) = mean.withUnsafeBufferPointer { mu in
             invStd.withUnsafeBufferPointer { inv in

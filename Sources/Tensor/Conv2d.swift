@@ -17,9 +17,14 @@ import Foundation
 /// let y = conv2d(x, w, stride: 2, padding: 1)      // [1, 16, 16, 16]
 /// ```
 public func conv2d(_ x: Var, _ w: Var, bias: Var? = nil, stride: Int = 1, padding: Int = 0) -> Var {
+    conv2d(x, w, bias: bias, stride: stride, padding: padding, tileElements: ConvTuning.tileElements)
+}
+
+/// ``conv2d(_:_:bias:stride:padding:)`` with an explicit im2col tile size (tests force many small tiles).
+func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileElements: Int) -> Var {
     checkShape(x.value.rank == 4 && w.value.rank == 4 && x.shape[3] == w.shape[3], "conv2d", x.shape, w.shape)
     checkShape(stride >= 1 && padding >= 0, "conv2d (stride \(stride), padding \(padding))", x.shape, w.shape)
-    let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding)
+    let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding, tileElements: tileElements)
     checkShape(g.outH >= 1 && g.outW >= 1, "conv2d (kernel larger than padded input)", x.shape, w.shape)
     if let bias { checkShape(bias.value.count == g.cout, "conv2d bias", bias.shape, w.shape) }
 

@@ -5,7 +5,7 @@ public enum ConvTuning {
     /// Target number of floats in one im2col tile (`tile pixels × kh·kw·Cin`). 2^19 floats = 2 MiB: large enough
     /// for an efficient GEMM (hundreds of rows), small enough to stay in the last-level cache between the
     /// im2col write and the GEMM read.
-    nonisolated(unsafe) public static var tileElements = 1 << 19
+    public static let tileElements = 1 << 19
 }
 
 /// Shapes of one convolution and the NHWC im2col / col2im kernels over tiles of output rows.
@@ -20,8 +20,11 @@ struct ConvGeometry: Sendable {
     let cout, kh, kw: Int
     let stride, padding: Int
     let outH, outW: Int
+    /// Target floats per im2col tile (``ConvTuning/tileElements`` unless a test or benchmark overrides it).
+    let tileElements: Int
 
-    init(input: [Int], weight: [Int], stride: Int, padding: Int) {
+    init(input: [Int], weight: [Int], stride: Int, padding: Int, tileElements: Int = ConvTuning.tileElements) {
+        self.tileElements = max(1, tileElements)
         n = input[0]; h = input[1]; w = input[2]; cin = input[3]
         cout = weight[0]; kh = weight[1]; kw = weight[2]
         self.stride = stride; self.padding = padding
@@ -36,7 +39,7 @@ struct ConvGeometry: Sendable {
     /// A 1×1, stride-1, unpadded convolution is a plain GEMM on `x` viewed as `[N·H·W, Cin]`.
     var isPointwise: Bool { kh == 1 && kw == 1 && stride == 1 && padding == 0 }
     /// Output rows per tile.
-    var tileRows: Int { max(1, min(n * outH, ConvTuning.tileElements / max(1, outW * patch))) }
+    var tileRows: Int { max(1, min(n * outH, tileElements / max(1, outW * patch))) }
 
     /// The tiles: consecutive ranges of `tileRows` flattened output rows.
     func tiles() -> [Range<Int>] {

@@ -28,7 +28,7 @@ public func dropout(_ x: Var, p: Float, training: Bool, rng: inout SeededGenerat
     parallelChunks(count) { r in for i in r { yp[i] = xp[i] * mp[i] } }
     return makeResult(y, [x]) { dy in
         let dx = Tensor(uninitialized: x.shape)
-        let gp = dy.pointer, dp = dx.pointer
+        let gp = dy.pointer, dp = dx.pointer, mp = mask.pointer
         parallelChunks(count) { r in for i in r { dp[i] = gp[i] * mp[i] } }
         x.accumulate(dx)
     }
