@@ -42,18 +42,21 @@ def flat_out(t):
 
 def conv_cases():
     configs = [
-        # name, x shape NHWC, cout, k, stride, padding, bias
+        # name, x shape NHWC, cout, k (or (kh, kw)), stride, padding, bias
         ("3x3_s1_p1_bias", (2, 6, 5, 3), 4, 3, 1, 1, True),
         ("3x3_s2_p1", (1, 7, 6, 4), 5, 3, 2, 1, False),
         ("1x1_s1_p0_bias", (2, 4, 3, 6), 5, 1, 1, 0, True),
         ("7x7_s2_p3", (1, 9, 8, 3), 4, 7, 2, 3, False),
         ("1x1_s2_p0", (1, 6, 5, 4), 3, 1, 2, 0, False),
         ("3x3_s1_p0_bias", (1, 5, 7, 2), 3, 3, 1, 0, True),
+        ("3x3_s3_p2", (2, 5, 4, 2), 3, 3, 3, 2, False),
+        ("3x2_s1_p1_bias", (1, 4, 5, 3), 2, (3, 2), 1, 1, True),
     ]
     cases = []
     for name, xs, cout, k, s, p, has_bias in configs:
         x = randn(*xs).requires_grad_(True)
-        w = randn(cout, k, k, xs[3], scale=0.5).requires_grad_(True)
+        kh, kw = k if isinstance(k, tuple) else (k, k)
+        w = randn(cout, kh, kw, xs[3], scale=0.5).requires_grad_(True)
         b = randn(cout).requires_grad_(True) if has_bias else None
         y = F.conv2d(nchw(x), nchw(w), b, stride=s, padding=p)
         y = nhwc(y)

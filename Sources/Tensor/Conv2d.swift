@@ -30,20 +30,24 @@ func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileEleme
 
     let y = Tensor(uninitialized: [g.n, g.outH, g.outW, g.cout])
     let xv = x.value, wv = w.value
-    if let bias {
+    // Output rows start as the bias (then GEMM accumulates with beta = 1), or are overwritten (beta = 0).
+    let beta: Float = bias == nil ? 0 : 1
+    func fillBias(pixels: Range<Int>) {
+        guard let bias else { return }
         let bp = bias.value.pointer, yp = y.pointer, cout = g.cout
-        parallelChunks(g.pixels, costPerItem: cout) { r in
-            for p in r { (yp + p * cout).update(from: bp, count: cout) }
+        parallelChunks(pixels.count, costPerItem: cout) { r in
+            for p in r { (yp + (pixels.lowerBound + p) * cout).update(from: bp, count: cout) }
         }
     }
-    let beta: Float = bias == nil ? 0 : 1
     if g.isPointwise {
+        fillBias(pixels: 0..<g.pixels)
         sgemm(transB: true, m: g.pixels, n: g.cout, k: g.cin, a: xv.pointer, b: wv.pointer, beta: beta, c: y.pointer)
     } else {
         let cols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
         for tile in g.tiles() {
             g.im2col(xv.pointer, into: cols.pointer, rows: tile)
             let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
+            fillBias(pixels: p0..<(p0 + m))
             sgemm(transB: true, m: m, n: g.cout, k: g.patch, a: cols.pointer, b: wv.pointer,
                   beta: beta, c: y.pointer + p0 * g.cout)
         }
