@@ -105,49 +105,51 @@ public enum ConvBenchmark {
                                        fanIn: c.kernel * c.kernel * c.inChannels, using: &rng)
         let gt = Tensor.randn([c.batch, c.outSize, c.outSize, c.outChannels], using: &rng)
 
-        let forward = median(c) {
-            _ = withoutGradients { conv2d(Var(xt), Var(wt), stride: c.stride, padding: c.padding) }
-        }
-        let backwardData = median(c, prepare: {
-            conv2d(Var(xt, requiresGrad: true), Var(wt), stride: c.stride, padding: c.padding)
-        }) { y in y.backward(seed: gt) }
-        let backwardWeight = median(c, prepare: {
-            conv2d(Var(xt), Var(wt, requiresGrad: true), stride: c.stride, padding: c.padding)
-        }) { y in y.backward(seed: gt) }
-
         let k = c.kernel * c.kernel * c.inChannels
         let a = Tensor.randn([c.sgemmRows, k], using: &rng)
         let out = Tensor(uninitialized: [c.sgemmRows, c.outChannels])
-        let gemm = median(c) {
-            sgemm(transB: true, m: c.sgemmRows, n: c.outChannels, k: k, a: a.pointer, b: wt.pointer, c: out.pointer)
-        }
+
+        // Each case's `prepare` does the untimed set-up (e.g. the recorded forward pass) and returns the timed work.
+        let cases: [() -> () -> Void] = [
+            { { _ = withoutGradients { conv2d(Var(xt), Var(wt), stride: c.stride, padding: c.padding) } } },
+            {
+                let y = conv2d(Var(xt, requiresGrad: true), Var(wt), stride: c.stride, padding: c.padding)
+                return { y.backward(seed: gt) }
+            },
+            {
+                let y = conv2d(Var(xt), Var(wt, requiresGrad: true), stride: c.stride, padding: c.padding)
+                return { y.backward(seed: gt) }
+            },
+            { { sgemm(transB: true, m: c.sgemmRows, n: c.outChannels, k: k, a: a.pointer, b: wt.pointer, c: out.pointer) } },
+        ]
+        let times = medians(cases, repeats: c.repeats, warmup: c.warmup)
         let gemmFlops = 2 * Double(c.sgemmRows) * Double(c.outChannels) * Double(k)
         let g = c.flopsPerPass / 1e9, threads = Double(Threading.workers)
-        return ConvBenchmarkResult(
-            forwardGFLOPS: g / forward.wall, backwardDataGFLOPS: g / backwardData.wall,
-            backwardWeightGFLOPS: g / backwardWeight.wall, sgemmGFLOPS: gemmFlops / 1e9 / gemm.wall, gflopPerPass: g,
-            cpuNormalized: [g / forward.cpu, g / backwardData.cpu, g / backwardWeight.cpu, gemmFlops / 1e9 / gemm.cpu]
-                .map { $0 * threads })
+        let flops = [g, g, g, gemmFlops / 1e9]
+        let wall = (0..<4).map { flops[$0] / times[$0].wall }
+        let cpu = (0..<4).map { flops[$0] / times[$0].cpu * threads }
+        return ConvBenchmarkResult(forwardGFLOPS: wall[0], backwardDataGFLOPS: wall[1], backwardWeightGFLOPS: wall[2],
+                                   sgemmGFLOPS: wall[3], gflopPerPass: g, cpuNormalized: cpu)
     }
 
-    /// Median time in seconds of `c.repeats` runs of `body` after `c.warmup` untimed ones.
-    static func median(_ c: ConvBenchmarkConfig, _ body: () -> Void) -> Timing {
-        median(c, prepare: { () }) { _ in body() }
-    }
-
-    /// Like ``median(_:_:)``, timing only `body(prepare())` (the preparation, e.g. a recorded forward pass, is untimed).
-    static func median<T>(_ c: ConvBenchmarkConfig, prepare: () -> T, _ body: (T) -> Void) -> Timing {
-        for _ in 0..<c.warmup { body(prepare()) }
-        var wall: [Double] = [], cpu: [Double] = []
-        for _ in 0..<c.repeats {
-            let input = prepare()
-            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
-            body(input)
-            wall.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            cpu.append(processCPUSeconds() - c0)
+    /// Median wall and CPU seconds of each case over `repeats` rounds after `warmup` untimed rounds. Rounds
+    /// interleave the cases, so that a change in machine load affects all of them alike.
+    static func medians(_ cases: [() -> () -> Void], repeats: Int, warmup: Int) -> [Timing] {
+        var wall = [[Double]](repeating: [], count: cases.count), cpu = wall
+        for round in 0..<(warmup + repeats) {
+            for (i, prepare) in cases.enumerated() {
+                let work = prepare()
+                let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
+                work()
+                guard round >= warmup else { continue }
+                wall[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                cpu[i].append(processCPUSeconds() - c0)
+            }
         }
-        wall.sort(); cpu.sort()
-        return Timing(wall: wall[wall.count / 2], cpu: cpu[cpu.count / 2])
+        return (0..<cases.count).map { i in
+            let w = wall[i].sorted(), u = cpu[i].sorted()
+            return Timing(wall: w[w.count / 2], cpu: u[u.count / 2])
+        }
     }
 
     /// Wall-clock and process CPU seconds of one measurement.

@@ -82,7 +82,7 @@ struct ConvGeometry: Sendable {
     func col2im(_ dcols: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>, rows: Range<Int>) {
         let g = self
         let r0 = rows.lowerBound, r1 = rows.upperBound
-        // (image, input row, first output row, last output row) of the tile, per image.
+        // The (image, input row) pairs that the tile's output rows read.
         var items: [(b: Int, ih: Int)] = []
         for b in (r0 / outH)...((r1 - 1) / outH) {
             let ohLo = max(r0 - b * outH, 0), ohHi = min(r1 - b * outH, outH)
