@@ -1,0 +1,98 @@
+import Foundation
+
+/// 2-D convolution (cross-correlation, PyTorch `F.conv2d` with `groups = 1`, zero padding) on channels-last maps.
+///
+/// `x` `[N, H, W, Cin]`, `w` `[Cout, kh, kw, Cin]`, `bias` `[Cout]` → `y` `[N, Ho, Wo, Cout]` with
+/// `Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1` (likewise `Wo`) and
+///
+///     y[n, oh, ow, o] = b[o] + Σ_{i, j, c} w[o, i, j, c] · x[n, oh·stride − padding + i, ow·stride − padding + j, c]
+///
+/// (taps outside the image read zero). Implementation: a 1×1 stride-1 unpadded convolution is one GEMM on the
+/// `[N·H·W, Cin]` view of `x`; everything else goes through tiled NHWC im2col + GEMM (see ``ConvGeometry``).
+/// Backward: `dX` by GEMM + col2im, `dW` by `dYᵀ · cols`, `db = Σ dY`, each only if that input requires a gradient.
+///
+/// ```swift
+/// let x = Var(Tensor.randn([1, 32, 32, 3], using: &rng))
+/// let w = Var(Tensor.kaimingUniform([16, 3, 3, 3], fanIn: 27, using: &rng), requiresGrad: true)
+/// let y = conv2d(x, w, stride: 2, padding: 1)      // [1, 16, 16, 16]
+/// ```
+public func conv2d(_ x: Var, _ w: Var, bias: Var? = nil, stride: Int = 1, padding: Int = 0) -> Var {
+    conv2d(x, w, bias: bias, stride: stride, padding: padding, tileElements: ConvTuning.tileElements)
+}
+
+/// ``conv2d(_:_:bias:stride:padding:)`` with an explicit im2col tile size (tests force many small tiles).
+func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileElements: Int) -> Var {
+    checkShape(x.value.rank == 4 && w.value.rank == 4 && x.shape[3] == w.shape[3], "conv2d", x.shape, w.shape)
+    checkShape(stride >= 1 && padding >= 0, "conv2d (stride \(stride), padding \(padding))", x.shape, w.shape)
+    let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding, tileElements: tileElements)
+    checkShape(g.outH >= 1 && g.outW >= 1, "conv2d (kernel larger than padded input)", x.shape, w.shape)
+    if let bias { checkShape(bias.value.count == g.cout, "conv2d bias", bias.shape, w.shape) }
+
+    let y = Tensor(uninitialized: [g.n, g.outH, g.outW, g.cout])
+    let xv = x.value, wv = w.value
+    // Output rows start as the bias (then GEMM accumulates with beta = 1), or are overwritten (beta = 0).
+    let beta: Float = bias == nil ? 0 : 1
+    func fillBias(pixels: Range<Int>) {
+        guard let bias else { return }
+        let bp = bias.value.pointer, yp = y.pointer, cout = g.cout
+        parallelChunks(pixels.count, costPerItem: cout) { r in
+            for p in r { (yp + (pixels.lowerBound + p) * cout).update(from: bp, count: cout) }
+        }
+    }
+    if g.isPointwise {
+        fillBias(pixels: 0..<g.pixels)
+        sgemm(transB: true, m: g.pixels, n: g.cout, k: g.cin, a: xv.pointer, b: wv.pointer, beta: beta, c: y.pointer)
+    } else {
+        let cols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
+        for tile in g.tiles() {
+            g.im2col(xv.pointer, into: cols.pointer, rows: tile)
+            let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
+            fillBias(pixels: p0..<(p0 + m))
+            sgemm(transB: true, m: m, n: g.cout, k: g.patch, a: cols.pointer, b: wv.pointer,
+                  beta: beta, c: y.pointer + p0 * g.cout)
+        }
+    }
+
+    let parents = bias.map { [x, w, $0] } ?? [x, w]
+    return makeResult(y, parents) { dy in
+        let needX = x.requiresGrad, needW = w.requiresGrad
+        if needX || needW {
+            let dx = needX ? Tensor(zeros: xv.shape) : nil
+            let dw = needW ? Tensor(uninitialized: wv.shape) : nil
+            convBackward(g, x: xv, w: wv, dy: dy, dx: dx, dw: dw)
+            if let dx { x.accumulate(dx) }
+            if let dw { w.accumulate(dw) }
+        }
+        if let bias, bias.requiresGrad {
+            bias.accumulate(sumRows(dy, rows: g.pixels, cols: g.cout))
+        }
+    }
+}
+
+/// The data and weight gradients of ``conv2d(_:_:bias:stride:padding:)``: `dx` (zero-filled on entry) receives
+/// `col2im(dY · W)`, `dw` (overwritten) receives `dYᵀ · im2col(x)`; either may be nil. Tiles share two buffers.
+func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor, dx: Tensor?, dw: Tensor?) {
+    if g.isPointwise {
+        if let dx { sgemm(m: g.pixels, n: g.cin, k: g.cout, a: dy.pointer, b: w.pointer, c: dx.pointer) }
+        if let dw { sgemm(transA: true, m: g.cout, n: g.cin, k: g.pixels, a: dy.pointer, b: x.pointer, c: dw.pointer) }
+        return
+    }
+    let tileCount = g.tileRows * g.outW * g.patch
+    let cols = dw != nil ? Storage(uninitializedCount: tileCount) : nil
+    let dcols = dx != nil ? Storage(uninitializedCount: tileCount) : nil
+    var first = true
+    for tile in g.tiles() {
+        let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
+        let dyTile = dy.pointer + p0 * g.cout
+        if let dw, let cols {
+            g.im2col(x.pointer, into: cols.pointer, rows: tile)
+            sgemm(transA: true, m: g.cout, n: g.patch, k: m, a: dyTile, b: cols.pointer,
+                  beta: first ? 0 : 1, c: dw.pointer)
+        }
+        if let dx, let dcols {
+            sgemm(m: m, n: g.patch, k: g.cout, a: dyTile, b: w.pointer, c: dcols.pointer)
+            g.col2im(dcols.pointer, into: dx.pointer, rows: tile)
+        }
+        first = false
+    }
+}

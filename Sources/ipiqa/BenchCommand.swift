@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Tensor
+
+/// `ipiqa bench …`: performance measurements of the engine's kernels. Each case is a subcommand.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure kernel throughput (release builds only give meaningful numbers).",
+        subcommands: [BenchConvCommand.self]
+    )
+}
+
+/// `ipiqa bench conv`: GFLOP/s of a k×k convolution forward, backward-data and backward-weights, plus plain sgemm.
+struct BenchConvCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conv",
+        abstract: "Convolution GFLOP/s (default: 3×3, 256→256 channels, 8×56×56, padding 1; median of the timed runs)."
+    )
+
+    @Option(help: "Batch size.") var batch = ConvBenchmarkConfig().batch
+    @Option(help: "Input height and width.") var size = ConvBenchmarkConfig().size
+    @Option(help: "Input channels.") var inChannels = ConvBenchmarkConfig().inChannels
+    @Option(help: "Output channels.") var outChannels = ConvBenchmarkConfig().outChannels
+    @Option(help: "Kernel size.") var kernel = ConvBenchmarkConfig().kernel
+    @Option(help: "Stride.") var stride = ConvBenchmarkConfig().stride
+    @Option(help: "Zero padding.") var padding = ConvBenchmarkConfig().padding
+    @Option(help: "Timed runs per measurement (median reported).") var repeats = ConvBenchmarkConfig().repeats
+    @Option(help: "Untimed warm-up runs.") var warmup = ConvBenchmarkConfig().warmup
+    @Option(help: "Worker threads (OpenBLAS and engine); default: all cores.") var threads: Int?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        if let threads { Threading.setThreads(threads) }
+        let config = ConvBenchmarkConfig(batch: batch, size: size, inChannels: inChannels, outChannels: outChannels,
+                                         kernel: kernel, stride: stride, padding: padding, repeats: repeats, warmup: warmup)
+        let result: ConvBenchmarkResult
+        do {
+            result = try ConvBenchmark.run(config)
+        } catch {
+            throw ValidationError(error.localizedDescription)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        let c = config
+        print("conv \(c.kernel)×\(c.kernel) stride \(c.stride) pad \(c.padding), \(c.inChannels)→\(c.outChannels) channels on "
+              + "\(c.batch)×\(c.size)×\(c.size): \(String(format: "%.1f", result.gflopPerPass)) GFLOP per pass, "
+              + "\(Threading.workers) threads, median of \(c.repeats)")
+        let gemmShape = "\(c.sgemmRows)×\(c.outChannels)×\(c.kernel * c.kernel * c.inChannels)"
+        let rows = [("forward", result.forwardGFLOPS), ("backward data", result.backwardDataGFLOPS),
+                    ("backward weights", result.backwardWeightGFLOPS), ("sgemm \(gemmShape)", result.sgemmGFLOPS)]
+        print("".padding(toLength: 24, withPad: " ", startingAt: 0) + "   wall GFLOP/s   cpu-normalised")
+        for (k, (name, v)) in rows.enumerated() {
+            print(name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                  + String(format: "%13.1f %16.1f", v, result.cpuNormalized[k]))
+        }
+    }
+}
