@@ -13,7 +13,9 @@ Files written:
   tiny_text_f32.safetensors / _f16 / _bf16   the float tensors of tiny_text_sd.pt in F32 / F16 / BF16.
   evil_global.pt          a torch.save-shaped zip whose data.pkl calls os.system (must be refused, not executed).
   bad_opcode.pt           a torch.save-shaped zip whose data.pkl holds an unknown opcode 0xff at offset 2.
-  expected.json           per file: ordered keys, shape, dtype, float64 sum, first/last values (as float32 -> double).
+  cut_pickle.pt           a torch.save-shaped zip whose data.pkl is tiny_text_sd.pt's, cut in half.
+  expected.json           per file: ordered keys, shape, dtype, float64 sum, first/last values (as float32 -> double);
+                          tiny_text_wrapped.pt must give exactly tiny_text_sd.pt's entry.
 """
 import importlib.util
 import io
@@ -81,9 +83,8 @@ def describe_all(sd):
 def torch_like_zip(path, pickle_bytes):
     """A zip with torch.save's layout around arbitrary pickle bytes."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pickle_bytes)
-        z.writestr("archive/byteorder", b"little")
-        z.writestr("archive/version", b"3\n")
+        for name, data in [("archive/data.pkl", pickle_bytes), ("archive/byteorder", b"little"), ("archive/version", b"3\n")]:
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
 
 
 def strip_debug_info(path):
@@ -139,7 +140,6 @@ def main():
 
     wrapped = {"epoch": 3, "best": 0.5, "state_dict": {"module." + k: v for k, v in sd.items()}}
     torch.save(wrapped, os.path.join(OUT, "tiny_text_wrapped.pt"))
-    expected["tiny_text_wrapped.pt"] = describe_all(sd)
 
     # (c) safetensors of the float tensors in three dtypes.
     floats = {k: v.detach().float().contiguous() for k, v in sd.items() if v.is_floating_point()}
@@ -155,6 +155,11 @@ def main():
     evil = b"\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03."
     torch_like_zip(os.path.join(OUT, "evil_global.pt"), evil)
     torch_like_zip(os.path.join(OUT, "bad_opcode.pt"), b"\x80\x02\xff.")
+    # A real state-dict pickle cut in the middle (its storages are absent too: the pickle error must come first).
+    with zipfile.ZipFile(os.path.join(OUT, "tiny_text_sd.pt")) as z:
+        name = next(n for n in z.namelist() if n.endswith("/data.pkl"))
+        pkl = z.read(name)
+    torch_like_zip(os.path.join(OUT, "cut_pickle.pt"), pkl[: len(pkl) // 2])
 
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, sort_keys=True)
