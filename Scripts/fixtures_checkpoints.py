@@ -108,11 +108,7 @@ def main():
     image = torch.randn(1, 3, 32, 32)
     text = torch.tensor([[1, 5, 3, 11]])
     with torch.no_grad():
-        try:
-            traced = torch.jit.trace(model, (image.half(), text), check_trace=False)
-        except RuntimeError:
-            traced = torch.jit.trace(model.float(), (image, text), check_trace=False)
-            m.convert_weights(model)
+        traced = torch.jit.trace(model, (image.half(), text), check_trace=False)
     jit_path = os.path.join(OUT, "tiny_clip_jit.pt")
     torch.jit.save(traced, jit_path)
     strip_debug_info(jit_path)

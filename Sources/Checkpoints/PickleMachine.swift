@@ -32,6 +32,7 @@ struct PickleMachine {
 
     private mutating func take(_ n: Int) throws -> UnsafeRawBufferPointer {
         guard n >= 0, n <= bytes.count - position else {
+            if currentOpcode == "opcode" { throw fail("pickle ends without a STOP opcode (truncated or corrupt)", .truncated) }
             throw fail("pickle ends early while reading \(currentOpcode) (needs \(n) bytes, \(bytes.count - position) left; truncated or corrupt)", .truncated)
         }
         defer { position += n }
