@@ -59,12 +59,7 @@ enum SafetensorsReader {
             let (begin, end) = (e.data_offsets[0], e.data_offsets[1])
             guard begin >= 0, begin <= end else { throw bad("tensor '\(name)': invalid data_offsets [\(begin), \(end)]") }
             guard end <= dataSize else { throw bad("tensor '\(name)': data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section") }
-            var count = 1
-            for d in e.shape {
-                let (c, o) = count.multipliedReportingOverflow(by: d)
-                guard !o else { throw bad("tensor '\(name)': shape \(e.shape) overflows") }
-                count = c
-            }
+            guard let count = CheckpointTensor.elementCount(e.shape) else { throw bad("tensor '\(name)': shape \(e.shape) overflows") }
             guard count <= (end - begin) / dtype.byteSize, count * dtype.byteSize == end - begin else {
                 throw bad("tensor '\(name)': shape \(e.shape) of \(e.dtype) needs \(count) elements but data_offsets [\(begin), \(end)] hold \(end - begin) bytes")
             }

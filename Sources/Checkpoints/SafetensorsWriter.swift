@@ -32,7 +32,7 @@ public enum SafetensorsWriter {
         for (name, shape, values) in tensors {
             guard !name.isEmpty, name != "__metadata__" else { throw bad("invalid tensor name '\(name)'") }
             guard seen.insert(name).inserted else { throw bad("tensor name '\(name)' appears twice") }
-            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+            guard CheckpointTensor.elementCount(shape) == values.count else {
                 throw bad("tensor '\(name)': shape \(shape) does not match its \(values.count) values")
             }
             let size = values.count * dtype.byteSize

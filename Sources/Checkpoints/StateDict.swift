@@ -30,6 +30,18 @@ public struct CheckpointTensor: Sendable, Equatable {
 
     /// Number of elements (product of `shape`).
     public var count: Int { values.count }
+
+    /// The product of `shape`; nil for a negative dimension or an overflowing product.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
 }
 
 /// The named tensors of a checkpoint, with keys normalised (see ``KeyNormalization``) and in file order.

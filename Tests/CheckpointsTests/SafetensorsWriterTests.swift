@@ -49,6 +49,9 @@ struct SafetensorsWriterTests {
             try SafetensorsWriter.write([("a", shape: [1], values: [1]), ("a", shape: [1], values: [2])], to: url)
         }
         #expect(throws: CheckpointError.self) { try SafetensorsWriter.write([], dtype: .i64, to: url) }
+        #expect(throws: CheckpointError.self) {
+            try SafetensorsWriter.write([("a", shape: [Int.max, 3], values: [1])], to: url)    // overflowing shape
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["w.safetensors"])
         #expect(try CheckpointLoader.load(url).tensors["a"]?.values == [1, 2, 3])
         let missingDir = dir.appendingPathComponent("no/such/dir/x.safetensors")
