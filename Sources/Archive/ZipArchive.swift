@@ -44,6 +44,9 @@ public struct ZipArchive: @unchecked Sendable {
         self.entries = try data.withUnsafeBytes { raw in try ZipArchive.readDirectory(ByteReader(bytes: raw), file: url.path) }
     }
 
+    /// The most a deflate stream can expand (1032:1), with a little slack.
+    static let maxDeflateRatio = 1040
+
     public func entry(named name: String) -> ZipEntry? { entries.first { $0.name == name } }
 
     /// The uncompressed bytes of the member `name`.
@@ -62,7 +65,7 @@ public struct ZipArchive: @unchecked Sendable {
                 throw ArchiveError.corrupt(file: file, reason: "bad local header for '\(entry.name)'")
             }
             let start = lh + 30 + Int(nameLen) + Int(extraLen)
-            guard start >= 0, start + entry.compressedSize <= raw.count else {
+            guard start >= 0, start <= raw.count, entry.compressedSize <= raw.count - start else {
                 throw ArchiveError.corrupt(file: file, reason: "member '\(entry.name)' extends past the end of the file (truncated?)")
             }
             let payload = UnsafeRawBufferPointer(rebasing: raw[start..<(start + entry.compressedSize)])
@@ -74,6 +77,10 @@ public struct ZipArchive: @unchecked Sendable {
                 }
                 out = Data(payload)
             case 8:
+                // Deflate cannot expand data more than ~1032:1; a larger claim is corrupt (and must not drive allocation).
+                guard entry.uncompressedSize <= entry.compressedSize * ZipArchive.maxDeflateRatio + 1024 else {
+                    throw ArchiveError.corrupt(file: file, reason: "member '\(entry.name)' claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed")
+                }
                 out = try Inflate.raw(payload, expectedSize: entry.uncompressedSize, file: file, what: entry.name)
             default:
                 throw ArchiveError.unsupported(file: file, reason: "compression method \(entry.method) of '\(entry.name)'")
@@ -111,8 +118,12 @@ public struct ZipArchive: @unchecked Sendable {
             }
             count = Int(clamping: c); cdSize = Int(clamping: s); cdOffset = Int(clamping: o)
         }
-        guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize <= n else {
+        guard cdOffset >= 0, cdSize >= 0, cdOffset <= n, cdSize <= n - cdOffset else {
             throw ArchiveError.corrupt(file: file, reason: "central directory lies outside the file (truncated?)")
+        }
+        // Every central-directory record takes at least 46 bytes: a larger count is a lie (never trust it for allocation).
+        guard count >= 0, count <= cdSize / 46 else {
+            throw ArchiveError.corrupt(file: file, reason: "central directory claims \(count) entries in \(cdSize) bytes")
         }
         var entries: [ZipEntry] = []
         entries.reserveCapacity(count)
@@ -121,7 +132,7 @@ public struct ZipArchive: @unchecked Sendable {
             guard r.u32(p) == 0x0201_4b50, let method = r.u16(p + 10), let crc = r.u32(p + 16),
                   let csize32 = r.u32(p + 20), let usize32 = r.u32(p + 24), let nameLen = r.u16(p + 28),
                   let extraLen = r.u16(p + 30), let commentLen = r.u16(p + 32), let off32 = r.u32(p + 42),
-                  p + 46 + Int(nameLen) + Int(extraLen) <= n
+                  p <= n - 46 - Int(nameLen) - Int(extraLen)
             else { throw ArchiveError.corrupt(file: file, reason: "bad central directory record #\(index)") }
             let nameBytes = UnsafeRawBufferPointer(rebasing: r.bytes[(p + 46)..<(p + 46 + Int(nameLen))])
             let name = String(decoding: nameBytes, as: UTF8.self)

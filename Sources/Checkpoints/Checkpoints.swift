@@ -1,1 +1,0 @@
-// Checkpoints target: see the issue tracker.
