@@ -289,7 +289,7 @@ HANDMADE = [
     "'ſ long s 'ſtartoftext <|ſtartoftext|>", "<|startoftext|>hello<|endoftext|>", "<|STARTOFTEXT|> caps",
     "'s 't 're 've 'm 'll 'd ''s '''", "snake_case and CamelCase and kebab-case", "!!!???... ---___",
     "   leading and trailing spaces   ", "", " ", "a", "A", "42", "3.14159", "#hashtag @mention http://x.y/z?q=1&r=2",
-    "Ǳ ǲ ǳ ﬀ ﬅ", "\U0001d400\U0001d401 math bold", "Ǆemal", "ǈjubljana",
+    "Ǳ ǲ ǳ ﬀ ﬅ", "갸ﾦ halfwidth jongseong composes with an LV syllable", "\u1100\u1161\u11ad jamo", "\U0001d400\U0001d401 math bold", "Ǆemal", "ǈjubljana",
 ]
 
 LONG = [

@@ -17,6 +17,8 @@ public enum TokenizerError: LocalizedError, Equatable {
     case invalidContextLength(Int)
     /// `decode` was given an id outside `0..<vocabularySize`.
     case unknownTokenID(id: Int32, position: Int)
+    /// A prompt file cannot be read, or one of its lines (1-based) is not UTF-8.
+    case promptFile(path: String, line: Int?, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -29,6 +31,8 @@ public enum TokenizerError: LocalizedError, Equatable {
                 + "pass truncate to cut it)"
         case let .invalidContextLength(n):
             return "context length \(n) is invalid: it must be at least 1"
+        case let .promptFile(path, line, reason):
+            return "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)"
         case let .unknownTokenID(id, position):
             return "token id \(id) at position \(position) is not in the vocabulary (0..<\(CLIPVocabularyConstants.vocabularySize))"
         }

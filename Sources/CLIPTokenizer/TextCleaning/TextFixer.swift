@@ -1,5 +1,3 @@
-import Foundation
-
 /// Port of ftfy 6.3 `fix_text` with its default configuration (ftfy/__init__.py `fix_text`, `fix_and_explain`),
 /// as called by CLIP's `basic_clean`.
 ///
@@ -17,7 +15,9 @@ import Foundation
 /// 8. `fix_surrogates` — nothing to do: a Swift `String` cannot hold unpaired surrogates;
 /// 9. `remove_terminal_escapes` — `ESC [ (digits|;)* letter`;
 /// 10. `remove_control_chars` — ftfy's table (C0 controls except whitespace, DEL, U+206A...U+206F, BOM, U+FFF9...U+FFFC);
-/// 11. NFC normalisation (Foundation's `precomposedStringWithCanonicalMapping`).
+/// 11. NFC normalisation (the Swift standard library's, `String._nfcCodeUnits`; Foundation's
+///     `precomposedStringWithCanonicalMapping` on Linux fails to compose a precomposed LV syllable with a trailing
+///     jamo, e.g. U+AC38 U+11AD → U+AC3E, which Python does).
 ///
 /// Not ported: ftfy's explanations, `fix_file`/`guess_bytes`, and options other than the defaults.
 ///
@@ -136,9 +136,11 @@ struct TextFixer: Sendable {
     }
 
     /// `unicodedata.normalize("NFC", text)`; code points below U+0300 are already NFC and never compose.
+    /// Known difference from Python 3.11 (found by a 165 755-string comparison): the canonical reordering after
+    /// decomposing U+0F73/U+0F75/U+0F81 next to a mark of higher combining class.
     static func nfc(_ text: [UInt32]) -> [UInt32] {
         guard text.contains(where: { $0 >= 0x300 }) else { return text }
         let s = String(String.UnicodeScalarView(text.compactMap(Unicode.Scalar.init)))
-        return s.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value)
+        return UTF8Decoding.replacing(s._nfcCodeUnits)
     }
 }
