@@ -36,52 +36,58 @@ struct BytePairEncoding: Sendable {
     let endOfText: Int32
 
     init(gzipped: Data, file: String) throws {
-        let raw = try Inflate.gunzip(gzipped, file: file)
-        guard let text = String(data: raw, encoding: .utf8) else {
+        let raw = [UInt8](try Inflate.gunzip(gzipped, file: file))
+        guard UTF8Decoding.strict(raw) != nil else {
             throw TokenizerError.resourceCorrupt(file: file, line: nil, reason: "vocabulary is not UTF-8")
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = raw.split(separator: 0x0A, omittingEmptySubsequences: false)
         let count = CLIPVocabularyConstants.mergeCount
         guard lines.count > count else {
             throw TokenizerError.resourceCorrupt(file: file, line: lines.count,
                                                  reason: "expected a header and \(count) merge lines, found \(lines.count) lines")
         }
-        // bytes_to_unicode: byte → code point (the unicode string the reference works on).
+        // bytes_to_unicode: byte → code point (the unicode string the reference works on); symbols are kept as
+        // the UTF-8 bytes of those strings.
         var byteChar = [UInt32](repeating: 0, count: 256)
         var n: UInt32 = 0
         let printable = Set(Self.byteOrder.prefix(188))
         for b in 0...255 {
             if printable.contains(UInt8(b)) { byteChar[b] = UInt32(b) } else { byteChar[b] = 256 + n; n += 1 }
         }
-        func string(_ c: UInt32) -> String { String(String.UnicodeScalarView([Unicode.Scalar(c)].compactMap { $0 })) }
-        var vocab: [String] = Self.byteOrder.map { string(byteChar[Int($0)]) }
-        vocab += vocab.map { $0 + CLIPVocabularyConstants.endOfWord }
-        var pairs: [(String, String)] = []
+        var vocab: [[UInt8]] = Self.byteOrder.map { UTF8Decoding.encode([byteChar[Int($0)]]) }
+        let endOfWord = Array(CLIPVocabularyConstants.endOfWord.utf8)
+        vocab += vocab.map { $0 + endOfWord }
+        // str.split(): the symbols never contain whitespace, so ASCII whitespace is all that can separate them.
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) || (0x1C...0x1F).contains(b) }
+        var pairs: [([UInt8], [UInt8])] = []
         pairs.reserveCapacity(count)
         for i in 1...count {
-            let parts = lines[i].unicodeScalars.split(whereSeparator: { $0.properties.isWhitespace }).map { String(String.UnicodeScalarView($0)) }
+            let parts = lines[i].split(whereSeparator: isSpace)
             guard parts.count == 2 else {
-                throw TokenizerError.resourceCorrupt(file: file, line: i + 1, reason: "merge line must hold two symbols: '\(lines[i])'")
+                throw TokenizerError.resourceCorrupt(file: file, line: i + 1,
+                                                     reason: "merge line must hold two symbols: '\(String(decoding: lines[i], as: UTF8.self))'")
             }
-            pairs.append((parts[0], parts[1]))
-            vocab.append(parts[0] + parts[1])
+            pairs.append((Array(parts[0]), Array(parts[1])))
+            vocab.append(Array(parts[0]) + Array(parts[1]))
         }
-        vocab += [CLIPVocabularyConstants.startOfText, CLIPVocabularyConstants.endOfText]
-        var encoder: [String: Int32] = [:]
+        vocab += [Array(CLIPVocabularyConstants.startOfText.utf8), Array(CLIPVocabularyConstants.endOfText.utf8)]
+        var encoder: [[UInt8]: Int32] = [:]
         encoder.reserveCapacity(vocab.count)
         for (i, s) in vocab.enumerated() { encoder[s] = Int32(i) }  // later duplicates win, as in dict(zip(...))
         var merges: [UInt64: (rank: Int32, merged: Int32)] = [:]
         merges.reserveCapacity(count)
         for (rank, (a, b)) in pairs.enumerated() {
             guard let ia = encoder[a], let ib = encoder[b], let m = encoder[a + b] else {
-                throw TokenizerError.resourceCorrupt(file: file, line: rank + 2, reason: "merge '\(a) \(b)' uses unknown symbols")
+                throw TokenizerError.resourceCorrupt(file: file, line: rank + 2, reason: "merge on line \(rank + 2) uses unknown symbols")
             }
             merges[UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))] = (Int32(rank), m)
         }
         self.merges = merges
-        var byteOfChar: [UInt32: UInt8] = [:]
-        for b in 0...255 { byteOfChar[byteChar[b]] = UInt8(b) }
-        tokenBytes = vocab.map { s in s.unicodeScalars.map { byteOfChar[$0.value] ?? 0x3F } }
+        var byteOfChar = [UInt8](repeating: 0x3F, count: 512)
+        for b in 0...255 { byteOfChar[Int(byteChar[b])] = UInt8(b) }
+        tokenBytes = vocab.map { s in
+            UTF8Decoding.replacing(s).map { $0 < 512 ? byteOfChar[Int($0)] : 0x3F }
+        }
         var symbol = [Int32](repeating: 0, count: 256)
         for (i, b) in Self.byteOrder.enumerated() { symbol[Int(b)] = Int32(i) }
         byteSymbol = symbol

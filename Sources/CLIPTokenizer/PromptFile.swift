@@ -36,6 +36,27 @@ public enum PromptFile {
 
     /// `[49406,320,...]`: one row as a JSON array.
     public static func jsonLine(_ row: [Int32]) -> String {
-        "[" + row.map(String.init).joined(separator: ",") + "]"
+        var bytes: [UInt8] = []
+        appendJSONLine(row, to: &bytes)
+        return String(decoding: bytes.dropLast(), as: UTF8.self)
+    }
+
+    /// Appends `[49406,320,...]\n` to `out` (the fast path of `ipiqa tokenize`).
+    public static func appendJSONLine(_ row: [Int32], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        var digits = [UInt8](repeating: 0, count: 11)
+        for (i, id) in row.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if id < 0 { out.append(UInt8(ascii: "-")) }
+            var v = id.magnitude
+            var k = digits.count
+            repeat {
+                k -= 1
+                digits[k] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: digits[k...])
+        }
+        out.append(contentsOf: [UInt8(ascii: "]"), UInt8(ascii: "\n")])
     }
 }

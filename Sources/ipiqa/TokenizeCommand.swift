@@ -34,9 +34,10 @@ struct TokenizeCommand: ParsableCommand {
             prompts += texts
             let tokenizer = try CLIPTokenizer()
             let rows = try tokenizer.tokenize(prompts, contextLength: contextLength, truncate: truncate)
-            var out = rows.map(PromptFile.jsonLine).joined(separator: "\n")
-            if !rows.isEmpty { out += "\n" }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            var out: [UInt8] = []
+            out.reserveCapacity(rows.count * (contextLength * 4 + 2))
+            for row in rows { PromptFile.appendJSONLine(row, to: &out) }
+            FileHandle.standardOutput.write(Data(out))
         } catch let error as TokenizerError {
             FileHandle.standardError.write(Data("ipiqa tokenize: \(error.localizedDescription)\n".utf8))
             throw ExitCode.failure

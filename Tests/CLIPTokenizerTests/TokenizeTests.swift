@@ -9,7 +9,7 @@ struct TokenizeTests {
 
     @Test("vocabulary has 49408 ids with <|startoftext|> = 49406 and <|endoftext|> = 49407")
     func vocabulary() throws {
-        let t = try #require(Self.tokenizer)
+        let t = try CLIPTokenizer()  // surfaces any bundled-resource error
         #expect(t.vocabularySize == CLIPVocabularyConstants.vocabularySize)
         #expect(t.sotToken == 49406)
         #expect(t.eotToken == 49407)
@@ -78,5 +78,17 @@ struct TokenizeTests {
         #expect(try t.decode(t.encode("A Photo of a CAT!")) == "a photo of a cat ! ")
         #expect(try t.decode(t.encode("東京の夜景 😀")) == "東京の夜景 😀 ")
         #expect(throws: TokenizerError.unknownTokenID(id: 49408, position: 1)) { try t.decode([320, 49408]) }
+    }
+
+    @Test("corrupt resource data is a typed error naming the file and line, not a crash")
+    func corruptResources() {
+        #expect(throws: TokenizerError.resourceCorrupt(file: HTMLEntities.fileName, line: 2,
+                                                       reason: "expected 'name<TAB>HEX[ HEX]'")) {
+            try HTMLEntities(tsv: Data("amp;\t26\nbroken line\n".utf8))
+        }
+        #expect(throws: (any Error).self) { try BytePairEncoding(gzipped: Data("not gzip".utf8), file: "v.gz") }
+        #expect(throws: TokenizerError.self) {
+            try CLIPTokenizer(vocabularyURL: URL(fileURLWithPath: "/nonexistent/bpe.txt.gz"))
+        }
     }
 }
