@@ -42,6 +42,35 @@ struct ConvGeometry: Sendable {
     /// Output rows per tile.
     var tileRows: Int { max(1, min(n * outH, tileElements / max(1, outW * patch))) }
 
+    /// For stride 1, a square kernel and `padding < k` (not pointwise): the geometry of the transposed convolution
+    /// that computes `dX` from `dY` — input `[N, Ho, Wo, Cout]`, weight `[Cin, k, k, Cout]`, padding `k − 1 − padding`,
+    /// whose output is exactly `[N, H, W, Cin]`. Nil where that does not hold (then `dX` goes through col2im).
+    var dataGradientGeometry: ConvGeometry? {
+        guard stride == 1, kh == kw, padding < kh, !isPointwise else { return nil }
+        let t = ConvGeometry(input: [n, outH, outW, cout], weight: [cin, kh, kw, cout], stride: 1,
+                             padding: kh - 1 - padding, tileElements: tileElements)
+        return t.outH == h && t.outW == w ? t : nil
+    }
+
+    /// `W'[ci, i, j, co] = W[co, kh−1−i, kw−1−j, ci]`: the weight of ``dataGradientGeometry``.
+    func flippedTransposedWeight(_ wp: UnsafePointer<Float>) -> Tensor {
+        let out = Tensor(uninitialized: [cin, kh, kw, cout])
+        let op = out.pointer, g = self
+        parallelChunks(cin, costPerItem: kh * kw * cout) { r in
+            for ci in r {
+                for i in 0..<g.kh {
+                    for j in 0..<g.kw {
+                        let dst = op + ((ci * g.kh + i) * g.kw + j) * g.cout
+                        let src = wp + ((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.cin + ci
+                        let step = g.kh * g.kw * g.cin
+                        for co in 0..<g.cout { dst[co] = src[co * step] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// The tiles: consecutive ranges of `tileRows` flattened output rows.
     func tiles() -> [Range<Int>] {
         let total = n * outH, step = tileRows
