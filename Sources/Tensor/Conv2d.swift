@@ -43,21 +43,16 @@ func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileEleme
         fillBias(pixels: 0..<g.pixels)
         sgemm(transB: true, m: g.pixels, n: g.cout, k: g.cin, a: xv.pointer, b: wv.pointer, beta: beta, c: y.pointer)
     } else {
-        let cols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
-        for tile in g.tiles() {
-            g.im2col(xv.pointer, into: cols.pointer, rows: tile)
-            let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
-            fillBias(pixels: p0..<(p0 + m))
-            sgemm(transB: true, m: m, n: g.cout, k: g.patch, a: cols.pointer, b: wv.pointer,
-                  beta: beta, c: y.pointer + p0 * g.cout)
-        }
+        convTiles(g, x: xv.pointer, w: wv.pointer, y: y.pointer, beta: beta, beforeTile: fillBias)
     }
 
     let parents = bias.map { [x, w, $0] } ?? [x, w]
     return makeResult(y, parents) { dy in
         let needX = x.requiresGrad, needW = w.requiresGrad
         if needX || needW {
-            let dx = needX ? Tensor(zeros: xv.shape) : nil
+            // col2im accumulates into dx (zeroed); the GEMM paths overwrite it.
+            let overwrites = g.isPointwise || g.dataGradientGeometry != nil
+            let dx = needX ? (overwrites ? Tensor(uninitialized: xv.shape) : Tensor(zeros: xv.shape)) : nil
             let dw = needW ? Tensor(uninitialized: wv.shape) : nil
             convBackward(g, x: xv, w: wv, dy: dy, dx: dx, dw: dw)
             if let dx { x.accumulate(dx) }
@@ -69,30 +64,49 @@ func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileEleme
     }
 }
 
-/// The data and weight gradients of ``conv2d(_:_:bias:stride:padding:)``: `dx` (zero-filled on entry) receives
-/// `col2im(dY · W)`, `dw` (overwritten) receives `dYᵀ · im2col(x)`; either may be nil. Tiles share two buffers.
+/// `y = conv(x, w)` (no bias) for a non-pointwise geometry: per tile of output rows, im2col then one GEMM
+/// `Y_tile = beta · Y_tile + cols · Wᵀ`; `beforeTile(pixels)` runs first (e.g. to write the bias rows).
+func convTiles(_ g: ConvGeometry, x: UnsafeMutablePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+               beta: Float, beforeTile: (Range<Int>) -> Void = { _ in }) {
+    let cols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
+    for tile in g.tiles() {
+        g.im2col(x, into: cols.pointer, rows: tile)
+        let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
+        beforeTile(p0..<(p0 + m))
+        sgemm(transB: true, m: m, n: g.cout, k: g.patch, a: cols.pointer, b: w, beta: beta, c: y + p0 * g.cout)
+    }
+}
+
+/// The data and weight gradients of ``conv2d(_:_:bias:stride:padding:)``; either of `dx`, `dw` may be nil.
+/// - `dw` (overwritten) = `dYᵀ · im2col(x)`, accumulated tile by tile.
+/// - `dx`: pointwise: `dY · W` (overwritten). Stride 1 with a square kernel and `padding < k`: the transposed
+///   convolution `conv(dY, flip(W)ᵀ, padding: k − 1 − padding)` through the forward tiles (overwritten). Otherwise
+///   `col2im(dY · W)` per tile, added into the zero-filled `dx`.
 func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor, dx: Tensor?, dw: Tensor?) {
     if g.isPointwise {
         if let dx { sgemm(m: g.pixels, n: g.cin, k: g.cout, a: dy.pointer, b: w.pointer, c: dx.pointer) }
         if let dw { sgemm(transA: true, m: g.cout, n: g.cin, k: g.pixels, a: dy.pointer, b: x.pointer, c: dw.pointer) }
         return
     }
-    let tileCount = g.tileRows * g.outW * g.patch
-    let cols = dw != nil ? Storage(uninitializedCount: tileCount) : nil
-    let dcols = dx != nil ? Storage(uninitializedCount: tileCount) : nil
-    var first = true
+    if let dw {
+        let cols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
+        for (k, tile) in g.tiles().enumerated() {
+            let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
+            g.im2col(x.pointer, into: cols.pointer, rows: tile)
+            sgemm(transA: true, m: g.cout, n: g.patch, k: m, a: dy.pointer + p0 * g.cout, b: cols.pointer,
+                  beta: k == 0 ? 0 : 1, c: dw.pointer)
+        }
+    }
+    guard let dx else { return }
+    if let t = g.dataGradientGeometry {
+        let flipped = g.flippedTransposedWeight(w.pointer)
+        convTiles(t, x: dy.pointer, w: flipped.pointer, y: dx.pointer, beta: 0)
+        return
+    }
+    let dcols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
     for tile in g.tiles() {
         let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
-        let dyTile = dy.pointer + p0 * g.cout
-        if let dw, let cols {
-            g.im2col(x.pointer, into: cols.pointer, rows: tile)
-            sgemm(transA: true, m: g.cout, n: g.patch, k: m, a: dyTile, b: cols.pointer,
-                  beta: first ? 0 : 1, c: dw.pointer)
-        }
-        if let dx, let dcols {
-            sgemm(m: m, n: g.patch, k: g.cout, a: dyTile, b: w.pointer, c: dcols.pointer)
-            g.col2im(dcols.pointer, into: dx.pointer, rows: tile)
-        }
-        first = false
+        sgemm(m: m, n: g.patch, k: g.cout, a: dy.pointer + p0 * g.cout, b: w.pointer, c: dcols.pointer)
+        g.col2im(dcols.pointer, into: dx.pointer, rows: tile)
     }
 }

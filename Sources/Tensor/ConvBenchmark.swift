@@ -25,12 +25,16 @@ public struct ConvBenchmarkConfig: Codable, Sendable, Equatable {
     /// Rows of the reference sgemm (`rows × outChannels × kernel²·inChannels`).
     public var sgemmRows: Int = 4096
     public var seed: UInt64 = 1
+    /// Floats per im2col tile (see ``ConvTuning/tileElements``).
+    public var tileElements: Int = ConvTuning.tileElements
 
     public init(batch: Int = 8, size: Int = 56, inChannels: Int = 256, outChannels: Int = 256, kernel: Int = 3,
-                stride: Int = 1, padding: Int = 1, repeats: Int = 5, warmup: Int = 1, sgemmRows: Int = 4096, seed: UInt64 = 1) {
+                stride: Int = 1, padding: Int = 1, repeats: Int = 5, warmup: Int = 1, sgemmRows: Int = 4096, seed: UInt64 = 1,
+                tileElements: Int = ConvTuning.tileElements) {
         self.batch = batch; self.size = size; self.inChannels = inChannels; self.outChannels = outChannels
         self.kernel = kernel; self.stride = stride; self.padding = padding
         self.repeats = repeats; self.warmup = warmup; self.sgemmRows = sgemmRows; self.seed = seed
+        self.tileElements = tileElements
     }
 
     public init(from decoder: Decoder) throws {
@@ -47,12 +51,14 @@ public struct ConvBenchmarkConfig: Codable, Sendable, Equatable {
         warmup = try c.decodeIfPresent(Int.self, forKey: .warmup) ?? d.warmup
         sgemmRows = try c.decodeIfPresent(Int.self, forKey: .sgemmRows) ?? d.sgemmRows
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        tileElements = try c.decodeIfPresent(Int.self, forKey: .tileElements) ?? d.tileElements
     }
 
     /// Throws ``TensorError/invalidArgument(operation:message:)`` for sizes the benchmark cannot run.
     public func validate() throws {
         let positive = [("batch", batch), ("size", size), ("in-channels", inChannels), ("out-channels", outChannels),
-                        ("kernel", kernel), ("stride", stride), ("repeats", repeats), ("sgemm-rows", sgemmRows)]
+                        ("kernel", kernel), ("stride", stride), ("repeats", repeats), ("sgemm-rows", sgemmRows),
+                        ("tile-elements", tileElements)]
         for (name, v) in positive where v < 1 {
             throw TensorError.invalidArgument(operation: "bench conv", message: "\(name) must be ≥ 1 (got \(v))")
         }
@@ -84,11 +90,13 @@ public struct ConvBenchmarkResult: Codable, Sendable {
     /// The same four rates computed from process CPU time × threads instead of wall time (forward, backward data,
     /// backward weights, sgemm): what the kernels would reach on otherwise idle cores (spinning threads count).
     public var cpuNormalized: [Double]
+    /// OpenBLAS kernel family in use (see ``ConvBenchmark/blasCoreName()``).
+    public var blasCore: String
 
     enum CodingKeys: String, CodingKey {
         case forwardGFLOPS = "forward_gflops", backwardDataGFLOPS = "backward_data_gflops"
         case backwardWeightGFLOPS = "backward_weight_gflops", sgemmGFLOPS = "sgemm_gflops"
-        case gflopPerPass = "gflop_per_pass", cpuNormalized = "cpu_normalized_gflops"
+        case gflopPerPass = "gflop_per_pass", cpuNormalized = "cpu_normalized_gflops", blasCore = "blas_core"
     }
 }
 
@@ -111,13 +119,13 @@ public enum ConvBenchmark {
 
         // Each case's `prepare` does the untimed set-up (e.g. the recorded forward pass) and returns the timed work.
         let cases: [() -> () -> Void] = [
-            { { _ = withoutGradients { conv2d(Var(xt), Var(wt), stride: c.stride, padding: c.padding) } } },
+            { { _ = withoutGradients { conv2d(Var(xt), Var(wt), bias: nil, stride: c.stride, padding: c.padding, tileElements: c.tileElements) } } },
             {
-                let y = conv2d(Var(xt, requiresGrad: true), Var(wt), stride: c.stride, padding: c.padding)
+                let y = conv2d(Var(xt, requiresGrad: true), Var(wt), bias: nil, stride: c.stride, padding: c.padding, tileElements: c.tileElements)
                 return { y.backward(seed: gt) }
             },
             {
-                let y = conv2d(Var(xt), Var(wt, requiresGrad: true), stride: c.stride, padding: c.padding)
+                let y = conv2d(Var(xt), Var(wt, requiresGrad: true), bias: nil, stride: c.stride, padding: c.padding, tileElements: c.tileElements)
                 return { y.backward(seed: gt) }
             },
             { { sgemm(transB: true, m: c.sgemmRows, n: c.outChannels, k: k, a: a.pointer, b: wt.pointer, c: out.pointer) } },
@@ -129,7 +137,8 @@ public enum ConvBenchmark {
         let wall = (0..<4).map { flops[$0] / times[$0].wall }
         let cpu = (0..<4).map { flops[$0] / times[$0].cpu * threads }
         return ConvBenchmarkResult(forwardGFLOPS: wall[0], backwardDataGFLOPS: wall[1], backwardWeightGFLOPS: wall[2],
-                                   sgemmGFLOPS: wall[3], gflopPerPass: g, cpuNormalized: cpu)
+                                   sgemmGFLOPS: wall[3], gflopPerPass: g, cpuNormalized: cpu,
+                                   blasCore: blasCoreName())
     }
 
     /// Median wall and CPU seconds of each case over `repeats` rounds after `warmup` untimed rounds. Rounds
@@ -156,6 +165,29 @@ public enum ConvBenchmark {
     struct Timing {
         var wall: Double
         var cpu: Double
+    }
+
+    /// The kernel family OpenBLAS selected at load time (`openblas_get_corename`), or "unknown". OpenBLAS 0.3.21
+    /// reports "Prescott" (generic SSE3 kernels, ~4× slower sgemm) on CPUs it does not recognise; the environment
+    /// variable `OPENBLAS_CORETYPE` (e.g. `SkylakeX`), set before the process starts, overrides the choice.
+    public static func blasCoreName() -> String {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "openblas_get_corename") else { return "unknown" }
+        typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
+        guard let name = unsafeBitCast(symbol, to: CoreName.self)() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// The `OPENBLAS_CORETYPE` worth relaunching with, or nil: non-nil only when OpenBLAS fell back to its generic
+    /// "Prescott" kernels, the variable is unset, and /proc/cpuinfo shows AVX-512 (→ "SkylakeX") or AVX2 (→ "Haswell").
+    /// (Measured here: sgemm 4096×256×2304 on 2 cores, Prescott ~55, Haswell ~150, SkylakeX ~265 GFLOP/s.)
+    public static func betterBLASCoreType() -> String? {
+        guard blasCoreName() == "Prescott", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        if flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        return nil
     }
 
     /// CPU time consumed by this process (all threads), in seconds.

@@ -70,7 +70,7 @@ struct Conv2dTests {
         }
     }
 
-    @Test("conv2d gradients match finite differences (3×3 p1 s1, 3×3 s2, 1×1, 1×1 s2, 7×7 p3 s2; ± bias; non-square), tol 1e-2",
+    @Test("conv2d gradients match finite differences (3×3 p1 s1, 3×3 s2, 1×1, 1×1 s2, 7×7 p3 s2, 5×5, pad ≥ k; ± bias; non-square), tol 1e-2",
           arguments: [
               // x shape, cout, k, stride, padding, bias
               ([2, 5, 6, 3], 4, 3, 1, 1, true),
@@ -79,6 +79,8 @@ struct Conv2dTests {
               ([1, 5, 4, 3], 2, 1, 2, 0, false),
               ([1, 9, 7, 2], 3, 7, 2, 3, true),
               ([1, 6, 8, 2], 2, 3, 1, 0, false),
+              ([1, 4, 5, 2], 2, 3, 1, 3, false),  // stride 1 but padding ≥ k: dX through col2im
+              ([2, 6, 5, 3], 3, 5, 1, 2, true),   // 5×5 stride 1: dX as a transposed convolution
           ] as [([Int], Int, Int, Int, Int, Bool)])
     func gradientCheckConfigs(config: ([Int], Int, Int, Int, Int, Bool)) {
         let (xs, cout, k, stride, padding, hasBias) = config
