@@ -47,7 +47,7 @@ let package = Package(
         // IP-IQA model, Image2Prompt, trainer, evaluation.
         .target(name: "IQA", dependencies: ["CLIP", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
         // Embedded synthetic AGIQA world for `ipiqa demo`.
-        .target(name: "SynthAGI", dependencies: ["IQA", "CLIP", "IQAData", "IQAMetrics", "Imaging", "Tensor"],
+        .target(name: "SynthAGI", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "Imaging", "NN", "Tensor"],
                 exclude: ["World/MOS.md"], swiftSettings: optimized),
         // Thin CLI.
         .executableTarget(name: "ipiqa", dependencies: [

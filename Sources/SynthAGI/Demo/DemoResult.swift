@@ -1,0 +1,126 @@
+import Foundation
+import IQAMetrics
+
+/// Mean and standard deviation (ddof 0, over the splits) of SRCC, PLCC and KRCC for one score.
+/// JSON: `{"srcc", "plcc", "krcc", "srcc_std", "plcc_std", "krcc_std"}`.
+///
+/// ```swift
+/// let m = DemoMetric(splits: [MetricSet(n: 480, srcc: 0.6, plcc: 0.62, krcc: 0.44, rmse: 0.5)])
+/// ```
+public struct DemoMetric: Codable, Sendable, Equatable {
+    public var srcc: Double, plcc: Double, krcc: Double
+    public var srccStd: Double, plccStd: Double, krccStd: Double
+
+    enum CodingKeys: String, CodingKey {
+        case srcc, plcc, krcc
+        case srccStd = "srcc_std", plccStd = "plcc_std", krccStd = "krcc_std"
+    }
+
+    public init(srcc: Double, plcc: Double, krcc: Double, srccStd: Double = 0, plccStd: Double = 0, krccStd: Double = 0) {
+        (self.srcc, self.plcc, self.krcc) = (srcc, plcc, krcc)
+        (self.srccStd, self.plccStd, self.krccStd) = (srccStd, plccStd, krccStd)
+    }
+
+    /// Summarises per-split metrics.
+    public init(splits: [MetricSet]) {
+        let s = Summary(values: splits.map(\.srcc)), p = Summary(values: splits.map(\.plcc)), k = Summary(values: splits.map(\.krcc))
+        self.init(srcc: s.mean, plcc: p.mean, krcc: k.mean, srccStd: s.std, plccStd: p.std, krccStd: k.std)
+    }
+}
+
+/// One table row: a variant's test metrics for quality and alignment.
+public struct DemoRow: Codable, Sendable, Equatable {
+    public var variant: DemoVariant
+    public var quality: DemoMetric
+    public var alignment: DemoMetric
+
+    public init(variant: DemoVariant, quality: DemoMetric, alignment: DemoMetric) {
+        self.variant = variant
+        self.quality = quality
+        self.alignment = alignment
+    }
+}
+
+/// The paper's thesis measured: IP-IQA's alignment SRCC minus the image-only model's (target ≥ 0.2), and its
+/// quality SRCC minus the image-only model's (target ≥ 0).
+public struct DemoVerdict: Codable, Sendable, Equatable {
+    public var alignmentGap: Double
+    public var qualityGap: Double
+    public var alignmentTarget: Double
+    public var alignmentMet: Bool
+    public var qualityMet: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case alignmentGap = "alignment_srcc_gap", qualityGap = "quality_srcc_gap", alignmentTarget = "alignment_gap_target"
+        case alignmentMet = "alignment_target_met", qualityMet = "quality_target_met"
+    }
+
+    /// The verdict from the `ip-iqa` and `image-only` rows (nil when either is missing).
+    public init?(rows: [DemoRow], alignmentTarget: Double = DemoConstants.alignmentGapTarget) {
+        guard let ip = rows.first(where: { $0.variant == .ipiqa }), let io = rows.first(where: { $0.variant == .imageOnly }) else { return nil }
+        alignmentGap = ip.alignment.srcc - io.alignment.srcc
+        qualityGap = ip.quality.srcc - io.quality.srcc
+        self.alignmentTarget = alignmentTarget
+        alignmentMet = alignmentGap >= alignmentTarget
+        qualityMet = qualityGap >= 0
+    }
+
+    /// One line stating what was measured and whether each target was met.
+    public var line: String {
+        let a = String(format: "%+.3f", alignmentGap), q = String(format: "%+.3f", qualityGap)
+        let aText = alignmentMet ? "target ≥ \(alignmentTarget) met" : "target ≥ \(alignmentTarget) MISSED"
+        let qText = qualityMet ? "target ≥ 0 met" : "target ≥ 0 MISSED"
+        let thesis = alignmentMet && qualityMet
+            ? "the image-only model cannot tell whether an image matches its prompt; IP-IQA can."
+            : "the thesis is only partly visible in this run."
+        return "Verdict: IP-IQA − image-only alignment SRCC \(a) (\(aText)); quality SRCC \(q) (\(qText)) — \(thesis)"
+    }
+}
+
+/// What the demo measured and where it put its figures.
+public struct DemoResult: Codable, Sendable, Equatable {
+    public var rows: [DemoRow]
+    public var verdict: DemoVerdict?
+    /// Setup facts printed above the tables (images, prompts, splits, test images per split, ceilings, …).
+    public var setup: DemoSetup
+    /// Scatter plot and attention figure (absolute paths).
+    public var scatterPlot: String?
+    public var attentionFigure: String?
+
+    public func row(_ v: DemoVariant) -> DemoRow? { rows.first { $0.variant == v } }
+}
+
+/// Setup facts of a run.
+public struct DemoSetup: Codable, Sendable, Equatable {
+    public var images: Int
+    public var prompts: Int
+    public var generators: Int
+    public var splits: Int
+    public var testImagesPerSplit: Int
+    public var trainImagesPerSplit: Int
+    public var naturalPairs: Int
+    public var contrastiveSteps: Int
+    public var image2promptPairs: Int
+    public var image2promptKept: Int
+    public var iqaResolution: Int
+    public var epochs: Int
+    /// Zero-shot retrieval (image → text top-1 among 256 held-out natural pairs) of the pre-trained tiny CLIP.
+    public var retrievalTop1: Double
+    /// Noise ceilings: corr(clean, observed MOS) on the whole set.
+    public var qualityCeiling: Double
+    public var alignmentCeiling: Double
+}
+
+/// Named constants of the demo.
+public enum DemoConstants {
+    /// The thesis target: IP-IQA's alignment SRCC at least this much above the image-only model's.
+    public static let alignmentGapTarget = 0.2
+    /// Held-out natural pairs for the retrieval check.
+    public static let retrievalPairs = 256
+    /// Context length of token rows (CLIP's).
+    public static let contextLength = 77
+    /// File names inside the cache folder.
+    public static let scatterFile = "scatter.png"
+    public static let attentionFile = "attention.png"
+    public static let resultFile = "result.json"
+}
