@@ -2,10 +2,11 @@ import Foundation
 import IQA
 
 /// Cache keys of the demo's artefacts: a 16-hex-digit FNV-1a hash of the sorted-key JSON of every setting the
-/// artefact depends on (including upstream artefacts' keys and the thread count, which fixes floating-point order).
+/// artefact depends on (including upstream artefacts' keys, the thread count and OpenBLAS's kernel family, which fix
+/// the floating-point order of trained weights).
 ///
 /// ```swift
-/// let keys = DemoKeys(config)
+/// let keys = DemoKeys(config, blasCore: "SkylakeX")
 /// keys.clip   // "3f1c…" → ipiqa-demo/clip-3f1c….safetensors
 /// ```
 public struct DemoKeys: Sendable, Equatable {
@@ -15,14 +16,14 @@ public struct DemoKeys: Sendable, Equatable {
     public let agiCorpus: String
     public let image2prompt: String
 
-    public init(_ c: DemoConfig) {
+    public init(_ c: DemoConfig, blasCore: String) {
         iqaSet = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "prompts": "\(c.prompts)", "generators": "\(c.generators)"])
         naturalCorpus = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "pairs": "\(c.naturalPairs)"])
         clip = Self.hash(["corpus": naturalCorpus, "arch": Self.json(c.architecture), "train": Self.json(c.contrastive),
-                          "threads": "\(c.threads)"])
+                          "threads": "\(c.threads)", "blas": blasCore])
         agiCorpus = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "pairs": "\(c.agiPairs)", "mismatch": "\(c.agiMismatch)"])
         image2prompt = Self.hash(["clip": clip, "corpus": agiCorpus, "train": Self.json(c.image2prompt),
-                                  "keep": "\(c.image2promptKeepFraction)", "threads": "\(c.threads)"])
+                                  "keep": "\(c.image2promptKeepFraction)", "threads": "\(c.threads)", "blas": blasCore])
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -49,7 +49,7 @@ final class DemoRun {
         self.config = config
         self.directory = directory
         self.log = log
-        keys = DemoKeys(config)
+        keys = DemoKeys(config, blasCore: ConvBenchmark.blasCoreName())
         world = try SynthWorld(seed: config.seed, config: config.world)
         tokenizer = try CLIPTokenizer()
     }
