@@ -21,6 +21,18 @@ public struct CachedTrainingConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Decodes JSON; missing keys keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = CachedTrainingConfig()
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
+        headScale = try c.decodeIfPresent(Double.self, forKey: .headScale) ?? d.headScale
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
+
     public func validate() throws {
         func bad(_ m: String) -> CachedTrainingError { .invalidSetting(m) }
         guard epochs >= 0 else { throw bad("epochs must be ≥ 0, got \(epochs)") }

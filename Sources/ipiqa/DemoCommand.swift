@@ -34,7 +34,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Number of grouped train/test splits.")
     var splits: Int?
 
-    @Option(name: .long, help: "A JSON file with a DemoConfig (missing keys keep the chosen preset's values is NOT supported: give all).")
+    @Option(name: .long, help: "A JSON file with DemoConfig settings; missing keys keep the preset's (default or --quick) values.")
     var config: String?
 
     func run() throws {
@@ -52,7 +52,9 @@ struct DemoCommand: ParsableCommand {
                 guard let data = FileManager.default.contents(atPath: url.path) else {
                     throw ValidationError("cannot read --config \(config)")
                 }
-                do { settings = try JSONDecoder().decode(DemoConfig.self, from: data) } catch {
+                let decoder = JSONDecoder()
+                decoder.userInfo[DemoConfig.baseKey] = settings
+                do { settings = try decoder.decode(DemoConfig.self, from: data) } catch {
                     throw ValidationError("--config \(config): \(error.localizedDescription)")
                 }
             }

@@ -24,6 +24,19 @@ public struct ContrastiveConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Decodes JSON; missing keys keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ContrastiveConfig()
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? d.steps
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
+        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        maxLogitScale = try c.decodeIfPresent(Double.self, forKey: .maxLogitScale) ?? d.maxLogitScale
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
+
     public func validate() throws {
         func bad(_ m: String) -> DemoError { .invalidSetting("contrastive pre-training: " + m) }
         guard steps >= 0 else { throw bad("steps must be ≥ 0, got \(steps)") }

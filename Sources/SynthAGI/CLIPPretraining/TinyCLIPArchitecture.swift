@@ -25,6 +25,19 @@ public struct TinyCLIPArchitecture: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Decodes JSON; missing keys keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TinyCLIPArchitecture()
+        visionWidth = try c.decodeIfPresent(Int.self, forKey: .visionWidth) ?? d.visionWidth
+        visionLayers = try c.decodeIfPresent([Int].self, forKey: .visionLayers) ?? d.visionLayers
+        resolution = try c.decodeIfPresent(Int.self, forKey: .resolution) ?? d.resolution
+        embedDim = try c.decodeIfPresent(Int.self, forKey: .embedDim) ?? d.embedDim
+        textWidth = try c.decodeIfPresent(Int.self, forKey: .textWidth) ?? d.textWidth
+        textLayers = try c.decodeIfPresent(Int.self, forKey: .textLayers) ?? d.textLayers
+        textHeads = try c.decodeIfPresent(Int.self, forKey: .textHeads) ?? d.textHeads
+    }
+
     /// The CLIP configuration (context 77, vocabulary 49,408 as OpenAI's tokenizer).
     public var configuration: CLIPConfiguration {
         CLIPConfiguration(embedDim: embedDim, imageResolution: resolution, visionLayers: visionLayers, visionWidth: visionWidth,

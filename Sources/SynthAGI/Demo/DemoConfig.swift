@@ -87,12 +87,49 @@ public struct DemoConfig: Codable, Sendable, Equatable {
     /// Grouped train/test splits (80 / 20 by prompt).
     public var splits = 3
     public var trainFraction = 0.8
-    public var training = CachedTrainingConfig()
+    public var training = DemoConfig.defaultTraining
     public var variants: [DemoVariant] = DemoVariant.allCases
     /// Test images shown in the attention figure.
     public var figureImages = 8
 
     public init() {}
+
+    /// Decodes a JSON configuration on top of `DemoConfig.base` (the default or, via `userInfo[DemoConfig.baseKey]`,
+    /// the quick preset): missing keys keep the base's values.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = (decoder.userInfo[Self.baseKey] as? DemoConfig) ?? DemoConfig()
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        world = try c.decodeIfPresent(WorldConfig.self, forKey: .world) ?? d.world
+        prompts = try c.decodeIfPresent(Int.self, forKey: .prompts) ?? d.prompts
+        generators = try c.decodeIfPresent(Int.self, forKey: .generators) ?? d.generators
+        naturalPairs = try c.decodeIfPresent(Int.self, forKey: .naturalPairs) ?? d.naturalPairs
+        agiPairs = try c.decodeIfPresent(Int.self, forKey: .agiPairs) ?? d.agiPairs
+        agiMismatch = try c.decodeIfPresent(Double.self, forKey: .agiMismatch) ?? d.agiMismatch
+        architecture = try c.decodeIfPresent(TinyCLIPArchitecture.self, forKey: .architecture) ?? d.architecture
+        contrastive = try c.decodeIfPresent(ContrastiveConfig.self, forKey: .contrastive) ?? d.contrastive
+        image2prompt = try c.decodeIfPresent(Image2PromptConfiguration.self, forKey: .image2prompt) ?? d.image2prompt
+        image2promptKeepFraction = try c.decodeIfPresent(Double.self, forKey: .image2promptKeepFraction) ?? d.image2promptKeepFraction
+        iqaResolution = try c.decodeIfPresent(Int.self, forKey: .iqaResolution) ?? d.iqaResolution
+        crossHeads = try c.decodeIfPresent(Int.self, forKey: .crossHeads) ?? d.crossHeads
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
+        splits = try c.decodeIfPresent(Int.self, forKey: .splits) ?? d.splits
+        trainFraction = try c.decodeIfPresent(Double.self, forKey: .trainFraction) ?? d.trainFraction
+        training = try c.decodeIfPresent(CachedTrainingConfig.self, forKey: .training) ?? d.training
+        variants = try c.decodeIfPresent([DemoVariant].self, forKey: .variants) ?? d.variants
+        figureImages = try c.decodeIfPresent(Int.self, forKey: .figureImages) ?? d.figureImages
+    }
+
+    /// `JSONDecoder.userInfo` key holding the preset that missing keys fall back to.
+    public static let baseKey = CodingUserInfoKey(rawValue: "DemoConfig.base")!
+
+    static var defaultTraining: CachedTrainingConfig {
+        var c = CachedTrainingConfig()
+        c.epochs = 15
+        c.learningRate = 3e-4
+        return c
+    }
 
     static var defaultImage2Prompt: Image2PromptConfiguration {
         var c = Image2PromptConfiguration()
@@ -118,7 +155,7 @@ public struct DemoConfig: Codable, Sendable, Equatable {
         c.contrastive.batchSize = 128
         c.contrastive.warmupSteps = 10
         c.splits = 2
-        c.training.epochs = 8
+        c.training.epochs = 10
         return c
     }
 
