@@ -64,6 +64,6 @@ let package = Package(
         .testTarget(name: "IQADataTests", dependencies: ["IQAData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "NN", "Tensor", "IQAData"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "IQA"]),
+        .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "IQA", "CLIP", "CLIPTokenizer", "Imaging", "Tensor"]),
     ]
 )
