@@ -12,8 +12,11 @@ public enum DemoVariant: String, Codable, Sendable, CaseIterable {
     case clipscore
     /// The image-only model: visual attention pool → head (the paper's "w/o prompt" row).
     case imageOnly = "image-only"
-    /// IP-IQA: Image2Prompt backbone, prompt with [QA] token, cross-modality fusion, MLP head.
+    /// IP-IQA: Image2Prompt backbone, prompt with [QA] token, cross-modality fusion, MLP head — plus CLIPScore-style
+    /// image–text interaction features at the head's input (the fix for the fusion's overfitting on 240 prompts).
     case ipiqa = "ip-iqa"
+    /// IP-IQA exactly as the paper fuses: `[attnpool(F); crossPool(F, t)]` → head, no interaction features.
+    case ipiqaPaperFusion = "ip-iqa-paper-fusion"
     /// IP-IQA on the backbone before Image2Prompt.
     case ipiqaNoI2P = "ip-iqa-no-i2p"
     /// IP-IQA with the plain end-of-text text feature (no [QA]).
@@ -26,7 +29,8 @@ public enum DemoVariant: String, Codable, Sendable, CaseIterable {
         switch self {
         case .clipscore: return "CLIPScore (zero-shot)"
         case .imageOnly: return "Image-only"
-        case .ipiqa: return "IP-IQA"
+        case .ipiqa: return "IP-IQA (+ similarity features)"
+        case .ipiqaPaperFusion: return "IP-IQA (paper's fusion only)"
         case .ipiqaNoI2P: return "IP-IQA w/o Image2Prompt"
         case .ipiqaNoQA: return "IP-IQA w/o [QA]"
         case .ipiqaLinear: return "IP-IQA, linear head"
@@ -37,6 +41,9 @@ public enum DemoVariant: String, Codable, Sendable, CaseIterable {
     public var isTrained: Bool { self != .clipscore }
     /// Whether it uses the Image2Prompt backbone.
     public var usesImage2Prompt: Bool { self != .ipiqaNoI2P && self != .clipscore }
+
+    /// Whether the head also gets the CLIP interaction features (`[ê_img ⊙ ê_txt; cos]`, standardised).
+    public var usesSimilarityFeatures: Bool { ![.clipscore, .imageOnly, .ipiqaPaperFusion].contains(self) }
 
     /// The IP-IQA configuration of a trained variant.
     func modelConfig(resolution: Int, crossHeads: Int, dropout: Float, seed: UInt64) -> IPIQAConfiguration {
@@ -66,6 +73,8 @@ public struct DemoConfig: Codable, Sendable, Equatable {
     public var seed: UInt64 = 42
     /// Worker threads (OpenBLAS and the engine): fixed, so that runs repeat exactly.
     public var threads = 2
+    /// Threads while training the IP-IQA variants (small matrices: one thread wastes less time synchronising).
+    public var evaluationThreads = 1
     public var world = WorldConfig()
     /// The AGIQA-3k-like set: prompts × generators images.
     public var prompts = 300
@@ -101,6 +110,7 @@ public struct DemoConfig: Codable, Sendable, Equatable {
         let d = (decoder.userInfo[Self.baseKey] as? DemoConfig) ?? DemoConfig()
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        evaluationThreads = try c.decodeIfPresent(Int.self, forKey: .evaluationThreads) ?? d.evaluationThreads
         world = try c.decodeIfPresent(WorldConfig.self, forKey: .world) ?? d.world
         prompts = try c.decodeIfPresent(Int.self, forKey: .prompts) ?? d.prompts
         generators = try c.decodeIfPresent(Int.self, forKey: .generators) ?? d.generators
@@ -176,7 +186,7 @@ public struct DemoConfig: Codable, Sendable, Equatable {
         guard crossHeads >= 1, channels % crossHeads == 0 else { throw bad("crossHeads must divide the \(channels) feature channels") }
         guard (1...50).contains(splits) else { throw bad("splits must be in 1…50") }
         guard trainFraction > 0, trainFraction < 1 else { throw bad("trainFraction must be in (0, 1)") }
-        guard threads >= 1 else { throw bad("threads must be ≥ 1") }
+        guard threads >= 1, evaluationThreads >= 1 else { throw bad("threads and evaluationThreads must be ≥ 1") }
         guard !variants.isEmpty else { throw bad("at least one variant is needed") }
     }
 }

@@ -32,11 +32,11 @@ enum DemoFigures {
         let cellHeight = tile + captionLines * lineHeight + 8
         let rows = (n + columns - 1) / columns
         var canvas = Imaging.Canvas(width: columns * (tile + 8) + 8, height: rows * cellHeight + 8)
-        for i in 0..<n {
-            let x = 8 + (i % columns) * (tile + 8), y = 8 + (i / columns) * cellHeight
+        for (k, i) in f.shown.prefix(n).enumerated() {
+            let x = 8 + (k % columns) * (tile + 8), y = 8 + (k / columns) * cellHeight
             let image = try ImageCodec.decode(contentsOf: f.images[i])
             let big = resize(image, width: tile, height: tile)
-            let weights = Array(f.attention[i].dropFirst())
+            let weights = Array(f.attention[k].dropFirst())
             blit(Plot.attentionOverlay(big, weights: weights, gridWidth: grid, gridHeight: grid), into: &canvas, x: x, y: y)
             var lines = wrap(f.prompts[i].uppercased(), width: tile / BitmapFont.advance)
             lines = Array(lines.prefix(captionLines - 2))

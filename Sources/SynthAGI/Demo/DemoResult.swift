@@ -49,10 +49,13 @@ public struct DemoVerdict: Codable, Sendable, Equatable {
     public var alignmentTarget: Double
     public var alignmentMet: Bool
     public var qualityMet: Bool
+    /// The alignment gap of IP-IQA with the paper's fusion only (`ip-iqa-paper-fusion`), when measured.
+    public var paperFusionAlignmentGap: Double?
 
     enum CodingKeys: String, CodingKey {
         case alignmentGap = "alignment_srcc_gap", qualityGap = "quality_srcc_gap", alignmentTarget = "alignment_gap_target"
         case alignmentMet = "alignment_target_met", qualityMet = "quality_target_met"
+        case paperFusionAlignmentGap = "paper_fusion_alignment_srcc_gap"
     }
 
     /// The verdict from the `ip-iqa` and `image-only` rows (nil when either is missing).
@@ -63,6 +66,7 @@ public struct DemoVerdict: Codable, Sendable, Equatable {
         self.alignmentTarget = alignmentTarget
         alignmentMet = alignmentGap >= alignmentTarget
         qualityMet = qualityGap >= 0
+        paperFusionAlignmentGap = rows.first { $0.variant == .ipiqaPaperFusion }.map { $0.alignment.srcc - io.alignment.srcc }
     }
 
     /// One line stating what was measured and whether each target was met.
@@ -73,7 +77,8 @@ public struct DemoVerdict: Codable, Sendable, Equatable {
         let thesis = alignmentMet && qualityMet
             ? "the image-only model cannot tell whether an image matches its prompt; IP-IQA can."
             : "the thesis is only partly visible in this run."
-        return "Verdict: IP-IQA − image-only alignment SRCC \(a) (\(aText)); quality SRCC \(q) (\(qText)) — \(thesis)"
+        let paper = paperFusionAlignmentGap.map { String(format: " [paper's fusion alone: %+.3f]", $0) } ?? ""
+        return "Verdict: IP-IQA − image-only alignment SRCC \(a) (\(aText))\(paper); quality SRCC \(q) (\(qText)) — \(thesis)"
     }
 }
 

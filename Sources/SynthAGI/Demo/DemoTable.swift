@@ -9,8 +9,8 @@ import Foundation
 /// ```
 public enum DemoTable {
     /// Rows of Table 1/2 and Table 3, in print order.
-    public static let mainRows: [DemoVariant] = [.clipscore, .imageOnly, .ipiqa]
-    public static let ablationRows: [DemoVariant] = [.ipiqa, .ipiqaNoI2P, .imageOnly, .ipiqaNoQA, .ipiqaLinear]
+    public static let mainRows: [DemoVariant] = [.clipscore, .imageOnly, .ipiqaPaperFusion, .ipiqa]
+    public static let ablationRows: [DemoVariant] = [.ipiqa, .ipiqaPaperFusion, .ipiqaNoI2P, .imageOnly, .ipiqaNoQA, .ipiqaLinear]
 
     /// "0.612 ± 0.021"
     static func cell(_ mean: Double, _ std: Double) -> String { String(format: "%.3f ± %.3f", mean, std) }
@@ -21,7 +21,7 @@ public enum DemoTable {
     }
 
     static func table(title: String, rows: [DemoRow], labels: [DemoVariant: String]) -> [String] {
-        let nameWidth = max(28, (rows.map { (labels[$0.variant] ?? $0.variant.label).count }.max() ?? 0) + 2)
+        let nameWidth = max(32, (rows.map { (labels[$0.variant] ?? $0.variant.label).count }.max() ?? 0) + 2)
         let w = 15
         var lines = [title]
         lines.append(pad("", nameWidth) + "| " + pad("Quality", 3 * w) + "| Alignment")
@@ -55,7 +55,8 @@ public enum DemoTable {
         let ablations = ablationRows.compactMap { result.row($0) }
         if ablations.count > 1 {
             lines.append("")
-            let labels: [DemoVariant: String] = [.ipiqa: "IP-IQA (full)", .ipiqaNoI2P: "− Image2Prompt", .imageOnly: "− prompt (image-only)",
+            let labels: [DemoVariant: String] = [.ipiqa: "IP-IQA (full)", .ipiqaPaperFusion: "− similarity features",
+                                                 .ipiqaNoI2P: "− Image2Prompt", .imageOnly: "− prompt (image-only)",
                                                  .ipiqaNoQA: "− [QA] token", .ipiqaLinear: "linear head instead of MLP"]
             lines += table(title: "Table 3 — ablations", rows: ablations, labels: labels)
         }
