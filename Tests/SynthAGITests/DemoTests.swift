@@ -74,7 +74,7 @@ struct DemoTests {
         let decoder = JSONDecoder()
         decoder.userInfo[DemoConfig.baseKey] = DemoConfig.quick
         let c = try decoder.decode(DemoConfig.self, from: Data(#"{"splits": 4, "training": {"epochs": 3}}"#.utf8))
-        #expect(c.splits == 4 && c.training.epochs == 3 && c.training.learningRate == DemoConfig.quick.training.learningRate)
+        #expect(c.splits == 4 && c.training.epochs == 3 && c.training.learningRate == CachedTrainingConfig().learningRate)
         #expect(c.prompts == DemoConfig.quick.prompts && c.contrastive == DemoConfig.quick.contrastive)
         var bad = DemoConfig.quick
         bad.crossHeads = 7

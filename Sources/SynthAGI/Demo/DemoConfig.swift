@@ -134,12 +134,7 @@ public struct DemoConfig: Codable, Sendable, Equatable {
     /// `JSONDecoder.userInfo` key holding the preset that missing keys fall back to.
     public static let baseKey = CodingUserInfoKey(rawValue: "DemoConfig.base")!
 
-    static var defaultTraining: CachedTrainingConfig {
-        var c = CachedTrainingConfig()
-        c.epochs = 15
-        c.learningRate = 3e-4
-        return c
-    }
+    static var defaultTraining: CachedTrainingConfig { CachedTrainingConfig() }
 
     static var defaultImage2Prompt: Image2PromptConfiguration {
         var c = Image2PromptConfiguration()
@@ -155,17 +150,19 @@ public struct DemoConfig: Codable, Sendable, Equatable {
     /// The default run (≈ 10 minutes on 2 cores, release build).
     public static var standard: DemoConfig { DemoConfig() }
 
-    /// The quick run (≈ 1 minute): fewer prompts, pairs, steps, splits and epochs.
+    /// The quick run (≈ 1 minute): fewer prompts, pairs, steps, splits and epochs, IP-IQA at the native 64 px
+    /// (a 2 × 2 feature grid: the attention figure is coarse).
     public static var quick: DemoConfig {
         var c = DemoConfig()
         c.prompts = 120
         c.naturalPairs = 4_000
         c.agiPairs = 1_000
-        c.contrastive.steps = 120
+        c.contrastive.steps = 100
         c.contrastive.batchSize = 128
         c.contrastive.warmupSteps = 10
+        c.iqaResolution = 64
         c.splits = 2
-        c.training.epochs = 10
+        c.training.epochs = 8
         return c
     }
 
