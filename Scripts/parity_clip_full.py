@@ -13,10 +13,13 @@ What it does:
      `clip` and `squash` preprocessing paths, whose reference uses PIL bicubic resizing like torchvision);
   4. computes reference embeddings with the float32 model (512 px: positional embedding interpolated as IP-IQA does,
      Scripts/clip_reference.py `encode_image_at`) and text embeddings (tokens from OpenAI's simple_tokenizer);
-  5. runs `ipiqa embed` on the same inputs per format and prints the relative L2 error ‖a − r‖ / ‖r‖ per case, plus
-     wall times (the TorchScript run also reports the checkpoint load time via --timings).
+  5. runs `ipiqa embed` on the same inputs per format and prints the relative L2 error ‖a − r‖ / ‖r‖ per embedding row
+     against the float32 reference and against a float64 run of the same model (with torch float32's own error vs
+     float64 beside it: the float32 noise floor of that input), plus wall times, and the load time of the TorchScript
+     archive (`--timings`).
 """
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -148,35 +151,48 @@ def main():
             512: [pattern_png(os.path.join(args.out, f"p512_{i}.png"), 512, 512, i) for i in range(2)]}
     odd = pattern_png(os.path.join(args.out, "odd_320x256.png"), 320, 256, 7)
     tokens = tokenize(tok_py, PROMPTS)
-    with torch.no_grad():
-        ref = {"text": model.encode_text(tokens).numpy()}
-        for s, ims in imgs.items():
-            ref[s] = encode_image_at(model, torch.cat([to_input(i) for i in ims])).numpy()
-        ref["clip224"] = model.encode_image(to_input(clip_transform(odd, 224))).numpy()
-        ref["squash512"] = encode_image_at(model, to_input(odd.resize((512, 512), Image.BICUBIC))).numpy()
+    inputs = {224: torch.cat([to_input(i) for i in imgs[224]]), 512: torch.cat([to_input(i) for i in imgs[512]]),
+              "clip224": to_input(clip_transform(odd, 224)), "squash512": to_input(odd.resize((512, 512), Image.BICUBIC))}
+    refs = {}
+    # float32 (what OpenAI's code computes) and float64 (the same weights and inputs: the exact answer to ~1e-12).
+    for dtype, m in [(torch.float32, model), (torch.float64, copy.deepcopy(model).double())]:
+        with torch.no_grad():
+            r = {"text": m.encode_text(tokens).double().numpy()}
+            for key, x in inputs.items():
+                r[key] = encode_image_at(m, x.to(dtype)).double().numpy()
+        refs[dtype] = r
+    ref, ref64 = refs[torch.float32], refs[torch.float64]
 
     rows = []
+
+    def add(fmt, case, key, got, wall):
+        """Per row (image / prompt): error vs torch float32, vs float64, and torch float32's own error vs float64."""
+        for i, g in enumerate(got):
+            rows.append((fmt, f"{case} #{i}", relative_l2(g, ref[key][i]), relative_l2(g, ref64[key][i]),
+                         relative_l2(ref[key][i], ref64[key][i]), wall))
+
     for fmt, ckpt in files.items():
-        out, wall, note = run_embed(args.ipiqa, ckpt, [os.path.join(args.out, f"p224_{i}.png") for i in range(2)], PROMPTS,
-                                    ["--preprocess", "none"])
-        rows.append((fmt, "image 224 (none)", relative_l2(out["image_embeddings"], ref[224]), wall, note))
-        rows.append((fmt, "text", relative_l2(out["text_embeddings"], ref["text"]), wall, ""))
-        out, wall, note = run_embed(args.ipiqa, ckpt, [os.path.join(args.out, f"p512_{i}.png") for i in range(2)], [],
-                                    ["--preprocess", "none", "--resolution", "512"])
-        rows.append((fmt, "image 512 (none, pos. interp.)", relative_l2(out["image_embeddings"], ref[512]), wall, note))
+        out, wall, _ = run_embed(args.ipiqa, ckpt, [os.path.join(args.out, f"p224_{i}.png") for i in range(2)], PROMPTS,
+                                 ["--preprocess", "none"])
+        add(fmt, "image 224 (none)", 224, out["image_embeddings"], wall)
+        add(fmt, "text", "text", out["text_embeddings"], wall)
+        out, wall, _ = run_embed(args.ipiqa, ckpt, [os.path.join(args.out, f"p512_{i}.png") for i in range(2)], [],
+                                 ["--preprocess", "none", "--resolution", "512"])
+        add(fmt, "image 512 (none, pos. interp.)", 512, out["image_embeddings"], wall)
     ckpt = files["safetensors_f16"]
     odd_path = os.path.join(args.out, "odd_320x256.png")
-    out, wall, note = run_embed(args.ipiqa, ckpt, [odd_path], [], ["--preprocess", "clip"])
-    rows.append(("safetensors_f16", "image 320x256 clip→224", relative_l2(out["image_embeddings"], ref["clip224"]), wall, note))
-    out, wall, note = run_embed(args.ipiqa, ckpt, [odd_path], [], ["--preprocess", "squash", "--resolution", "512"])
-    rows.append(("safetensors_f16", "image 320x256 squash→512", relative_l2(out["image_embeddings"], ref["squash512"]), wall, note))
+    out, wall, _ = run_embed(args.ipiqa, ckpt, [odd_path], [], ["--preprocess", "clip"])
+    add("safetensors_f16", "320x256 clip→224", "clip224", out["image_embeddings"], wall)
+    out, wall, _ = run_embed(args.ipiqa, ckpt, [odd_path], [], ["--preprocess", "squash", "--resolution", "512"])
+    add("safetensors_f16", "320x256 squash→512", "squash512", out["image_embeddings"], wall)
     load_only = run_embed(args.ipiqa, files["torchscript_f16"], [], ["a"], [])
-    print(f"\n{'format':17} {'case':32} {'rel. L2':>10} {'wall s':>7}")
-    for fmt, case, err, wall, _ in rows:
-        print(f"{fmt:17} {case:32} {err:10.2e} {wall:7.2f}")
+    print(f"\n{'format':16} {'case':36} {'vs torch f32':>12} {'vs f64':>9} {'torch f32 vs f64':>17} {'wall s':>7}")
+    for fmt, case, err, err64, noise, wall in rows:
+        print(f"{fmt:16} {case:36} {err:12.2e} {err64:9.2e} {noise:17.2e} {wall:7.2f}")
     print(f"\nload-only run (TorchScript fp16, one short prompt): {load_only[1]:.2f} s wall; {load_only[2]}")
     worst = max(r[2] for r in rows)
-    print(f"worst relative L2: {worst:.2e} ({'PASS' if worst <= 1e-4 else 'FAIL'} at 1e-4)")
+    print(f"worst relative L2 vs torch float32: {worst:.2e} ({'PASS' if worst <= 1e-4 else 'FAIL'} at 1e-4); "
+          f"vs float64: {max(r[3] for r in rows):.2e} (torch float32 itself: {max(r[4] for r in rows):.2e})")
 
 
 if __name__ == "__main__":
