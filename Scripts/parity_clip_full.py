@@ -154,6 +154,9 @@ def main():
     inputs = {224: torch.cat([to_input(i) for i in imgs[224]]), 512: torch.cat([to_input(i) for i in imgs[512]]),
               "clip224": to_input(clip_transform(odd, 224)), "squash512": to_input(odd.resize((512, 512), Image.BICUBIC))}
     refs = {}
+    # OpenAI's LayerNorm subclass computes in float32; for float32 inputs plain nn.LayerNorm is the same computation,
+    # and for the float64 reference it must stay float64.
+    model_py.LayerNorm.forward = torch.nn.LayerNorm.forward
     # float32 (what OpenAI's code computes) and float64 (the same weights and inputs: the exact answer to ~1e-12).
     for dtype, m in [(torch.float32, model), (torch.float64, copy.deepcopy(model).double())]:
         with torch.no_grad():
