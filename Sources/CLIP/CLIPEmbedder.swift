@@ -6,6 +6,10 @@ import Tensor
 /// Settings of ``CLIPEmbedder``: input side (`nil`: the checkpoint's native resolution; any other multiple of 32
 /// interpolates the attention pool's positional embedding per forward pass), preprocessing, prompt truncation
 /// (off by default, as OpenAI's `clip.tokenize`: an over-long prompt is an error naming it) and images per forward pass.
+///
+/// ```swift
+/// let config = CLIPEmbedConfig(resolution: 512, preprocess: .squash)   // IP-IQA's input
+/// ```
 public struct CLIPEmbedConfig: Codable, Sendable, Equatable {
     public var resolution: Int?
     public var preprocess: PreprocessMode = .clip
@@ -23,7 +27,13 @@ public struct CLIPEmbedConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// Raw CLIP projections (not normalised), what OpenAI's `encode_image` / `encode_text` return.
+/// Raw CLIP projections (not normalised), what OpenAI's `encode_image` / `encode_text` return: row `i` of
+/// `imageEmbeddings` is `x_i @ visual`, of `textEmbeddings` `ln_final(T(tokens_i))[eot] @ text_projection`.
+/// Encodes as `{"image_embeddings": [[…]], "text_embeddings": [[…]]}`.
+///
+/// ```swift
+/// let json = try JSONEncoder().encode(try embedder.embed(images: urls, prompts: []))
+/// ```
 public struct CLIPEmbeddings: Codable, Sendable, Equatable {
     public var imageEmbeddings: [[Float]]
     public var textEmbeddings: [[Float]]

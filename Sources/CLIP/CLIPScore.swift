@@ -6,6 +6,10 @@ import Tensor
 /// Settings of ``CLIPScorer``. Defaults: Hessel et al.'s weight `w = 2.5`, CLIP preprocessing (resize + centre
 /// crop) at the checkpoint's native resolution, no caption prefix (their reference code prepends
 /// `"A photo depicts "`; pass it as `promptPrefix` to reproduce that), over-long prompts rejected.
+///
+/// ```swift
+/// let hessel = CLIPScoreConfig(promptPrefix: "A photo depicts ")
+/// ```
 public struct CLIPScoreConfig: Codable, Sendable, Equatable {
     /// The rescaling weight `w` of CLIP-S.
     public var weight: Float = CLIPScoreConfig.hesselWeight
@@ -31,7 +35,11 @@ public struct CLIPScoreConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// One image–prompt pair's CLIPScore and the cosine it came from.
+/// One image–prompt pair's CLIPScore and the cosine it came from: `score = w · max(cosine, 0)`.
+///
+/// ```swift
+/// let r = try scorer.score(files: [png], prompts: ["a cat"])[0]    // r.cosine, r.score
+/// ```
 public struct CLIPScoreResult: Codable, Sendable, Equatable {
     /// `cos(E_I(image), E_T(prompt))` of the raw (unnormalised) projections.
     public var cosine: Float

@@ -2,7 +2,11 @@ import Foundation
 import Imaging
 import Tensor
 
-/// Which heads of the cross-modality attention make a map: their mean, or one head (0-based).
+/// Which heads of the cross-modality attention make a map: their mean `(1/H) Σ_h P_h`, or one head (0-based).
+///
+/// ```swift
+/// let selection: AttentionHeadSelection = head.map { .head($0) } ?? .mean
+/// ```
 public enum AttentionHeadSelection: Sendable, Equatable {
     case mean
     case head(Int)

@@ -4,6 +4,10 @@ import IQAData
 
 /// One image to score in batch mode: the file, the name as the CSV wrote it (echoed in the output), its prompt and
 /// the CSV line it came from.
+///
+/// ```swift
+/// let r = ScoringRequest(image: URL(fileURLWithPath: "/data/a.png"), name: "a.png", prompt: "a cat", line: 2)
+/// ```
 public struct ScoringRequest: Sendable, Equatable {
     public var image: URL
     public var name: String
@@ -19,6 +23,10 @@ public struct ScoringRequest: Sendable, Equatable {
 }
 
 /// Column names of a scoring CSV, with defaults `image`, `prompt`.
+///
+/// ```swift
+/// let columns = ScoringCSVColumns(image: "name", prompt: "prompt")   // AGIQA-3k's data.csv
+/// ```
 public struct ScoringCSVColumns: Codable, Sendable, Equatable {
     public var image: String = "image"
     public var prompt: String = "prompt"
@@ -30,6 +38,10 @@ public struct ScoringCSVColumns: Codable, Sendable, Equatable {
 }
 
 /// Output of batch scoring: CSV (`image,<score names…>`) or JSON Lines (`{"image": …, "<name>": x, …}`).
+///
+/// ```swift
+/// let format = ScoreOutputFormat(rawValue: "jsonl") ?? .csv
+/// ```
 public enum ScoreOutputFormat: String, Codable, Sendable, CaseIterable {
     case csv, jsonl
 }

@@ -6,6 +6,10 @@ import Tensor
 
 /// Scores of one image (in the model's output order, see ``Scorer/outputNames``) and, when asked for, where the
 /// prompt attended.
+///
+/// ```swift
+/// let s = try scorer.score(files: [png], prompts: ["a cat"], attention: .mean)[0]   // s.values, s.attention
+/// ```
 public struct ImageScore: Sendable, Equatable {
     public var values: [Float]
     public var attention: AttentionMap?
