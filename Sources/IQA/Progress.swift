@@ -7,7 +7,7 @@ import Foundation
 ///
 /// ```swift
 /// let progress = ProgressReporter()                 // bar on a TTY, lines otherwise
-/// progress.start(label: "split 1/10 epoch 3/100", total: 74, unit: "batch")
+/// progress.start(label: "split 1/10 epoch 3/100", total: 74, unit: "batches")
 /// progress.update(done: 10, detail: "loss 0.2345")
 /// progress.finish(detail: "loss 0.2011")
 /// progress.log("epoch 3: test quality SRCC 0.81")
@@ -36,7 +36,7 @@ public final class ProgressReporter: @unchecked Sendable {
         self.unit = unit
         startTime = Date()
         lastPrint = startTime
-        if style == .lines { write("\(label): 0/\(total) \(unit)s\n") }
+        if style == .lines { write("\(label): 0/\(total) \(unit)\n") }
     }
 
     public func update(done: Int, detail: String = "") {
@@ -78,7 +78,7 @@ public final class ProgressReporter: @unchecked Sendable {
             let filled = total > 0 ? min(width, done * width / total) : 0
             s += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
         }
-        s += "\(done)/\(total) \(unit)s " + String(format: "%.2f", rate) + " \(unit)s/s"
+        s += "\(done)/\(total) \(unit) " + String(format: "%.2f", rate) + " \(unit)/s"
         s += " elapsed " + Self.clock(elapsed) + " ETA " + (eta.isFinite ? Self.clock(eta) : "?")
         if !detail.isEmpty { s += " " + detail }
         return s

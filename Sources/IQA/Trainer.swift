@@ -91,7 +91,7 @@ public final class Trainer {
         var used: [String] = []
         var seen = Set<String>()
         for s in splits { for n in s.allNames where seen.insert(n).inserted { used.append(n) } }
-        progress.start(label: "checking images", total: used.count, unit: "image")
+        progress.start(label: "checking images", total: used.count, unit: "images")
         try ImageVerifier.verify(names: used, root: root) { done, _ in self.progress.update(done: done) }
         progress.finish()
 
@@ -117,6 +117,9 @@ public final class Trainer {
     /// A fresh model for a split: the CLIP checkpoint (strictly verified) plus the new layers (seeded).
     public func makeModel() throws -> IPIQAModel {
         let clip = try CLIPModel.load(URL(fileURLWithPath: manifest.clip))
+        if let tokenizer, clip.config.vocabSize < tokenizer.vocabularySize {
+            throw TrainingError.badCheckpoint(file: manifest.clip, reason: "its text vocabulary has \(clip.config.vocabSize) tokens; the CLIP tokenizer needs \(tokenizer.vocabularySize) (train image-only with --image-only)")
+        }
         return try IPIQAModel(clip: clip, config: config.modelConfiguration(outputNames: dataset.scoreNames))
     }
 
@@ -191,7 +194,7 @@ public final class Trainer {
             let f = idx.map { flips[$0] }
             return BatchPrefetcher { try train.batch(idx, resolution: resolution, flips: f) }
         }
-        progress.start(label: label, total: batches, unit: "batch")
+        progress.start(label: label, total: batches, unit: "batches")
         var pending = load(0)
         var lossSum = 0.0, images = 0
         for b in 0..<batches {
@@ -212,7 +215,7 @@ public final class Trainer {
 
     private func evaluate(_ model: IPIQAModel, _ data: LabeledImages, label: String) throws -> (predictions: [[Double]], metrics: OutputMetrics) {
         let batches = (data.count + config.evalBatchSize - 1) / config.evalBatchSize
-        progress.start(label: label, total: batches, unit: "batch")
+        progress.start(label: label, total: batches, unit: "batches")
         let out = try Evaluation.evaluate(model, on: data, batchSize: config.evalBatchSize) { done, _ in
             self.progress.update(done: (done + self.config.evalBatchSize - 1) / self.config.evalBatchSize)
         }
