@@ -21,6 +21,7 @@ public final class ProgressReporter: @unchecked Sendable {
     private var label = "", unit = "", total = 0
     private var startTime = Date(), lastPrint = Date.distantPast
     private var barShown = false
+    private var printedDone = -1
 
     /// `style` nil: a bar when stderr is a terminal, lines otherwise. `write` receives the text (default: stderr).
     public init(style: Style? = nil, interval: Double = TrainingDefaults.progressInterval,
@@ -36,7 +37,7 @@ public final class ProgressReporter: @unchecked Sendable {
         self.unit = unit
         startTime = Date()
         lastPrint = startTime
-        if style == .lines { write("\(label): 0/\(total) \(unit)\n") }
+        printedDone = -1
     }
 
     public func update(done: Int, detail: String = "") {
@@ -52,12 +53,15 @@ public final class ProgressReporter: @unchecked Sendable {
             write(line(done: done, now: now, detail: detail, bar: false) + "\n")
         }
         lastPrint = now
+        printedDone = done
     }
 
     /// Marks the loop complete (prints its last state).
     public func finish(detail: String = "") {
-        lastPrint = .distantPast
-        update(done: total, detail: detail)
+        if printedDone != total {
+            lastPrint = .distantPast
+            update(done: total, detail: detail)
+        }
         if style == .bar, barShown { write("\n"); barShown = false }
     }
 
