@@ -45,7 +45,7 @@ let package = Package(
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
         // IP-IQA model, Image2Prompt, trainer, evaluation.
-        .target(name: "IQA", dependencies: ["CLIP", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
+        .target(name: "IQA", dependencies: ["CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
         // Embedded synthetic AGIQA world for `ipiqa demo`.
         .target(name: "SynthAGI", dependencies: ["IQA", "CLIP", "IQAData", "IQAMetrics", "Imaging", "Tensor"],
                 exclude: ["World/MOS.md"], swiftSettings: optimized),
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "Tensor", "NN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQADataTests", dependencies: ["IQAData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "NN", "Tensor", "IQAData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "Imaging", "Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "IQA"]),
     ]
 )

@@ -48,7 +48,7 @@ struct EvaluateCommand: ParsableCommand {
                                             csvColumns: dataset == .csv ? columns : nil)
             let (trained, _) = try IPIQACheckpoint.load(URL(fileURLWithPath: model))
             guard trained.config.outputs == ds.scoreNames.count else {
-                throw ValidationError("the model predicts \(trained.config.outputs) score(s) (\(trained.config.outputNames.joined(separator: ", "))), the dataset has \(ds.scoreNames.count)")
+                throw EvaluateFailure("the model predicts \(trained.config.outputs) score(s) (\(trained.config.outputNames.joined(separator: ", "))), the dataset has \(ds.scoreNames.count)")
             }
             var names = ds.imageNames
             var partName = "all"
@@ -56,13 +56,13 @@ struct EvaluateCommand: ParsableCommand {
                 let set = try SplitSet.read(from: URL(fileURLWithPath: split))
                 try set.validate(against: ds)
                 guard set.splits.indices.contains(splitIndex) else {
-                    throw ValidationError("\(split) has \(set.splits.count) split(s); --split-index \(splitIndex) is out of range")
+                    throw EvaluateFailure("\(split) has \(set.splits.count) split(s); --split-index \(splitIndex) is out of range")
                 }
                 let s = set.splits[splitIndex]
                 switch part {
                 case "train": names = s.train
                 case "validation":
-                    guard let v = s.validation else { throw ValidationError("split \(splitIndex) of \(split) has no validation part") }
+                    guard let v = s.validation else { throw EvaluateFailure("split \(splitIndex) of \(split) has no validation part") }
                     names = v
                 default: names = s.test
                 }
@@ -80,4 +80,11 @@ struct EvaluateCommand: ParsableCommand {
             try CLI.printJSON(Output(model: model, dataset: ds.name, part: partName, images: data.count, metrics: metrics.keyed), pretty: true)
         }
     }
+}
+
+/// A problem found while evaluating (reported as "error: …", exit status 1).
+struct EvaluateFailure: LocalizedError {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var errorDescription: String? { message }
 }
