@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "Tensor", "NN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQADataTests", dependencies: ["IQAData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "NN", "Tensor", "IQAData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "Imaging", "Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "IQA"]),
     ]
 )
