@@ -86,19 +86,31 @@ public struct JSONKey: CodingKey, Sendable {
 /// ```
 public enum Evaluation {
     /// `[n][k]` predictions, in item order. Leaves the model in eval mode. `progress(done, total)` after each batch.
-    public static func predict(_ model: IPIQAModel, on data: LabeledImages, batchSize: Int,
-                               progress: ((Int, Int) -> Void)? = nil) throws -> [[Double]] {
+    /// `text` (nil: the full text pass) supplies the text features; `cached` (nil: decode and run the trunk) gives
+    /// the items' cached trunk maps or projections (a frozen trunk, ``CachedPart``).
+    public static func predict(_ model: IPIQAModel, on data: LabeledImages, batchSize: Int, text: TextFeatureSource? = nil,
+                               cached: CachedPart? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[Double]] {
         model.setMode(training: false)
         let k = model.config.outputs
         var out: [[Double]] = []
         out.reserveCapacity(data.count)
         var start = 0
-        var pending: BatchPrefetcher? = data.count > 0 ? prefetch(data, 0..<min(batchSize, data.count), model.config.resolution) : nil
+        func prefetch(_ range: Range<Int>) -> StepPrefetcher {
+            let indices = Array(range)
+            if let cached {
+                return StepPrefetcher { data.stepBatch(indices, input: try cached.input(indices, flips: nil)) }
+            }
+            let resolution = model.config.resolution
+            return StepPrefetcher { StepBatch(try data.batch(indices, resolution: resolution, flips: nil)) }
+        }
+        var pending: StepPrefetcher? = data.count > 0 ? prefetch(0..<min(batchSize, data.count)) : nil
         while let current = pending {
             let batch = try current.wait()
             let next = start + batch.count
-            pending = next < data.count ? prefetch(data, next..<min(next + batchSize, data.count), model.config.resolution) : nil
-            let scores = try withoutGradients { try model.forward(Var(batch.images), tokens: batch.tokens).scores.value }
+            pending = next < data.count ? prefetch(next..<min(next + batchSize, data.count)) : nil
+            let scores = try withoutGradients {
+                try model.scores(batch.input, text: TrainingStep.textFeatures(model, batch.tokens, source: text)).scores.value
+            }
             let p = scores.pointer
             for i in 0..<batch.count { out.append((0..<k).map { Double(p[i * k + $0]) }) }
             start = next
@@ -108,14 +120,10 @@ public enum Evaluation {
     }
 
     /// Predictions and metrics per output.
-    public static func evaluate(_ model: IPIQAModel, on data: LabeledImages, batchSize: Int,
-                                progress: ((Int, Int) -> Void)? = nil) throws -> (predictions: [[Double]], metrics: OutputMetrics) {
-        let predictions = try predict(model, on: data, batchSize: batchSize, progress: progress)
+    public static func evaluate(_ model: IPIQAModel, on data: LabeledImages, batchSize: Int, text: TextFeatureSource? = nil,
+                                cached: CachedPart? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> (predictions: [[Double]], metrics: OutputMetrics) {
+        let predictions = try predict(model, on: data, batchSize: batchSize, text: text, cached: cached, progress: progress)
         return (predictions, OutputMetrics(names: model.config.outputNames, predictions: predictions, targets: data.scores))
-    }
-
-    private static func prefetch(_ data: LabeledImages, _ range: Range<Int>, _ resolution: Int) -> BatchPrefetcher {
-        BatchPrefetcher { try data.batch(Array(range), resolution: resolution, flips: nil) }
     }
 
     /// CSV text `image,<output>_pred…,<output>_mos…` of predictions (for `ipiqa evaluate --predictions`).

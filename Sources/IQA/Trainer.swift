@@ -120,7 +120,35 @@ public final class Trainer {
         if let tokenizer, clip.config.vocabSize < tokenizer.vocabularySize {
             throw TrainingError.badCheckpoint(file: manifest.clip, reason: "its text vocabulary has \(clip.config.vocabSize) tokens; the CLIP tokenizer needs \(tokenizer.vocabularySize) (train image-only with --image-only)")
         }
-        return try IPIQAModel(clip: clip, config: config.modelConfiguration(outputNames: dataset.scoreNames))
+        let model = try IPIQAModel(clip: clip, config: config.modelConfiguration(outputNames: dataset.scoreNames))
+        TrainingModes.apply(config, to: model)
+        return model
+    }
+
+    /// The feature cache's folder (``TrainingConfiguration/featureCache`` or `<run>/feature_cache`).
+    public var featureCacheDirectory: URL {
+        config.featureCache.map { URL(fileURLWithPath: $0) } ?? layout.directory.appendingPathComponent(TrainingDefaults.featureCacheFolder)
+    }
+
+    /// With a frozen trunk: the split parts' cache entries (computed where missing), else nil.
+    private func prepareCache(_ model: IPIQAModel, train: LabeledImages, test: LabeledImages, validation: LabeledImages?,
+                              label: String) throws -> (train: CachedPart, test: CachedPart, validation: CachedPart?)? {
+        guard config.isTrunkFrozen else { return nil }
+        let store = try FeatureStore(root: featureCacheDirectory, model: model, content: config.freezeKV ? .projections : .features,
+                                     precision: config.featurePrecision)
+        func part(_ images: LabeledImages, training: Bool, name: String) throws -> CachedPart {
+            var started = false
+            defer { if started { progress.finish() } }
+            return try CachedPart.prepare(store, images: images, training: training, flipProbability: config.flipProbability) { done, total in
+                if !started { self.progress.start(label: "\(label) caching \(name) \(store.content.rawValue)", total: total, unit: "images"); started = true }
+                self.progress.update(done: done)
+            }
+        }
+        let trainPart = try part(train, training: true, name: "train")
+        let testPart = try part(test, training: false, name: "test")
+        let validationPart = try validation.map { try part($0, training: false, name: "validation") }
+        if store.computed > 0 { progress.log("\(label): cached \(store.computed) \(store.content.rawValue) entries in \(store.directory.path)") }
+        return (trainPart, testPart, validationPart)
     }
 
     private func part(_ names: [String]) throws -> LabeledImages {
@@ -139,6 +167,7 @@ public final class Trainer {
         guard test.count >= 2 else { throw TrainingError.emptySplit(split: k, part: "test", reason: "\(test.count) images; at least 2 are needed") }
 
         let model = try makeModel()
+        let text = TextFeatureSource(model: model, enabled: config.textCache)
         let optimizer = TrainingStep.makeOptimizer(model, config: config)
         var state = TrainingState(split: k, epochsCompleted: 0, history: [])
         let stateURL = layout.trainingState(k)
@@ -147,13 +176,17 @@ public final class Trainer {
             progress.log("split \(k): resuming after epoch \(state.epochsCompleted)")
         }
         let splitLabel = "split \(k + 1)/\(splits.count)"
+        let cached = state.epochsCompleted < config.epochs
+            ? try prepareCache(model, train: train, test: test, validation: validation, label: splitLabel) : nil
         while state.epochsCompleted < config.epochs {
             let epoch = state.epochsCompleted + 1
             let started = Date()
-            let (loss, steps) = try trainEpoch(model, optimizer, train, split: k, epoch: epoch, batches: batchesPerEpoch,
-                                               label: "\(splitLabel) epoch \(epoch)/\(config.epochs)")
-            let valMetrics = try validation.map { try evaluate(model, $0, label: "\(splitLabel) validation").metrics }
-            let (testPredictions, testMetrics) = try evaluate(model, test, label: "\(splitLabel) test")
+            let (loss, steps) = try trainEpoch(model, optimizer, train, cached: cached?.train, text: text, split: k, epoch: epoch,
+                                               batches: batchesPerEpoch, label: "\(splitLabel) epoch \(epoch)/\(config.epochs)")
+            let valMetrics = try validation.map {
+                try evaluate(model, $0, cached: cached?.validation, text: text, label: "\(splitLabel) validation").metrics
+            }
+            let (testPredictions, testMetrics) = try evaluate(model, test, cached: cached?.test, text: text, label: "\(splitLabel) test")
             let record = EpochRecord(epoch: epoch, trainLoss: loss, steps: steps, validation: valMetrics, test: testMetrics,
                                      seconds: Date().timeIntervalSince(started))
             state.history.append(record)
@@ -181,18 +214,19 @@ public final class Trainer {
     }
 
     /// One epoch of training; returns the mean loss over the trained images and the step count.
-    private func trainEpoch(_ model: IPIQAModel, _ optimizer: any Optimizer, _ train: LabeledImages, split k: Int, epoch: Int,
-                            batches: Int, label: String) throws -> (Double, Int) {
-        model.setMode(training: true)
+    private func trainEpoch(_ model: IPIQAModel, _ optimizer: any Optimizer, _ train: LabeledImages, cached: CachedPart?,
+                            text: TextFeatureSource, split k: Int, epoch: Int, batches: Int, label: String) throws -> (Double, Int) {
+        TrainingModes.setMode(model, training: true, config: config)
         var rng = TrainingSeeds.generator(seed: config.seed, split: k, epoch: epoch)
         var order = Array(0..<train.count)
         order.shuffle(using: &rng)
         let flips = (0..<train.count).map { _ in rng.nextDouble() < config.flipProbability }
         let bs = config.batchSize, resolution = config.resolution
-        func load(_ b: Int) -> BatchPrefetcher {
+        func load(_ b: Int) -> StepPrefetcher {
             let idx = Array(order[(b * bs)..<min((b + 1) * bs, order.count)])
             let f = idx.map { flips[$0] }
-            return BatchPrefetcher { try train.batch(idx, resolution: resolution, flips: f) }
+            if let cached { return StepPrefetcher { train.stepBatch(idx, input: try cached.input(idx, flips: f)) } }
+            return StepPrefetcher { StepBatch(try train.batch(idx, resolution: resolution, flips: f)) }
         }
         progress.start(label: label, total: batches, unit: "batches")
         var pending = load(0)
@@ -202,7 +236,7 @@ public final class Trainer {
             if b + 1 < batches { pending = load(b + 1) }
             TrainingStep.seedDropout(model, seed: config.seed, split: k, epoch: epoch, step: b)
             let loss = try TrainingStep.run(model: model, optimizer: optimizer, batch: batch, microBatch: config.effectiveMicroBatch,
-                                            maxGradNorm: config.maxGradNorm)
+                                            maxGradNorm: config.maxGradNorm, text: text)
             guard loss.isFinite else { throw TrainingError.diverged(split: k, epoch: epoch, step: b + 1) }
             lossSum += loss * Double(batch.count)
             images += batch.count
@@ -213,10 +247,11 @@ public final class Trainer {
         return (lossSum / Double(max(images, 1)), batches)
     }
 
-    private func evaluate(_ model: IPIQAModel, _ data: LabeledImages, label: String) throws -> (predictions: [[Double]], metrics: OutputMetrics) {
+    private func evaluate(_ model: IPIQAModel, _ data: LabeledImages, cached: CachedPart?, text: TextFeatureSource,
+                          label: String) throws -> (predictions: [[Double]], metrics: OutputMetrics) {
         let batches = (data.count + config.evalBatchSize - 1) / config.evalBatchSize
         progress.start(label: label, total: batches, unit: "batches")
-        let out = try Evaluation.evaluate(model, on: data, batchSize: config.evalBatchSize) { done, _ in
+        let out = try Evaluation.evaluate(model, on: data, batchSize: config.evalBatchSize, text: text, cached: cached) { done, _ in
             self.progress.update(done: (done + self.config.evalBatchSize - 1) / self.config.evalBatchSize)
         }
         progress.finish()

@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 import NN
 import Tensor
@@ -62,17 +63,29 @@ public enum TrainingStep {
 
     /// Forward, backward (in micro-batches of at most `microBatch` images), optional gradient clipping, optimizer
     /// step. The model must be in training mode. Returns the batch loss (mean over images and outputs).
+    /// `text` (nil: the full text pass) supplies the text features, e.g. through the exact [QA] prefix cache.
     public static func run(model: IPIQAModel, optimizer: any Optimizer, batch: TrainingBatch, microBatch: Int,
-                           maxGradNorm: Double?) throws -> Double {
+                           maxGradNorm: Double?, text: TextFeatureSource? = nil) throws -> Double {
+        try run(model: model, optimizer: optimizer, batch: StepBatch(batch), microBatch: microBatch, maxGradNorm: maxGradNorm, text: text)
+    }
+
+    /// ``run(model:optimizer:batch:microBatch:maxGradNorm:text:)`` for a batch in any input form (images, cached
+    /// layer4 maps, cached projections; see ``ModelInput``).
+    public static func run(model: IPIQAModel, optimizer: any Optimizer, batch: StepBatch, microBatch: Int,
+                           maxGradNorm: Double?, text: TextFeatureSource? = nil) throws -> Double {
         let n = batch.count
         guard n > 0 else { return 0 }
+        guard batch.input.count == n, batch.targets.shape == [n, model.config.outputs] else {
+            throw CLIPError.badInput("training step: \(batch.input.count) inputs, \(n) names and targets \(batch.targets.shape) do not match \(model.config.outputs) outputs")
+        }
         let size = max(1, min(microBatch, n))
         var total = 0.0
         var start = 0
         while start < n {
             let part = batch.slice(start..<min(start + size, n))
             let weight = Float(part.count) / Float(n)
-            let scores = try model.forward(Var(part.images), tokens: part.tokens).scores
+            let features = try textFeatures(model, part.tokens, source: text)
+            let scores = try model.scores(part.input, text: features).scores
             let loss = mseLoss(scores, Var(part.targets))
             total += Double(weight) * Double(loss.value.item)
             (weight == 1 ? loss : scale(loss, weight)).backward()
@@ -83,5 +96,12 @@ public enum TrainingStep {
         optimizer.zeroGrad()
         model.zeroGrad()
         return total
+    }
+
+    /// Text features of token rows through `source`, or the model's full text pass (nil for the image-only model).
+    static func textFeatures(_ model: IPIQAModel, _ tokens: [[Int32]], source: TextFeatureSource?) throws -> Var? {
+        guard model.config.useText else { return nil }
+        if let source { return try source.features(tokens) }
+        return try model.textFeature(tokens)
     }
 }

@@ -106,11 +106,13 @@ public enum TrainingCheckpoint {
 }
 
 extension TrainingConfiguration {
-    /// The fields that change the numbers (threads may differ on resume at the cost of bitwise equality; output
-    /// switches never matter).
+    /// The fields that change the numbers (threads and the exact text shortcuts may differ on resume at the cost of
+    /// bitwise equality; output switches and the cache folder never matter).
     var comparable: TrainingConfiguration {
         var c = self
         c.threads = nil
+        c.textCache = true
+        c.featureCache = nil
         c.plots = true
         c.keepTrainingState = false
         return c

@@ -24,6 +24,10 @@ public enum TrainingDefaults {
     public static let contextLength = 77
     /// Plain progress lines (non-TTY) at most this often, seconds.
     public static let progressInterval = 30.0
+    /// Images per trunk pass when cached features are extracted (`--freeze-trunk`).
+    public static let featureExtractionBatch = 8
+    /// Folder of the feature cache inside a run directory when none is given.
+    public static let featureCacheFolder = "feature_cache"
 }
 
 /// Every knob of `ipiqa train`, JSON-codable (a config file may set any subset; absent keys take the defaults
@@ -59,6 +63,24 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var head: IPIQAConfiguration.Head = .mlp
     public var dropout: Float = 0.5
     public var crossHeads = 32
+
+    // Training modes (what trains, and the exact shortcuts that follow; see docs/training-modes.md).
+    /// Freeze the image trunk (stem + layer1–4; BatchNorm in eval mode): its layer4 maps are computed once per image
+    /// and orientation, stored (``featureCache``), and training runs on them. Not the paper's recipe (it fine-tunes).
+    public var freezeTrunk = false
+    /// Also freeze the key/value projections of both attention pools (implies ``freezeTrunk``) and cache the
+    /// projected keys/values per image: `K = W_k(X + P) + b = (W_k X + b) + W_k P`, only `W_k P` per step.
+    public var freezeKV = false
+    /// Folder of the feature cache (nil: `<run>/feature_cache`). Shared safely between runs: entries are keyed by the
+    /// trunk's weights, the image bytes, the resolution and the orientation (and the frozen projections' weights).
+    public var featureCache: String? = nil
+    /// Storage precision of cached maps (`f16` halves disk and memory traffic; `f32` is bit-exact to the trunk).
+    public var featurePrecision: FeaturePrecision = .f16
+    /// Exact text shortcuts while the text path is frozen (``TextFeatureSource``): the [QA]-token prefix cache
+    /// (`qaToken == .token`) and one cached feature per prompt (`qaToken == .none`). Off: the full text pass each step.
+    public var textCache = true
+    /// Which bare text parameters train (`positional_embedding`, `text_projection`).
+    public var textExtras: TextExtras = .frozen
 
     // Optimisation.
     public var batchSize = TrainingDefaults.batchSize
@@ -100,6 +122,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         return c
     }
 
+    /// Whether the trunk is frozen and training runs on cached maps (``freezeTrunk`` or ``freezeKV``).
+    public var isTrunkFrozen: Bool { freezeTrunk || freezeKV }
+
     /// Images per forward/backward pass.
     public var effectiveMicroBatch: Int { min(microBatch ?? batchSize, batchSize) }
 
@@ -134,6 +159,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, splits, splitProtocol, grouped, seed, threads, resolution, useText, qaToken, head, dropout, crossHeads
+        case freezeTrunk, freezeKV, featureCache, featurePrecision, textCache, textExtras
         case batchSize, microBatch, evalBatchSize, learningRate, headLearningRateScale, weightDecay, beta1, beta2, eps
         case maxGradNorm, dropLast, flipProbability, plots, keepTrainingState
     }
@@ -154,6 +180,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         head = try get(.head, d.head)
         dropout = try get(.dropout, d.dropout)
         crossHeads = try get(.crossHeads, d.crossHeads)
+        freezeTrunk = try get(.freezeTrunk, d.freezeTrunk)
+        freezeKV = try get(.freezeKV, d.freezeKV)
+        featureCache = try c.decodeIfPresent(String.self, forKey: .featureCache)
+        featurePrecision = try get(.featurePrecision, d.featurePrecision)
+        textCache = try get(.textCache, d.textCache)
+        textExtras = try get(.textExtras, d.textExtras)
         batchSize = try get(.batchSize, d.batchSize)
         microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch)
         evalBatchSize = try get(.evalBatchSize, d.evalBatchSize)
