@@ -17,6 +17,10 @@ import Tensor
 /// ≤ 1e-5, tested). The caches grow with the number of distinct prompts (RN50: about 12 layers × 2 × 512 floats per
 /// prompt token for the prefix cache — roughly 1 MB for a 20-token prompt); keep one source per model.
 ///
+/// Cached values depend in their last bits on which prompts were computed together (padding changes the GEMM
+/// blocking), so a trainer calls ``prefill(_:)`` with all its prompts first: the chunks are then fixed by the prompt
+/// set alone, and a resumed run reproduces an uninterrupted one exactly.
+///
 /// ```swift
 /// let text = TextFeatureSource(model: model)            // enabled: false forces the full pass
 /// let t = try text.features(batch.tokens)               // [B, 1024], or nil for the image-only model
@@ -67,6 +71,25 @@ public final class TextFeatureSource {
     public func removeAll() {
         prefixCache?.removeAll()
         constants.removeAll()
+    }
+
+    /// Computes the caches of every distinct token row now, in a canonical (sorted) order, in chunks of
+    /// ``TextPrefixCache/fillBatch``. Does nothing on the full path.
+    public func prefill(_ tokens: [[Int32]]) throws {
+        let rows = Array(Set(tokens)).sorted { $0.lexicographicallyPrecedes($1) }
+        guard !rows.isEmpty else { return }
+        switch path {
+        case .none, .full:
+            return
+        case .qaPrefix:
+            let cache = prefixCache ?? TextPrefixCache(model: model.clip)
+            prefixCache = cache
+            _ = try cache.prefixes(for: rows)
+        case .constant:
+            for start in stride(from: 0, to: rows.count, by: TextPrefixCache.fillBatch) {
+                _ = try constantFeatures(Array(rows[start..<min(start + TextPrefixCache.fillBatch, rows.count)]))
+            }
+        }
     }
 
     /// Text features `[B, E]` of token rows (nil for the image-only model).

@@ -168,6 +168,7 @@ public final class Trainer {
 
         let model = try makeModel()
         let text = TextFeatureSource(model: model, enabled: config.textCache)
+        try text.prefill(train.tokens + test.tokens + (validation?.tokens ?? []))
         let optimizer = TrainingStep.makeOptimizer(model, config: config)
         var state = TrainingState(split: k, epochsCompleted: 0, history: [])
         let stateURL = layout.trainingState(k)

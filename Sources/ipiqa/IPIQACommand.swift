@@ -8,7 +8,7 @@ struct IPIQACommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, ScoreCommand.self, PretrainCommand.self,
             EmbedCommand.self, ClipScoreCommand.self, TokenizeCommand.self,
-            SplitsCommand.self, CorrelateCommand.self, BenchCommand.self,
+            SplitsCommand.self, CorrelateCommand.self, BenchCommand.self, TrainBenchCommand.self,
         ]
     )
 }

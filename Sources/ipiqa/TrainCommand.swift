@@ -5,6 +5,8 @@ import IQAData
 
 extension IPIQAConfiguration.QAToken: ExpressibleByArgument {}
 extension IPIQAConfiguration.Head: ExpressibleByArgument {}
+extension TextExtras: ExpressibleByArgument {}
+extension FeaturePrecision: ExpressibleByArgument {}
 
 /// `ipiqa train`: fine-tune IP-IQA over repeated splits; writes metrics.json, models, plots and a resumable state.
 struct TrainCommand: ParsableCommand {
@@ -20,6 +22,11 @@ struct TrainCommand: ParsableCommand {
         test by group; the epoch is chosen on validation).
         --micro-batch N accumulates gradients over N-image passes; BatchNorm then normalises per micro-batch.
         A killed run continues with --resume DIR (same numbers as an uninterrupted run with the same --threads).
+        Faster modes (not the paper's recipe; see docs/training-modes.md): --freeze-trunk trains on layer4 maps cached \
+        once per image and orientation (--feature-cache DIR, F16); --freeze-kv also freezes the attention pools' key/value \
+        projections and caches the projected keys/values. The exact [QA]-prefix text cache is on whenever the text path \
+        is frozen (--no-text-cache turns it off). --text-extras official trains the text positional embedding and \
+        text_projection, as the official code does through its freeze_module quirk.
         """)
 
     @Option(help: "CLIP ResNet checkpoint (RN50.pt, .bin or .safetensors).") var clip: String?
@@ -47,6 +54,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout of the MLP head.") var dropout: Float?
     @Option(help: "Heads of the cross-modality attention pool.") var crossHeads: Int?
     @Option(help: "Base learning rate.") var lr: Double?
+    @Flag(help: "Freeze the image trunk and train on its cached layer4 maps (computed once per image and orientation).") var freezeTrunk = false
+    @Flag(help: "Also freeze the attention pools' key/value projections and train on cached projections (implies --freeze-trunk).") var freezeKv = false
+    @Option(help: "Feature-cache folder for --freeze-trunk/--freeze-kv (default: RUN/feature_cache; shareable between runs).") var featureCache: String?
+    @Option(help: "Storage precision of cached maps: f16 or f32.") var featurePrecision: FeaturePrecision?
+    @Flag(help: "Run the full text encoder every step instead of the exact [QA]-prefix / per-prompt text cache.") var noTextCache = false
+    @Option(help: "Text positional embedding and text_projection: frozen (paper) or official (they train, as in the official code).") var textExtras: TextExtras?
     @Option(help: "Learning-rate factor of the head.") var headLrScale: Double?
     @Option(help: "AdamW weight decay.") var weightDecay: Double?
     @Option(help: "Clip the global gradient norm to this value.") var maxGradNorm: Double?
@@ -80,6 +93,12 @@ struct TrainCommand: ParsableCommand {
         if let head { c.head = head }
         if let dropout { c.dropout = dropout }
         if let crossHeads { c.crossHeads = crossHeads }
+        if freezeTrunk { c.freezeTrunk = true }
+        if freezeKv { c.freezeKV = true }
+        if let featureCache { c.featureCache = featureCache }
+        if let featurePrecision { c.featurePrecision = featurePrecision }
+        if noTextCache { c.textCache = false }
+        if let textExtras { c.textExtras = textExtras }
         if let lr { c.learningRate = lr }
         if let headLrScale { c.headLearningRateScale = headLrScale }
         if let weightDecay { c.weightDecay = weightDecay }
