@@ -13,6 +13,11 @@ import Tensor
 /// ``Trainer/resume(directory:progress:threads:)`` and ends with the same numbers as an uninterrupted one (same
 /// thread count).
 ///
+/// Faster modes (``TrainingModes``, docs/training-modes.md): with a frozen trunk the split's images are first run
+/// through it once per orientation and cached on disk (``FeatureStore``), and training and evaluation read those
+/// maps (or, with frozen k/v projections, the projected keys/values); the text feature comes from
+/// ``TextFeatureSource`` (exact shortcuts while the text path is frozen).
+///
 /// ```swift
 /// let trainer = try Trainer(config: config, clip: clipURL, dataset: .agiqa3k, labels: nil, root: images,
 ///                           output: runDir)

@@ -36,6 +36,8 @@ public struct ModeTiming: Codable, Sendable {
     public let secondsPerEpoch: Double
     /// Analytic bound of the dominant work per image (GFLOP), see ``TrainingCost``.
     public let dominantGFLOPPerImage: Double
+    /// Evaluation (forward only, no gradients, eval mode) per image.
+    public let evalSecondsPerImage: Double
 }
 
 /// Results of ``TrainingBenchmark/run(_:log:)`` (written as JSON by `ipiqa bench-train`).
@@ -86,8 +88,8 @@ public enum TrainingBenchmark {
 
         func measure(_ name: String, pass: Int, gflop: Double, configure: (inout TrainingConfiguration) -> Void,
                      input: (IPIQAModel) -> ModelInput) throws {
-            let (m, _, optimizer) = try model(configure)
-            let text = TextFeatureSource(model: m)
+            let (m, modeConfig, optimizer) = try model(configure)
+            let text = TextFeatureSource(model: m, enabled: modeConfig.textCache)
             _ = try text.features(prompts)     // the prefixes are a one-time cost per prompt
             let x = input(m)
             let batch = StepBatch(input: x, tokens: Array(prompts.prefix(pass)), targets: targets.slice(rows: 0..<pass).copy(),
@@ -99,10 +101,15 @@ public enum TrainingBenchmark {
             let update = median(bench.repeats) { optimizer.step() }
             optimizer.zeroGrad()
             m.zeroGrad()
+            m.setMode(training: false)
+            let eval = try median(bench.repeats) {
+                _ = try withoutGradients { try m.scores(batch.input, text: try text.features(batch.tokens)) }
+            } / Double(pass)
             let perStep = Double(bench.batchSize) / Double(pass) * passTime + update
             modes.append(ModeTiming(mode: name, imagesPerPass: pass, secondsPerPass: passTime, secondsPerStep: perStep,
-                                    secondsPerEpoch: perStep * steps, dominantGFLOPPerImage: gflop / 1e9))
-            log("\(name): \(fmt(passTime)) s per pass of \(pass), \(fmt(perStep)) s per step of \(bench.batchSize), \(fmt(perStep * steps)) s per epoch")
+                                    secondsPerEpoch: perStep * steps, dominantGFLOPPerImage: gflop / 1e9,
+                                    evalSecondsPerImage: eval))
+            log("\(name): \(fmt(passTime)) s per pass of \(pass), \(fmt(perStep)) s per step of \(bench.batchSize), \(fmt(perStep * steps)) s per epoch, eval \(fmt(eval)) s per image")
         }
 
         if bench.includeFull {
@@ -111,16 +118,22 @@ public enum TrainingBenchmark {
                 return .images(Tensor.randn([bench.fullMicroBatch, bench.resolution, bench.resolution, 3], using: &r))
             }
         }
-        try measure("freeze-trunk", pass: bench.frozenMicroBatch, gflop: cost.kvTrainingPerImage, configure: { $0.freezeTrunk = true }) { _ in
-            var r = SeededGenerator(seed: 2)
-            return .features(Tensor.randn([bench.frozenMicroBatch, g, g, c], using: &r))
+        for textCache in [true, false] {
+            try measure(textCache ? "freeze-trunk" : "freeze-trunk, no text cache", pass: bench.frozenMicroBatch, gflop: cost.kvTrainingPerImage,
+                        configure: { $0.freezeTrunk = true; $0.textCache = textCache }) { _ in
+                var r = SeededGenerator(seed: 2)
+                return .features(Tensor.randn([bench.frozenMicroBatch, g, g, c], using: &r))
+            }
         }
         var projected: ProjectedBatch?
-        try measure("freeze-kv", pass: bench.batchSize, gflop: cost.frozenKVPerStep / Double(bench.batchSize), configure: { $0.freezeKV = true }) { m in
-            var r = SeededGenerator(seed: 3)
-            let p = FrozenProjections.project(m, features: Tensor.randn([bench.batchSize, g, g, c], using: &r))
-            projected = p
-            return .projected(p)
+        for textCache in [true, false] {
+            try measure(textCache ? "freeze-kv" : "freeze-kv, no text cache", pass: bench.batchSize,
+                        gflop: cost.frozenKVPerStep / Double(bench.batchSize), configure: { $0.freezeKV = true; $0.textCache = textCache }) { m in
+                var r = SeededGenerator(seed: 3)
+                let p = FrozenProjections.project(m, features: Tensor.randn([bench.batchSize, g, g, c], using: &r))
+                projected = p
+                return .projected(p)
+            }
         }
 
         // Text path alone: full encoder vs prefix cache, forward + backward to [QA].
@@ -188,11 +201,11 @@ extension TrainingBenchmark {
         let c = r.config
         let steps = c.epochImages / c.batchSize
         let full = r.modes.first { $0.mode == "full" }?.secondsPerEpoch
-        var lines = ["| mode | timed pass | s / step (\(c.batchSize) images) | s / epoch (\(steps) steps) | speed-up vs full | dominant GFLOP / image |",
-                     "|---|---|---|---|---|---|"]
+        var lines = ["| mode | timed pass | s / step (\(c.batchSize) images) | s / epoch (\(steps) steps) | speed-up vs full | dominant GFLOP / image | eval s / image |",
+                     "|---|---|---|---|---|---|---|"]
         for m in r.modes {
             let speedup = full.map { String(format: "%.1f×", $0 / m.secondsPerEpoch) } ?? "n/a"
-            lines.append("| \(m.mode) | \(m.imagesPerPass) images, \(fmt(m.secondsPerPass)) s | \(fmt(m.secondsPerStep)) | \(fmt(m.secondsPerEpoch)) | \(speedup) | \(String(format: "%.2f", m.dominantGFLOPPerImage)) |")
+            lines.append("| \(m.mode) | \(m.imagesPerPass) images, \(fmt(m.secondsPerPass)) s | \(fmt(m.secondsPerStep)) | \(fmt(m.secondsPerEpoch)) | \(speedup) | \(String(format: "%.2f", m.dominantGFLOPPerImage)) | \(fmt(m.evalSecondsPerImage)) |")
         }
         let cost = r.cost
         lines.append("")
