@@ -6,6 +6,10 @@ import NN
 import Tensor
 
 /// One image in one orientation, as the frozen trunk sees it.
+///
+/// ```swift
+/// let item = StoreItem(image: URL(fileURLWithPath: "AGIQA-3K/a.png"), flipped: true)
+/// ```
 public struct StoreItem: Hashable, Sendable {
     public let image: URL
     public let flipped: Bool
@@ -207,6 +211,10 @@ public struct FeatureReader: Sendable {
 }
 
 /// Errors of the feature cache; messages name the file and the problem.
+///
+/// ```swift
+/// do { _ = try store.reader.input(files) } catch let e as FeatureStoreError { print(e.localizedDescription) }
+/// ```
 public enum FeatureStoreError: LocalizedError, Equatable {
     case unreadableImage(path: String)
     case unwritable(path: String, reason: String)

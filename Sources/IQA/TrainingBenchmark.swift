@@ -6,6 +6,11 @@ import Tensor
 
 /// Settings of ``TrainingBenchmark`` (`ipiqa bench-train`). Defaults: RN50-sized random weights at 512 px, batch 32,
 /// an AGIQA-3k-sized epoch of 3,000 training images, prompts of 20 tokens.
+///
+/// ```swift
+/// var bench = TrainingBenchmarkConfig()
+/// bench.includeFull = false            // skip the slow full fine-tuning measurement
+/// ```
 public struct TrainingBenchmarkConfig: Codable, Sendable, Equatable {
     public var resolution = 512
     public var batchSize = 32
@@ -26,6 +31,10 @@ public struct TrainingBenchmarkConfig: Codable, Sendable, Equatable {
 }
 
 /// One training mode's measured cost.
+///
+/// ```swift
+/// let perEpoch = result.modes.first { $0.mode == "freeze-kv" }?.secondsPerEpoch
+/// ```
 public struct ModeTiming: Codable, Sendable {
     public let mode: String
     public let imagesPerPass: Int
@@ -40,7 +49,11 @@ public struct ModeTiming: Codable, Sendable {
     public let evalSecondsPerImage: Double
 }
 
-/// Results of ``TrainingBenchmark/run(_:log:)`` (written as JSON by `ipiqa bench-train`).
+/// Results of ``TrainingBenchmark/run(_:clip:log:)`` (written as JSON by `ipiqa bench-train`).
+///
+/// ```swift
+/// print(TrainingBenchmark.table(try TrainingBenchmark.run(TrainingBenchmarkConfig())))
+/// ```
 public struct TrainingBenchmarkResult: Codable, Sendable {
     public let config: TrainingBenchmarkConfig
     public let threads: Int

@@ -22,6 +22,10 @@ public enum TextExtras: String, Codable, Sendable, CaseIterable {
 }
 
 /// Storage precision of cached trunk maps and projections.
+///
+/// ```swift
+/// config.featurePrecision = .f32       // bit-exact cache (twice the disk)
+/// ```
 public enum FeaturePrecision: String, Codable, Sendable, CaseIterable {
     /// IEEE half (round to nearest even): half the disk space; relative error ≤ 2⁻¹¹ per value.
     case f16
