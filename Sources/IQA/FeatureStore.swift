@@ -56,9 +56,19 @@ public final class FeatureStore {
     /// Entries computed (not found on disk) by this object.
     public private(set) var computed = 0
     private let trunkStore: FeatureStore?
-    private var imageKeys: [URL: String] = [:]
+    private let imageKeys: ImageKeys
 
-    public init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision = .f16) throws {
+    /// Image content hashes by file, shared with the trunk store behind a projection store.
+    final class ImageKeys {
+        var keys: [URL: String] = [:]
+    }
+
+    public convenience init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision = .f16) throws {
+        try self.init(root: root, model: model, content: content, precision: precision, imageKeys: ImageKeys())
+    }
+
+    init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision, imageKeys: ImageKeys) throws {
+        self.imageKeys = imageKeys
         self.model = model
         self.content = content
         self.precision = precision
@@ -75,7 +85,7 @@ public final class FeatureStore {
             var projections = ContentHash()
             for prefix in TrainingModes.frozenKVPrefixes { projections.add(model) { keyIsUnder($0, prefix: prefix) } }
             directory = root.appendingPathComponent("kv-\(trunk.hex)-\(projections.hex)-\(suffix)")
-            trunkStore = try FeatureStore(root: root, model: model, content: .features, precision: precision)
+            trunkStore = try FeatureStore(root: root, model: model, content: .features, precision: precision, imageKeys: imageKeys)
         }
         let g = resolution / 32, c = model.clip.config.featureChannels
         reader = FeatureReader(content: content, grid: g, channels: c, fusion: model.crossPool != nil)
@@ -87,14 +97,14 @@ public final class FeatureStore {
     /// The entry file of an item (it may not exist yet). Hashes the image file once per object.
     public func file(for item: StoreItem) throws -> URL {
         let key: String
-        if let known = imageKeys[item.image] { key = known } else {
+        if let known = imageKeys.keys[item.image] { key = known } else {
             guard let data = FileManager.default.contents(atPath: item.image.path) else {
                 throw FeatureStoreError.unreadableImage(path: item.image.path)
             }
             var h = ContentHash()
             h.add(data)
             key = h.hex
-            imageKeys[item.image] = key
+            imageKeys.keys[item.image] = key
         }
         return directory.appendingPathComponent(key + (item.flipped ? "-flip" : "") + ".safetensors")
     }
