@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "IQADataTests", dependencies: ["IQAData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "Imaging", "Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "Imaging", "IQAData"]),
         .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "IQA"]),
     ]
 )
