@@ -17,7 +17,7 @@ public struct TrainingBenchmarkConfig: Codable, Sendable, Equatable {
     /// Images per measured forward/backward pass of full fine-tuning (scaled to the batch).
     public var fullMicroBatch = 2
     /// Images per measured pass with a frozen trunk (scaled to the batch).
-    public var frozenMicroBatch = 8
+    public var frozenMicroBatch = 32
     /// Images through the trunk when the one-time extraction is timed.
     public var extractionImages = 2
     public var promptTokens = 20
@@ -47,6 +47,9 @@ public struct ModeTiming: Codable, Sendable {
     public let dominantGFLOPPerImage: Double
     /// Evaluation (forward only, no gradients, eval mode) per image.
     public let evalSecondsPerImage: Double
+    /// The same pass with the full text encoder instead of the [QA] prefix cache, timed alternately with
+    /// ``secondsPerPass`` on the same model and batch (nil where not measured).
+    public let secondsPerPassWithoutTextCache: Double?
 }
 
 /// Results of ``TrainingBenchmark/run(_:clip:log:)`` (written as JSON by `ipiqa bench-train`).
@@ -99,18 +102,25 @@ public enum TrainingBenchmark {
         var modes: [ModeTiming] = []
         let cost = TrainingCost(config: clipConfig, resolution: bench.resolution, pools: 2)
 
-        func measure(_ name: String, pass: Int, gflop: Double, configure: (inout TrainingConfiguration) -> Void,
+        func measure(_ name: String, pass: Int, gflop: Double, compareText: Bool, configure: (inout TrainingConfiguration) -> Void,
                      input: (IPIQAModel) -> ModelInput) throws {
-            let (m, modeConfig, optimizer) = try model(configure)
-            let text = TextFeatureSource(model: m, enabled: modeConfig.textCache)
+            let (m, _, optimizer) = try model(configure)
+            let text = TextFeatureSource(model: m), fullText = TextFeatureSource(model: m, enabled: false)
             _ = try text.features(prompts)     // the prefixes are a one-time cost per prompt
-            let x = input(m)
-            let batch = StepBatch(input: x, tokens: Array(prompts.prefix(pass)), targets: targets.slice(rows: 0..<pass).copy(),
+            let batch = StepBatch(input: input(m), tokens: Array(prompts.prefix(pass)), targets: targets.slice(rows: 0..<pass).copy(),
                                   names: (0..<pass).map { "image\($0)" })
-            let passTime = try median(bench.repeats) {
-                let loss = mseLoss(try m.scores(batch.input, text: try text.features(batch.tokens)).scores, Var(batch.targets))
-                loss.backward()
+            func trainPass(_ source: TextFeatureSource) throws {
+                mseLoss(try m.scores(batch.input, text: try source.features(batch.tokens)).scores, Var(batch.targets)).backward()
             }
+            // With and without the text cache alternately, so that load changes on a shared machine hit both alike.
+            var cached: [Double] = [], uncached: [Double] = []
+            for r in 0...max(1, bench.repeats) {
+                let a = try median(0) { try trainPass(text) }
+                let b = compareText ? try median(0) { try trainPass(fullText) } : 0
+                if r > 0 { cached.append(a); uncached.append(b) }
+            }
+            let passTime = cached.sorted()[cached.count / 2]
+            let withoutCache = compareText ? uncached.sorted()[uncached.count / 2] : nil
             let update = median(bench.repeats) { optimizer.step() }
             optimizer.zeroGrad()
             m.zeroGrad()
@@ -121,32 +131,30 @@ public enum TrainingBenchmark {
             let perStep = Double(bench.batchSize) / Double(pass) * passTime + update
             modes.append(ModeTiming(mode: name, imagesPerPass: pass, secondsPerPass: passTime, secondsPerStep: perStep,
                                     secondsPerEpoch: perStep * steps, dominantGFLOPPerImage: gflop / 1e9,
-                                    evalSecondsPerImage: eval))
-            log("\(name): \(fmt(passTime)) s per pass of \(pass), \(fmt(perStep)) s per step of \(bench.batchSize), \(fmt(perStep * steps)) s per epoch, eval \(fmt(eval)) s per image")
+                                    evalSecondsPerImage: eval, secondsPerPassWithoutTextCache: withoutCache))
+            log("\(name): \(fmt(passTime)) s per pass of \(pass)" + (withoutCache.map { " (\(fmt($0)) s without the text cache)" } ?? "")
+                + ", \(fmt(perStep)) s per step of \(bench.batchSize), \(fmt(perStep * steps)) s per epoch, eval \(fmt(eval)) s per image")
         }
 
         if bench.includeFull {
-            try measure("full", pass: bench.fullMicroBatch, gflop: cost.trunkTraining + cost.kvTrainingPerImage, configure: { _ in }) { _ in
+            try measure("full", pass: bench.fullMicroBatch, gflop: cost.trunkTraining + cost.kvTrainingPerImage, compareText: false,
+                        configure: { _ in }) { _ in
                 var r = SeededGenerator(seed: 1)
                 return .images(Tensor.randn([bench.fullMicroBatch, bench.resolution, bench.resolution, 3], using: &r))
             }
         }
-        for textCache in [true, false] {
-            try measure(textCache ? "freeze-trunk" : "freeze-trunk, no text cache", pass: bench.frozenMicroBatch, gflop: cost.kvTrainingPerImage,
-                        configure: { $0.freezeTrunk = true; $0.textCache = textCache }) { _ in
-                var r = SeededGenerator(seed: 2)
-                return .features(Tensor.randn([bench.frozenMicroBatch, g, g, c], using: &r))
-            }
+        try measure("freeze-trunk", pass: bench.frozenMicroBatch, gflop: cost.kvTrainingPerImage, compareText: true,
+                    configure: { $0.freezeTrunk = true }) { _ in
+            var r = SeededGenerator(seed: 2)
+            return .features(Tensor.randn([bench.frozenMicroBatch, g, g, c], using: &r))
         }
         var projected: ProjectedBatch?
-        for textCache in [true, false] {
-            try measure(textCache ? "freeze-kv" : "freeze-kv, no text cache", pass: bench.batchSize,
-                        gflop: cost.frozenKVPerStep / Double(bench.batchSize), configure: { $0.freezeKV = true; $0.textCache = textCache }) { m in
-                var r = SeededGenerator(seed: 3)
-                let p = FrozenProjections.project(m, features: Tensor.randn([bench.batchSize, g, g, c], using: &r))
-                projected = p
-                return .projected(p)
-            }
+        try measure("freeze-kv", pass: bench.batchSize, gflop: cost.frozenKVPerStep / Double(bench.batchSize), compareText: true,
+                    configure: { $0.freezeKV = true }) { m in
+            var r = SeededGenerator(seed: 3)
+            let p = FrozenProjections.project(m, features: Tensor.randn([bench.batchSize, g, g, c], using: &r))
+            projected = p
+            return .projected(p)
         }
 
         // Text path alone: full encoder vs prefix cache, forward + backward to [QA].
@@ -192,9 +200,9 @@ public enum TrainingBenchmark {
         return (readF, readP)
     }
 
-    /// Median wall time of `repeats` runs after one warm-up run.
+    /// Median wall time of `repeats` runs after one warm-up run (`repeats == 0`: one timed run, no warm-up).
     static func median(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
-        try body()
+        if repeats > 0 { try body() }
         var times: [Double] = []
         for _ in 0..<max(1, repeats) {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -214,11 +222,12 @@ extension TrainingBenchmark {
         let c = r.config
         let steps = c.epochImages / c.batchSize
         let full = r.modes.first { $0.mode == "full" }?.secondsPerEpoch
-        var lines = ["| mode | timed pass | s / step (\(c.batchSize) images) | s / epoch (\(steps) steps) | speed-up vs full | dominant GFLOP / image | eval s / image |",
-                     "|---|---|---|---|---|---|---|"]
+        var lines = ["| mode | timed pass | same pass without text cache | s / step (\(c.batchSize) images) | s / epoch (\(steps) steps) | speed-up vs full | dominant GFLOP / image | eval s / image |",
+                     "|---|---|---|---|---|---|---|---|"]
         for m in r.modes {
             let speedup = full.map { String(format: "%.1f×", $0 / m.secondsPerEpoch) } ?? "n/a"
-            lines.append("| \(m.mode) | \(m.imagesPerPass) images, \(fmt(m.secondsPerPass)) s | \(fmt(m.secondsPerStep)) | \(fmt(m.secondsPerEpoch)) | \(speedup) | \(String(format: "%.2f", m.dominantGFLOPPerImage)) | \(fmt(m.evalSecondsPerImage)) |")
+            let uncached = m.secondsPerPassWithoutTextCache.map { "\(fmt($0)) s (\(String(format: "%.2f", $0 / m.secondsPerPass))×)" } ?? "—"
+            lines.append("| \(m.mode) | \(m.imagesPerPass) images, \(fmt(m.secondsPerPass)) s | \(uncached) | \(fmt(m.secondsPerStep)) | \(fmt(m.secondsPerEpoch)) | \(speedup) | \(String(format: "%.2f", m.dominantGFLOPPerImage)) | \(fmt(m.evalSecondsPerImage)) |")
         }
         let cost = r.cost
         lines.append("")
