@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Tensor
 
 @main
 struct IPIQACommand: ParsableCommand {
@@ -7,4 +9,13 @@ struct IPIQACommand: ParsableCommand {
         abstract: "IP-IQA: quality and image–prompt alignment of AI-generated images, on a CLIP RN50 backbone.",
         subcommands: [SplitsCommand.self, CorrelateCommand.self, BenchCommand.self, TokenizeCommand.self, PretrainCommand.self]
     )
+
+    /// Startup hook before argument parsing: OpenBLAS kernel selection for every subcommand (relaunches the process
+    /// once with `OPENBLAS_CORETYPE` where OpenBLAS fell back to generic kernels; opt out with
+    /// `IPIQA_NO_BLAS_OVERRIDE=1`; `--verbose` or `IPIQA_VERBOSE=1` prints what happened).
+    static func main() {
+        let verbose = CommandLine.arguments.contains("--verbose") || ProcessInfo.processInfo.environment["IPIQA_VERBOSE"] == "1"
+        BLASCoreOverride.relaunchIfNeeded(verbose: verbose)
+        main(nil)
+    }
 }
