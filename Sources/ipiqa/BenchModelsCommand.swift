@@ -43,14 +43,14 @@ struct BenchModelsCommand: ParsableCommand {
             if !json {
                 print("OpenBLAS core \(BLASCoreOverride.coreName()), \(Threading.workers) threads, precision \(precision.rawValue), "
                       + "median of \(repeats)")
-                print("case".padding(toLength: 24, withPad: " ", startingAt: 0) + "        ms   images/s   GFLOP/s   peak RSS MB")
+                print("case".padding(toLength: 24, withPad: " ", startingAt: 0) + "        ms   images/s   GFLOP/s   peak RSS MB   cpu ms")
             }
             for c in selected {
                 let r = try ModelBenchmark.run(c, config: config)
                 results[c.rawValue] = r
                 if !json {
                     print(c.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)
-                          + String(format: "%10.1f %10.2f %9.1f %13.0f", r.ms, r.imagesPerSecond, r.gflops, r.peakRSSMB))
+                          + String(format: "%10.1f %10.2f %9.1f %13.0f %8.0f", r.ms, r.imagesPerSecond, r.gflops, r.peakRSSMB, r.cpuMs))
                 }
             }
             if json {

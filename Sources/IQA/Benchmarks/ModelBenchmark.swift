@@ -89,9 +89,12 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var gflop: Double
     /// Every timed run, in milliseconds.
     public var runsMs: [Double]
+    /// Median process CPU milliseconds per call (all threads): with `threads` workers, `cpuMs / threads` is what the
+    /// call would take on otherwise idle cores — a steadier figure than wall time on a shared machine.
+    public var cpuMs: Double
 
     enum CodingKeys: String, CodingKey {
-        case ms, imagesPerSecond = "images_per_s", gflops, peakRSSMB = "peak_rss_mb", gflop, runsMs = "runs_ms"
+        case ms, imagesPerSecond = "images_per_s", gflops, peakRSSMB = "peak_rss_mb", gflop, runsMs = "runs_ms", cpuMs = "cpu_ms"
     }
 }
 
@@ -126,6 +129,11 @@ public enum ModelBenchmark {
         case .imageForward(let resolution):
             let clip = CLIPModel(config: clipConfig, seed: config.seed)
             clip.eval()
+            if ProcessInfo.processInfo.environment["IPIQA_PACKED"] != "0" {
+                guard clip.visual.prepareInference(precision: config.precision) || config.precision == .fp32 else {
+                    throw ModelBenchmarkError(message: "this CPU has no AVX-512 BF16 kernels for --precision bf16")
+                }
+            }
             let images = Tensor.randn([n, resolution, resolution, 3], using: &rng)
             let precision = config.precision
             work = { _ = withoutGradients { withPrecision(precision) { clip.encodeImage(Var(images)) } } }
@@ -158,16 +166,26 @@ public enum ModelBenchmark {
             flops = ModelFLOPs.ipiqaTrainStep(clipConfig, resolution: resolution, batch: n,
                                               textLength: config.promptLength, outputs: 2)
         }
-        var times: [Double] = []
+        var times: [Double] = [], cpu: [Double] = []
         for round in 0..<(config.warmup + config.repeats) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
             try work()
-            if round >= config.warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) }
+            if round >= config.warmup {
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                cpu.append((processCPUSeconds() - c0) * 1000)
+            }
         }
         let ms = times.sorted()[times.count / 2]
         return ModelBenchmarkResult(ms: ms, imagesPerSecond: Double(n) / (ms / 1000), gflops: flops / 1e9 / (ms / 1000),
                                     peakRSSMB: Double(MemoryStats.peakResidentBytes()) / 1_048_576, gflop: flops / 1e9,
-                                    runsMs: times)
+                                    runsMs: times, cpuMs: cpu.sorted()[cpu.count / 2])
+    }
+
+    /// CPU seconds used by this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// `count` token rows of `length` tokens (start of text, random word ids, end of text last), zero-padded to 77.
