@@ -53,8 +53,18 @@ struct BenchModelsCommand: ParsableCommand {
                           + String(format: "%10.1f %10.2f %9.1f %13.0f %8.0f", r.ms, r.imagesPerSecond, r.gflops, r.peakRSSMB, r.cpuMs))
                 }
             }
+            var check: PrecisionCheckResult?
+            if precision != .fp32 {
+                let c = try ModelBenchmark.precisionCheck(precision)
+                check = c
+                if !json {
+                    print(String(format: "%@ vs fp32 (random RN50 IP-IQA, 224 px, 4 images): min embedding cosine 1 − %.2e, "
+                                 + "max |Δscore| %.2e (max |score| %.3f)", precision.rawValue, 1 - c.embeddingCosine,
+                                 c.maxScoreDifference, c.maxScore))
+                }
+            }
             if json {
-                try CLI.printJSON(BenchModelsReport(cases: results, meta: .init(
+                try CLI.printJSON(BenchModelsReport(cases: results, precisionCheck: check, meta: .init(
                     blasCore: BLASCoreOverride.coreName(), threads: Threading.workers, precision: precision.rawValue,
                     repeats: repeats, promptLength: promptLength)))
             }
@@ -65,6 +75,7 @@ struct BenchModelsCommand: ParsableCommand {
 /// JSON of `ipiqa bench --json`: one key per case plus `meta`.
 struct BenchModelsReport: Encodable {
     var cases: [String: ModelBenchmarkResult]
+    var precisionCheck: PrecisionCheckResult?
     var meta: Meta
 
     struct Meta: Encodable {
@@ -82,6 +93,7 @@ struct BenchModelsReport: Encodable {
         var c = encoder.container(keyedBy: AnyKey.self)
         for (k, v) in cases { try c.encode(v, forKey: AnyKey(k)) }
         try c.encode(meta, forKey: AnyKey("meta"))
+        if let precisionCheck { try c.encode(precisionCheck, forKey: AnyKey("precision_check")) }
     }
 
     struct AnyKey: CodingKey {

@@ -89,12 +89,14 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var gflop: Double
     /// Every timed run, in milliseconds.
     public var runsMs: [Double]
+    /// For bf16 image cases: the smallest cosine similarity between an image's bf16 and fp32 embeddings.
+    public var cosineVsFP32: Double?
     /// Median process CPU milliseconds per call (all threads): with `threads` workers, `cpuMs / threads` is what the
     /// call would take on otherwise idle cores — a steadier figure than wall time on a shared machine.
     public var cpuMs: Double
 
     enum CodingKeys: String, CodingKey {
-        case ms, imagesPerSecond = "images_per_s", gflops, peakRSSMB = "peak_rss_mb", gflop, runsMs = "runs_ms", cpuMs = "cpu_ms"
+        case ms, imagesPerSecond = "images_per_s", gflops, peakRSSMB = "peak_rss_mb", gflop, runsMs = "runs_ms", cpuMs = "cpu_ms", cosineVsFP32 = "cosine_vs_fp32"
     }
 }
 
@@ -125,6 +127,7 @@ public enum ModelBenchmark {
         let n = kase.batch
         let work: () throws -> Void
         let flops: Double
+        var check: (() -> Double)? = nil
         switch kase.kind {
         case .imageForward(let resolution):
             let clip = CLIPModel(config: clipConfig, seed: config.seed)
@@ -137,6 +140,15 @@ public enum ModelBenchmark {
             let images = Tensor.randn([n, resolution, resolution, 3], using: &rng)
             let precision = config.precision
             work = { _ = withoutGradients { withPrecision(precision) { clip.encodeImage(Var(images)) } } }
+            if precision == .bf16 {
+                check = {
+                    let low = withoutGradients { clip.encodeImage(Var(images)) }.value
+                    clip.setPrecision(.fp32)
+                    defer { clip.setPrecision(.bf16) }
+                    let high = withoutGradients { withPrecision(.fp32) { clip.encodeImage(Var(images)) } }.value
+                    return minimumRowCosine(low, high)
+                }
+            }
             flops = ModelFLOPs.visual(clipConfig, resolution: resolution, batch: n)
         case .textForward(let fixed):
             let clip = CLIPModel(config: clipConfig, seed: config.seed)
@@ -178,7 +190,22 @@ public enum ModelBenchmark {
         let ms = times.sorted()[times.count / 2]
         return ModelBenchmarkResult(ms: ms, imagesPerSecond: Double(n) / (ms / 1000), gflops: flops / 1e9 / (ms / 1000),
                                     peakRSSMB: Double(MemoryStats.peakResidentBytes()) / 1_048_576, gflop: flops / 1e9,
-                                    runsMs: times, cpuMs: cpu.sorted()[cpu.count / 2])
+                                    runsMs: times, cosineVsFP32: check?(), cpuMs: cpu.sorted()[cpu.count / 2])
+    }
+
+    /// The smallest cosine similarity between corresponding rows of two `[N, D]` tensors.
+    public static func minimumRowCosine(_ a: Tensor, _ b: Tensor) -> Double {
+        let d = a.shape.last ?? 1, rows = a.count / max(d, 1)
+        var worst = 1.0
+        for r in 0..<rows {
+            var dot = 0.0, na = 0.0, nb = 0.0
+            for j in 0..<d {
+                let x = Double(a.pointer[r * d + j]), y = Double(b.pointer[r * d + j])
+                dot += x * y; na += x * x; nb += y * y
+            }
+            worst = min(worst, dot / max((na * nb).squareRoot(), 1e-30))
+        }
+        return worst
     }
 
     /// CPU seconds used by this process so far (all threads).
@@ -198,5 +225,54 @@ public enum ModelBenchmark {
             row[length - 1] = eot
             return row
         }
+    }
+}
+
+/// Accuracy of bf16 inference against fp32 on one random RN50 IP-IQA model (eval mode).
+public struct PrecisionCheckResult: Codable, Sendable {
+    /// Smallest cosine similarity of image embeddings (bf16 vs fp32).
+    public var embeddingCosine: Double
+    /// Largest |score_bf16 − score_fp32| of the IP-IQA head outputs.
+    public var maxScoreDifference: Double
+    /// Largest |score_fp32| (for scale).
+    public var maxScore: Double
+
+    enum CodingKeys: String, CodingKey {
+        case embeddingCosine = "embedding_cosine", maxScoreDifference = "max_score_difference", maxScore = "max_score"
+    }
+}
+
+extension ModelBenchmark {
+    /// Runs `batch` random images through a random RN50 IP-IQA model at `resolution` in fp32 and in `precision`.
+    public static func precisionCheck(_ precision: Precision, resolution: Int = 224, batch: Int = 4,
+                                      seed: UInt64 = 1) throws -> PrecisionCheckResult {
+        var rng = SeededGenerator(seed: seed)
+        var iq = IPIQAConfiguration(outputs: 2)
+        iq.resolution = resolution
+        let clip = CLIPModel(config: .rn50, seed: seed)
+        // OpenAI's init zeroes every block's last BN gain (blocks start as identities); give them weight so that
+        // every convolution shapes the result.
+        for stage in clip.visual.layers { for block in stage.items { block.bn3.weight.value.fill(0.5) } }
+        let model = try IPIQAModel(clip: clip, config: iq)
+        model.setMode(training: false)
+        let images = Tensor.randn([batch, resolution, resolution, 3], using: &rng)
+        let tokens = prompts(count: batch, length: 20, config: .rn50, rng: &rng)
+        func run(_ p: Precision) throws -> (Tensor, Tensor) {
+            guard model.clip.setPrecision(p) else {
+                throw ModelBenchmarkError(message: "this CPU has no kernels for \(p.rawValue)")
+            }
+            return try withoutGradients {
+                (model.clip.encodeImage(Var(images)).value, try model.forward(Var(images), tokens: tokens).scores.value)
+            }
+        }
+        let (e32, s32) = try run(.fp32)
+        let (eLow, sLow) = try run(precision)
+        _ = model.clip.setPrecision(.fp32)
+        var maxDiff = 0.0, maxScore = 0.0
+        for i in 0..<s32.count {
+            maxDiff = max(maxDiff, abs(Double(s32.pointer[i]) - Double(sLow.pointer[i])))
+            maxScore = max(maxScore, abs(Double(s32.pointer[i])))
+        }
+        return PrecisionCheckResult(embeddingCosine: minimumRowCosine(eLow, e32), maxScoreDifference: maxDiff, maxScore: maxScore)
     }
 }
