@@ -121,6 +121,8 @@ public enum ModelBenchmark {
         guard (3...77).contains(config.promptLength) else {
             throw ModelBenchmarkError(message: "prompt length must be in 3...77 (got \(config.promptLength))")
         }
+        // Idle pooled buffers of earlier cases would count as this case's resident memory.
+        StoragePool.shared.drain()
         MemoryStats.resetPeak()
         let clipConfig = CLIPConfiguration.rn50
         var rng = SeededGenerator(seed: config.seed)
