@@ -15,7 +15,7 @@ import Foundation
 /// `Scripts/bench_pytorch.py` uses the same formulas, so the GFLOP/s of both engines are comparable.
 ///
 /// ```swift
-/// let gflop = ModelFLOPs.visual(.rn50, resolution: 224, batch: 1) / 1e9   // ≈ 10.8
+/// let gflop = ModelFLOPs.visual(.rn50, resolution: 224, batch: 1) / 1e9   // ≈ 11.6
 /// ```
 public enum ModelFLOPs {
     /// `ModifiedResNet` trunk (stem + 4 stages) at `resolution × resolution`.
