@@ -28,8 +28,10 @@ let package = Package(
 
         // Zip / gzip / deflate reading (checkpoints, .xlsx, the BPE vocabulary).
         .target(name: "Archive", dependencies: ["CZlib"]),
+        // Own AVX-512 (fp32 / bf16) packed-weight GEMM microkernels, runtime-dispatched.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Numbers engine: storage, kernels, autodiff, threading.
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimized),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
         // Layers, parameters, optimizers, losses.
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         // Safe checkpoint readers: pickle (no code execution), PyTorch zip, TorchScript, safetensors.

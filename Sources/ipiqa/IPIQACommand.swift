@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Tensor
 
 @main
 struct IPIQACommand: ParsableCommand {
@@ -11,4 +13,13 @@ struct IPIQACommand: ParsableCommand {
             SplitsCommand.self, CorrelateCommand.self, BenchCommand.self, TrainBenchCommand.self,
         ]
     )
+
+    /// Startup hook before argument parsing: OpenBLAS kernel selection for every subcommand (relaunches the process
+    /// once with `OPENBLAS_CORETYPE` where OpenBLAS fell back to generic kernels; opt out with
+    /// `IPIQA_NO_BLAS_OVERRIDE=1`; `--verbose` or `IPIQA_VERBOSE=1` prints what happened).
+    static func main() {
+        let verbose = CommandLine.arguments.contains("--verbose") || ProcessInfo.processInfo.environment["IPIQA_VERBOSE"] == "1"
+        BLASCoreOverride.relaunchIfNeeded(verbose: verbose)
+        main(nil)
+    }
 }
