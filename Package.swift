@@ -28,8 +28,10 @@ let package = Package(
 
         // Zip / gzip / deflate reading (checkpoints, .xlsx, the BPE vocabulary).
         .target(name: "Archive", dependencies: ["CZlib"]),
+        // Own AVX-512 (fp32 / bf16) packed-weight GEMM microkernels, runtime-dispatched.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Numbers engine: storage, kernels, autodiff, threading.
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimized),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
         // Layers, parameters, optimizers, losses.
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         // Safe checkpoint readers: pickle (no code execution), PyTorch zip, TorchScript, safetensors.
@@ -45,7 +47,7 @@ let package = Package(
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
         // IP-IQA model, Image2Prompt, trainer, evaluation.
-        .target(name: "IQA", dependencies: ["CLIP", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
+        .target(name: "IQA", dependencies: ["CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
         // Embedded synthetic AGIQA world for `ipiqa demo`.
         .target(name: "SynthAGI", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "Imaging", "NN", "Tensor"],
                 exclude: ["World/MOS.md"], swiftSettings: optimized),
@@ -63,7 +65,8 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "Tensor", "NN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQADataTests", dependencies: ["IQAData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "NN", "Tensor", "IQAData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "Imaging", "Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "Imaging", "IQAData"]),
         .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "IQA", "CLIP", "CLIPTokenizer", "Imaging", "Tensor"]),
     ]
 )

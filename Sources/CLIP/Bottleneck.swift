@@ -26,7 +26,7 @@ public final class Bottleneck: Module {
         }
         public var children: [(String, any Module)] { [("0", conv), ("1", bn)] }
         func callAsFunction(_ x: Var) -> Var {
-            bn(conv(stride > 1 ? avgPool2d(x, kernel: stride) : x))
+            convBatchNorm(stride > 1 ? avgPool2d(x, kernel: stride) : x, conv: conv, bn: bn, relu: false)
         }
     }
 
@@ -48,12 +48,13 @@ public final class Bottleneck: Module {
         return c
     }
 
+    /// `relu(bn3(conv3(pool(relu(bn2(conv2(relu(bn1(conv1(x))))))))) + identity)`; each conv + BN (+ residual) + ReLU
+    /// is one fused pass in eval mode without gradients (``convBatchNorm(_:conv:bn:residual:relu:)``).
     public func callAsFunction(_ x: Var) -> Var {
-        var out = bn1(conv1(x), relu: true)
-        out = bn2(conv2(out), relu: true)
+        var out = convBatchNorm(x, conv: conv1, bn: bn1, relu: true)
+        out = convBatchNorm(out, conv: conv2, bn: bn2, relu: true)
         if stride > 1 { out = avgPool2d(out, kernel: stride) }
-        out = bn3(conv3(out))
         let identity = downsample.map { $0(x) } ?? x
-        return relu(add(out, identity))
+        return convBatchNorm(out, conv: conv3, bn: bn3, residual: identity, relu: true)
     }
 }

@@ -56,7 +56,7 @@ extension CLIPModel {
         var heads: (Int, Int)?
         if let v = dict.metadata["vision_heads"].flatMap(Int.init), let t = dict.metadata["text_heads"].flatMap(Int.init) { heads = (v, t) }
         let config = try CLIPConfiguration(shapes: dict.tensors.mapValues(\.shape), source: dict.source.path, headsOverride: heads)
-        let model = CLIPModel(config: config)
+        let model = withoutInitialization { CLIPModel(config: config) }
         try model.loadStateDict(CheckpointMapping.engineTensors(dict), strict: true, source: dict.source.path)
         model.eval()
         return model

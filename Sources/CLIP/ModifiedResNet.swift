@@ -44,9 +44,9 @@ public final class ModifiedResNet: Module {
 
     /// Stem and the four stages: images `[N, H, W, 3]` → layer4 feature map `[N, H/32, W/32, 32·width]`.
     public func trunk(_ images: Var) -> Var {
-        var x = bn1(conv1(images), relu: true)
-        x = bn2(conv2(x), relu: true)
-        x = bn3(conv3(x), relu: true)
+        var x = convBatchNorm(images, conv: conv1, bn: bn1, relu: true)
+        x = convBatchNorm(x, conv: conv2, bn: bn2, relu: true)
+        x = convBatchNorm(x, conv: conv3, bn: bn3, relu: true)
         x = avgPool2d(x, kernel: 2)
         for stage in layers { for block in stage.items { x = block(x) } }
         return x

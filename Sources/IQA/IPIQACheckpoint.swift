@@ -37,7 +37,7 @@ public enum IPIQACheckpoint {
         } catch {
             throw CLIPError.badInput("\(url.path): unreadable model configuration in metadata (\(error.localizedDescription))")
         }
-        let model = try IPIQAModel(clip: CLIPModel(config: clipConfig), config: config)
+        let model = try withoutInitialization { try IPIQAModel(clip: CLIPModel(config: clipConfig), config: config) }
         try model.loadStateDict(CheckpointMapping.engineTensors(dict), strict: true, source: url.path)
         model.setMode(training: false)
         return (model, dict.metadata)

@@ -28,6 +28,8 @@ public final class IPIQAModel: Module {
     public let crossPool: CrossModalAttentionPool?
     public let head: any Module
     private let applyHead: (Var) -> Var
+    /// How many times the text encoder ran (observable proof that the image-only model never touches text).
+    public private(set) var textEncodings = 0
 
     public init(clip: CLIPModel, config: IPIQAConfiguration) throws {
         guard config.resolution > 0, config.resolution % 32 == 0 else {
@@ -84,7 +86,8 @@ public final class IPIQAModel: Module {
 
     /// The prompt's text feature `[N, E]` (with the [QA] token per `config.qaToken`).
     public func textFeature(_ tokens: [[Int32]]) throws -> Var {
-        try clip.encodeText(tokens, replacingEOTWith: config.qaToken == .token ? qaToken : nil)
+        textEncodings += 1
+        return try clip.encodeText(tokens, replacingEOTWith: config.qaToken == .token ? qaToken : nil)
     }
 
     /// Scores from a layer4 feature map and (unless image-only) the text feature: the part of the model after the trunk.

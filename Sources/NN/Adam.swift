@@ -65,6 +65,7 @@ public class Adam: Optimizer {
     }
 
     public func step() {
+        defer { ParameterGeneration.bump() }
         let b1 = config.beta1, b2 = config.beta2
         for group in groups {
             let lr = group.learningRate, wd = group.weightDecay ?? config.weightDecay

@@ -50,20 +50,18 @@ private func attentionCore(q: Var, k: Var, v: Var, heads: Int, causal: Bool) -> 
     @inline(__always) func qOff(_ u: Int) -> Int { (u / heads) * lq * d + (u % heads) * dh }
     @inline(__always) func kOff(_ u: Int) -> Int { (u / heads) * lk * d + (u % heads) * dh }
 
-    // GEMMs run one unit at a time (OpenBLAS threads each call as it sees fit; calling it from several of our
-    // own worker threads at once oversubscribes the cores badly); masking and softmax run in parallel.
-    for u in 0..<units {
-        sgemm(transB: true, m: lq, n: lk, k: dh, alpha: scale, a: qp + qOff(u), lda: d, b: kp + kOff(u), ldb: d, c: pp + u * lq * lk)
-    }
-    parallelChunks(units * lq, costPerItem: 8 * lk) { rows in
-        for r in rows {
-            let i = r % lq, row = pp + r * lk
-            if causal && i + 1 < lk { (row + i + 1).update(repeating: -.infinity, count: lk - i - 1) }
-            softmaxRow(row, count: lk)
+    // One (batch, head) unit per task: scores GEMM, mask + softmax, weighted sum — GEMMs single-threaded inside.
+    parallelChunks(units, costPerItem: 4 * lq * lk * dh) { ur in
+        for u in ur {
+            let pu = pp + u * lq * lk
+            sgemm(transB: true, m: lq, n: lk, k: dh, alpha: scale, a: qp + qOff(u), lda: d, b: kp + kOff(u), ldb: d, c: pu)
+            for i in 0..<lq {
+                let row = pu + i * lk
+                if causal && i + 1 < lk { (row + i + 1).update(repeating: -.infinity, count: lk - i - 1) }
+                softmaxRow(row, count: lk)
+            }
+            sgemm(m: lq, n: dh, k: lk, a: pu, b: vp + kOff(u), ldb: d, c: op + qOff(u), ldc: d)
         }
-    }
-    for u in 0..<units {
-        sgemm(m: lq, n: dh, k: lk, a: pp + u * lq * lk, b: vp + kOff(u), ldb: d, c: op + qOff(u), ldc: d)
     }
 
     let result = makeResult(out, [q, k, v]) { dy in
@@ -75,28 +73,25 @@ private func attentionCore(q: Var, k: Var, v: Var, heads: Int, causal: Bool) -> 
         let dk = k.requiresGrad ? Tensor(uninitialized: k.shape) : nil
         let dv = v.requiresGrad ? Tensor(uninitialized: v.shape) : nil
         let scratch = needScores ? Tensor(uninitialized: [units, lq, lk]) : nil
-        if let dv {
-            for u in 0..<units {
-                sgemm(transA: true, m: lk, n: dh, k: lq, a: pp + u * lq * lk, lda: lk, b: gp + qOff(u), ldb: d,
-                      c: dv.pointer + kOff(u), ldc: d)
-            }
-        }
-        if let scratch {
-            let sp = scratch.pointer
-            for u in 0..<units {
-                sgemm(transB: true, m: lq, n: lk, k: dh, a: gp + qOff(u), lda: d, b: vp + kOff(u), ldb: d, c: sp + u * lq * lk)
-            }
-            parallelChunks(units * lq, costPerItem: 4 * lk) { rows in
-                for r in rows { softmaxBackwardRow(y: pp + r * lk, dy: sp + r * lk, out: sp + r * lk, count: lk, scale: scale) }
-            }
-            for u in 0..<units {
-                let ds = sp + u * lq * lk
-                if let dq { sgemm(m: lq, n: dh, k: lk, a: ds, b: kp + kOff(u), ldb: d, c: dq.pointer + qOff(u), ldc: d) }
-                if let dk {
-                    sgemm(transA: true, m: lk, n: dh, k: lq, a: ds, lda: lk, b: qp + qOff(u), ldb: d, c: dk.pointer + kOff(u), ldc: d)
+        let dqp = dq?.pointer, dkp = dk?.pointer, dvp = dv?.pointer, scr = scratch?.pointer
+        parallelChunks(units, costPerItem: 8 * lq * lk * dh) { ur in
+            for u in ur {
+                let pu = pp + u * lq * lk
+                if let dvp {
+                    sgemm(transA: true, m: lk, n: dh, k: lq, a: pu, lda: lk, b: gp + qOff(u), ldb: d, c: dvp + kOff(u), ldc: d)
+                }
+                if let scr {
+                    let ds = scr + u * lq * lk
+                    sgemm(transB: true, m: lq, n: lk, k: dh, a: gp + qOff(u), lda: d, b: vp + kOff(u), ldb: d, c: ds)
+                    for i in 0..<lq { softmaxBackwardRow(y: pu + i * lk, dy: ds + i * lk, out: ds + i * lk, count: lk, scale: scale) }
+                    if let dqp { sgemm(m: lq, n: dh, k: lk, a: ds, b: kp + kOff(u), ldb: d, c: dqp + qOff(u), ldc: d) }
+                    if let dkp {
+                        sgemm(transA: true, m: lk, n: dh, k: lq, a: ds, lda: lk, b: qp + qOff(u), ldb: d, c: dkp + kOff(u), ldc: d)
+                    }
                 }
             }
         }
+        withExtendedLifetime(scratch) {}
         if let dq { q.accumulate(dq) }
         if let dk { k.accumulate(dk) }
         if let dv { v.accumulate(dv) }

@@ -28,22 +28,29 @@ func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileEleme
     checkShape(g.outH >= 1 && g.outW >= 1, "conv2d (kernel larger than padded input)", x.shape, w.shape)
     if let bias { checkShape(bias.value.count == g.cout, "conv2d bias", bias.shape, w.shape) }
 
-    let y = Tensor(uninitialized: [g.n, g.outH, g.outW, g.cout])
     let xv = x.value, wv = w.value
-    // Output rows start as the bias (then GEMM accumulates with beta = 1), or are overwritten (beta = 0).
-    let beta: Float = bias == nil ? 0 : 1
-    func fillBias(pixels: Range<Int>) {
-        guard let bias else { return }
-        let bp = bias.value.pointer, yp = y.pointer, cout = g.cout
-        parallelChunks(pixels.count, costPerItem: cout) { r in
-            for p in r { (yp + (pixels.lowerBound + p) * cout).update(from: bp, count: cout) }
-        }
-    }
-    if g.isPointwise {
-        fillBias(pixels: 0..<g.pixels)
-        sgemm(transB: true, m: g.pixels, n: g.cout, k: g.cin, a: xv.pointer, b: wv.pointer, beta: beta, c: y.pointer)
+    let y: Tensor
+    if tileElements == ConvTuning.tileElements {
+        // Per-worker blocks (im2col → GEMM → bias) with the weight packed once for this call.
+        y = conv2dFused(xv, weight: wv, packed: packedForCall(wv, pixels: g.pixels), stride: stride, padding: padding,
+                        epilogue: ConvEpilogue(shift: bias?.value))
     } else {
-        convTiles(g, x: xv.pointer, w: wv.pointer, y: y.pointer, beta: beta, beforeTile: fillBias)
+        y = Tensor(uninitialized: [g.n, g.outH, g.outW, g.cout])
+        // Output rows start as the bias (then GEMM accumulates with beta = 1), or are overwritten (beta = 0).
+        let beta: Float = bias == nil ? 0 : 1
+        func fillBias(pixels: Range<Int>) {
+            guard let bias else { return }
+            let bp = bias.value.pointer, yp = y.pointer, cout = g.cout
+            parallelChunks(pixels.count, costPerItem: cout) { r in
+                for p in r { (yp + (pixels.lowerBound + p) * cout).update(from: bp, count: cout) }
+            }
+        }
+        if g.isPointwise {
+            fillBias(pixels: 0..<g.pixels)
+            sgemm(transB: true, m: g.pixels, n: g.cout, k: g.cin, a: xv.pointer, b: wv.pointer, beta: beta, c: y.pointer)
+        } else {
+            convTiles(g, x: xv.pointer, w: wv.pointer, y: y.pointer, beta: beta, beforeTile: fillBias)
+        }
     }
 
     let parents = bias.map { [x, w, $0] } ?? [x, w]
@@ -100,7 +107,12 @@ func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor, dx: Tenso
     guard let dx else { return }
     if let t = g.dataGradientGeometry {
         let flipped = g.flippedTransposedWeight(w.pointer)
-        convTiles(t, x: dy.pointer, w: flipped.pointer, y: dx.pointer, beta: 0)
+        if t.tileElements == ConvTuning.tileElements {
+            _ = conv2dFused(dy, weight: flipped, packed: packedForCall(flipped, pixels: t.pixels), stride: 1,
+                            padding: t.padding, epilogue: ConvEpilogue(), into: dx)
+        } else {
+            convTiles(t, x: dy.pointer, w: flipped.pointer, y: dx.pointer, beta: 0)
+        }
         return
     }
     let dcols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
@@ -109,4 +121,10 @@ func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor, dx: Tenso
         sgemm(m: m, n: g.patch, k: g.cout, a: dy.pointer + p0 * g.cout, b: w.pointer, c: dcols.pointer)
         g.col2im(dcols.pointer, into: dx.pointer, rows: tile)
     }
+}
+
+/// fp32 packed weights for one convolution call when the CPU has the kernels and the call is large enough for the
+/// packing (one pass over `W`) to pay off against OpenBLAS's per-block packing.
+func packedForCall(_ w: Tensor, pixels: Int) -> PackedWeights? {
+    pixels >= 64 ? PackedWeights(weight: w, precision: .fp32) : nil
 }

@@ -170,24 +170,15 @@ public enum ConvBenchmark {
     /// The kernel family OpenBLAS selected at load time (`openblas_get_corename`), or "unknown". OpenBLAS 0.3.21
     /// reports "Prescott" (generic SSE3 kernels, ~4× slower sgemm) on CPUs it does not recognise; the environment
     /// variable `OPENBLAS_CORETYPE` (e.g. `SkylakeX`), set before the process starts, overrides the choice.
-    public static func blasCoreName() -> String {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "openblas_get_corename") else { return "unknown" }
-        typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
-        guard let name = unsafeBitCast(symbol, to: CoreName.self)() else { return "unknown" }
-        return String(cString: name)
-    }
+    public static func blasCoreName() -> String { BLASCoreOverride.coreName() }
 
     /// The `OPENBLAS_CORETYPE` worth relaunching with, or nil: non-nil only when OpenBLAS fell back to its generic
     /// "Prescott" kernels, the variable is unset, and /proc/cpuinfo shows AVX-512 (→ "SkylakeX") or AVX2 (→ "Haswell").
     /// (Measured here: sgemm 4096×256×2304 on 2 cores, Prescott ~55, Haswell ~150, SkylakeX ~265 GFLOP/s.)
+    /// The `ipiqa` root command applies this to every subcommand (see ``BLASCoreOverride``).
     public static func betterBLASCoreType() -> String? {
-        guard blasCoreName() == "Prescott", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        if flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) { return "SkylakeX" }
-        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
-        return nil
+        BLASCoreOverride.decide(coreName: blasCoreName(), environment: ProcessInfo.processInfo.environment,
+                                cpuFlags: BLASCoreOverride.cpuFlags())
     }
 
     /// CPU time consumed by this process (all threads), in seconds.

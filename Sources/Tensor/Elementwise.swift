@@ -93,3 +93,19 @@ public func mul(_ a: Var, _ b: Var) -> Var {
 
 /// `s · x` for a constant `s`.
 public func scale(_ x: Var, _ s: Float) -> Var { unaryOp(x, { $0 * s }, derivative: { _, _ in s }) }
+
+/// `max(a + b, 0)` element-wise (same shape) in one pass — a residual connection followed by ReLU.
+/// Backward: both inputs receive `dy` where the output is positive, 0 elsewhere.
+public func addReLU(_ a: Var, _ b: Var) -> Var {
+    checkShape(a.value.count == b.value.count, "addReLU", a.shape, b.shape)
+    let y = Tensor(uninitialized: a.shape)
+    let ap = a.value.pointer, bp = b.value.pointer, yp = y.pointer
+    parallelChunks(y.count, costPerItem: 2) { r in for i in r { yp[i] = max(ap[i] + bp[i], 0) } }
+    return makeResult(y, [a, b]) { dy in
+        let g = Tensor(uninitialized: y.shape)
+        let gp = dy.pointer, op = g.pointer, yp = y.pointer
+        parallelChunks(g.count, costPerItem: 2) { r in for i in r { op[i] = yp[i] > 0 ? gp[i] : 0 } }
+        if a.requiresGrad { a.accumulate(g) }
+        if b.requiresGrad { b.accumulate(g) }
+    }
+}

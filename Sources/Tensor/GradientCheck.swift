@@ -35,9 +35,10 @@ public func gradientCheck(inputs: [Var], step h: Float = 1e-2, maxElements: Int 
         for i in Swift.stride(from: 0, to: n, by: stride) {
             let p = v.value.pointer
             let old = p[i]
-            p[i] = old + h; let lp = lossValue()
-            p[i] = old - h; let lm = lossValue()
-            p[i] = old
+            // Raw writes: bump the parameter generation so that caches derived from parameters are rebuilt.
+            p[i] = old + h; ParameterGeneration.bump(); let lp = lossValue()
+            p[i] = old - h; ParameterGeneration.bump(); let lm = lossValue()
+            p[i] = old; ParameterGeneration.bump()
             let numeric = (lp - lm) / (2 * Double(h))
             let analytic = Double(v.grad?.pointer[i] ?? 0)
             let err = abs(analytic - numeric) / max(1, abs(analytic), abs(numeric))

@@ -2,34 +2,66 @@ import Dispatch
 import Foundation
 import CBLAS
 
-/// Threading for the engine: OpenBLAS threads for GEMM, `concurrentPerform` for everything else.
+/// Threading for the engine: one pool of workers (`DispatchQueue.concurrentPerform`) for everything, GEMMs included.
+///
+/// OpenBLAS itself runs single-threaded: ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits a large
+/// product into one block per worker. That keeps OpenBLAS's own threads (which spin after every call) from competing
+/// with the engine's workers for the cores, and lets fused kernels run GEMM and epilogue per block without a barrier.
 public enum Threading {
-    /// Number of worker threads for non-BLAS kernels (defaults to the number of online CPUs).
-    nonisolated(unsafe) public private(set) static var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of worker threads (defaults to the number of online CPUs).
+    nonisolated(unsafe) public private(set) static var workers: Int = {
+        openblas_set_num_threads(1)
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
-    /// Sets the worker count for both OpenBLAS and the engine's own parallel loops.
+    /// Sets the worker count for the engine's parallel loops and GEMMs (OpenBLAS stays single-threaded).
     public static func setThreads(_ n: Int) {
+        _ = workers
         workers = max(1, n)
-        openblas_set_num_threads(Int32(workers))
+        openblas_set_num_threads(1)
     }
+
+    /// Whether the calling thread is already running one chunk of a parallel loop (nested loops then run inline).
+    public static var isInsideParallelRegion: Bool { pthread_getspecific(regionKey) != nil }
+
+    nonisolated(unsafe) static let regionKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 }
 
 /// Runs `body(range)` over `0..<count` split into contiguous chunks, in parallel when the work is large
 /// enough (`count * costPerItem` ≥ ~32k operations). Chunks never overlap, so disjoint writes are safe.
+/// Inside another parallel loop's chunk the body runs inline (no nested fan-out).
 @inline(__always)
 public func parallelChunks(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
     if count <= 0 { return }
     let workers = Threading.workers
-    if workers == 1 || count == 1 || count * costPerItem < 32_768 {
+    if workers == 1 || count == 1 || count * costPerItem < 32_768 || Threading.isInsideParallelRegion {
         body(0..<count)
         return
     }
     let chunks = min(count, workers * 4)
+    parallelTasks(chunks) { c in
+        let lo = count * c / chunks, hi = count * (c + 1) / chunks
+        if lo < hi { body(lo..<hi) }
+    }
+}
+
+/// Runs `body(i)` for `i` in `0..<count` on the worker pool, one call per index (no size threshold: callers decide
+/// that the items are worth a thread each). Marks the workers as inside a parallel region.
+public func parallelTasks(_ count: Int, _ body: (Int) -> Void) {
+    if count <= 0 { return }
+    if count == 1 || Threading.isInsideParallelRegion { for i in 0..<count { body(i) }; return }
     withoutActuallyEscaping(body) { body in
         let task = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = count * c / chunks, hi = count * (c + 1) / chunks
-            if lo < hi { task.value(lo..<hi) }
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            let key = Threading.regionKey
+            let outer = pthread_getspecific(key)
+            pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+            task.value(i)
+            pthread_setspecific(key, outer)
         }
     }
 }

@@ -41,9 +41,22 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 }
 
+/// Skips random initialisation of new parameters while a checkpoint is about to overwrite them all: inside
+/// ``withoutInitialization(_:)`` the `Tensor.randn/uniform/…` initialisers return zeros without drawing numbers
+/// (loading an RN50 checkpoint otherwise spends most of its time drawing 100M normals it then discards).
+public enum ParameterInitialization {
+    @TaskLocal public static var isSkipped = false
+}
+
+/// Runs `body` (typically a model constructor followed by a strict `loadStateDict`) without random initialisation.
+public func withoutInitialization<T>(_ body: () throws -> T) rethrows -> T {
+    try ParameterInitialization.$isSkipped.withValue(true) { try body() }
+}
+
 extension Tensor {
     /// Normal(mean, std) entries from `rng`.
     public static func randn(_ shape: [Int], mean: Float = 0, std: Float = 1, using rng: inout SeededGenerator) -> Tensor {
+        if ParameterInitialization.isSkipped { return Tensor(zeros: shape) }
         let t = Tensor(uninitialized: shape)
         for i in 0..<t.count { t.pointer[i] = mean + std * rng.nextNormal() }
         return t
@@ -51,6 +64,7 @@ extension Tensor {
 
     /// Uniform[low, high) entries from `rng`.
     public static func uniform(_ shape: [Int], low: Float, high: Float, using rng: inout SeededGenerator) -> Tensor {
+        if ParameterInitialization.isSkipped { return Tensor(zeros: shape) }
         let t = Tensor(uninitialized: shape)
         for i in 0..<t.count { t.pointer[i] = low + (high - low) * rng.nextFloat() }
         return t

@@ -89,9 +89,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public func assign(_ other: Tensor) {
         checkShape(other.count == count, "assign", shape, other.shape)
         pointer.update(from: other.pointer, count: count)
+        ParameterGeneration.bump()
     }
 
-    public func fill(_ value: Float) { pointer.update(repeating: value, count: count) }
+    public func fill(_ value: Float) {
+        pointer.update(repeating: value, count: count)
+        ParameterGeneration.bump()
+    }
 
     public var description: String {
         let head = array.prefix(8).map { String(format: "%.5g", $0) }.joined(separator: ", ")

@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import Tensor
 
-/// `ipiqa bench …`: performance measurements of the engine's kernels. Each case is a subcommand.
+/// `ipiqa bench …`: performance measurements. `ipiqa bench [--json] [--repeats N] [--cases a,b] [--precision bf16]` runs the
+/// whole-model cases (``BenchModelsCommand``, the default); `ipiqa bench conv` one convolution's kernels.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure kernel throughput (release builds only give meaningful numbers).",
-        subcommands: [BenchConvCommand.self]
+        abstract: "Measure model and kernel throughput (release builds only give meaningful numbers).",
+        subcommands: [BenchModelsCommand.self, BenchConvCommand.self],
+        defaultSubcommand: BenchModelsCommand.self
     )
 }
 
@@ -32,15 +34,7 @@ struct BenchConvCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        // OpenBLAS picks its kernels when it loads: relaunch once with a better core type if it fell back to generic.
-        if let core = ConvBenchmark.betterBLASCoreType() {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            let args = CommandLine.arguments
-            var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", &argv)
-            // execv returns only on failure: carry on with the generic kernels.
-            FileHandle.standardError.write(Data("note: could not relaunch with OPENBLAS_CORETYPE=\(core)\n".utf8))
-        }
+        // OpenBLAS kernel selection (relaunch with OPENBLAS_CORETYPE) happens in IPIQACommand.main for every subcommand.
         if let threads { Threading.setThreads(threads) }
         let config = ConvBenchmarkConfig(batch: batch, size: size, inChannels: inChannels, outChannels: outChannels,
                                          kernel: kernel, stride: stride, padding: padding, repeats: repeats, warmup: warmup,

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SynthAGI
-import Tensor
 
 /// `ipiqa demo`: the whole IP-IQA method on the embedded synthetic world SynthAGI, with cached artefacts; tables on
 /// stdout, progress on stderr.
@@ -38,13 +37,6 @@ struct DemoCommand: ParsableCommand {
     var config: String?
 
     func run() throws {
-        // OpenBLAS picks its kernels when it loads: relaunch once with a better core type if it fell back to generic.
-        if let core = ConvBenchmark.betterBLASCoreType() {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", &argv)
-            CLI.note("note: could not relaunch with OPENBLAS_CORETYPE=\(core); using the generic kernels")
-        }
         try CLI.run {
             var settings = quick ? DemoConfig.quick : DemoConfig.standard
             if let config {

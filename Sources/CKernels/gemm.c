@@ -1,0 +1,206 @@
+// Packed-weight GEMM microkernels (own code). Layout and loop nest follow the classic Goto/BLIS scheme:
+//   for each k-block (KC) → for each n-block (NC channels, packed weights stay in L2)
+//     → for each 12-row tile of A (stays in L1 across the n-block) → for each 32-channel panel: microkernel.
+// The microkernel keeps a 12×32 tile of C in 24 zmm registers; per k step it loads 2 zmm of packed weights and
+// broadcasts 12 values of A (fp32: 24 FMAs; bf16: 24 vdpbf16ps, each two k steps).
+#include "CKernels.h"
+#include <immintrin.h>
+#include <string.h>
+
+#define MR 12
+#define NR IPIQA_NR
+#define KC 256
+#define NC 256
+
+#define F32_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,evex512")))
+#define BF16_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,evex512")))
+
+int ipiqa_has_avx512f(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl");
+}
+
+int ipiqa_has_avx512bf16(void) {
+    static int cached = -1;
+    if (cached < 0) cached = ipiqa_has_avx512f() && __builtin_cpu_supports("avx512bf16");
+    return cached;
+}
+
+static inline uint16_t bf16_round(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  // quiet NaN
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static inline __mmask16 lane_mask(int count) { return count >= 16 ? (__mmask16)0xffff : (count <= 0 ? 0 : (__mmask16)((1u << count) - 1)); }
+
+// ---------------- fp32 ----------------
+
+size_t ipiqa_packed_count_f32(int n, int k) { return (size_t)((n + NR - 1) / NR) * NR * (size_t)k; }
+
+void ipiqa_pack_f32(const float *w, int n, int k, int ldw, float *packed) {
+    int panels = (n + NR - 1) / NR;
+    for (int p = 0; p < panels; p++) {
+        float *dst = packed + (size_t)p * NR * k;
+        for (int j = 0; j < NR; j++) {
+            int row = p * NR + j;
+            if (row < n) {
+                const float *src = w + (size_t)row * ldw;
+                for (int kk = 0; kk < k; kk++) dst[(size_t)kk * NR + j] = src[kk];
+            } else {
+                for (int kk = 0; kk < k; kk++) dst[(size_t)kk * NR + j] = 0;
+            }
+        }
+    }
+}
+
+#define KERNEL_F32(R)                                                                                                  \
+    static F32_TARGET void kf32_##R(int kc, const float *a, int lda, const float *b, float *c, int ldc, int nr,        \
+                                    int accumulate) {                                                                  \
+        __m512 c0[R], c1[R];                                                                                           \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
+        for (int kk = 0; kk < kc; kk++) {                                                                              \
+            __m512 b0 = _mm512_load_ps(b + (size_t)kk * NR), b1 = _mm512_load_ps(b + (size_t)kk * NR + 16);            \
+            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                     \
+                __m512 av = _mm512_set1_ps(a[(size_t)r * lda + kk]);                                                   \
+                c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                \
+                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
+            }                                                                                                          \
+        }                                                                                                              \
+        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);                                                         \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            float *cr = c + (size_t)r * ldc;                                                                           \
+            if (accumulate) {                                                                                          \
+                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
+                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
+            }                                                                                                          \
+            _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
+            _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
+        }                                                                                                              \
+    }
+
+KERNEL_F32(1) KERNEL_F32(2) KERNEL_F32(3) KERNEL_F32(4) KERNEL_F32(5) KERNEL_F32(6)
+KERNEL_F32(7) KERNEL_F32(8) KERNEL_F32(9) KERNEL_F32(10) KERNEL_F32(11) KERNEL_F32(12)
+
+typedef void (*kf32_fn)(int, const float *, int, const float *, float *, int, int, int);
+static const kf32_fn kf32_table[MR + 1] = {0, kf32_1, kf32_2, kf32_3, kf32_4, kf32_5, kf32_6,
+                                           kf32_7, kf32_8, kf32_9, kf32_10, kf32_11, kf32_12};
+
+void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc) {
+    for (int kb = 0; kb < k; kb += KC) {
+        int kc = k - kb < KC ? k - kb : KC;
+        for (int nb = 0; nb < n; nb += NC) {
+            int ne = n - nb < NC ? n : nb + NC;
+            for (int i = 0; i < m; i += MR) {
+                int mr = m - i < MR ? m - i : MR;
+                for (int j = nb; j < ne; j += NR) {
+                    const float *bp = packed + (size_t)(j / NR) * NR * k + (size_t)kb * NR;
+                    kf32_table[mr](kc, a + (size_t)i * lda + kb, lda, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0);
+                }
+            }
+        }
+    }
+}
+
+// ---------------- bf16 ----------------
+
+int ipiqa_bf16_row(int k) { return (k + 1) & ~1; }
+
+size_t ipiqa_packed_count_bf16(int n, int k) { return (size_t)((n + NR - 1) / NR) * NR * (size_t)ipiqa_bf16_row(k); }
+
+void ipiqa_pack_bf16(const float *w, int n, int k, int ldw, uint16_t *packed) {
+    int panels = (n + NR - 1) / NR, k2 = ipiqa_bf16_row(k);
+    for (int p = 0; p < panels; p++) {
+        uint16_t *dst = packed + (size_t)p * NR * k2;
+        for (int j = 0; j < NR; j++) {
+            int row = p * NR + j;
+            const float *src = row < n ? w + (size_t)row * ldw : 0;
+            for (int kk = 0; kk < k2; kk++) {
+                float v = (src && kk < k) ? src[kk] : 0.0f;
+                dst[(size_t)(kk / 2) * NR * 2 + (size_t)j * 2 + (kk & 1)] = bf16_round(v);
+            }
+        }
+    }
+}
+
+static BF16_TARGET void convert_bf16_avx512(const float *a, int m, int k, int lda, uint16_t *out) {
+    int k2 = ipiqa_bf16_row(k);
+    for (int i = 0; i < m; i++) {
+        const float *src = a + (size_t)i * lda;
+        uint16_t *dst = out + (size_t)i * k2;
+        int kk = 0;
+        for (; kk + 32 <= k; kk += 32) {
+            // vcvtne2ps2bf16 rounds to nearest even (NaN stays NaN); the second operand fills the low half.
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + kk + 16), _mm512_loadu_ps(src + kk));
+            _mm512_storeu_si512((void *)(dst + kk), (__m512i)v);
+        }
+        for (; kk < k; kk++) dst[kk] = bf16_round(src[kk]);
+        if (k2 > k) dst[k] = 0;
+    }
+}
+
+void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out) {
+    if (ipiqa_has_avx512bf16()) { convert_bf16_avx512(a, m, k, lda, out); return; }
+    int k2 = ipiqa_bf16_row(k);
+    for (int i = 0; i < m; i++) {
+        const float *src = a + (size_t)i * lda;
+        uint16_t *dst = out + (size_t)i * k2;
+        for (int kk = 0; kk < k; kk++) dst[kk] = bf16_round(src[kk]);
+        if (k2 > k) dst[k] = 0;
+    }
+}
+
+#define KERNEL_BF16(R)                                                                                                 \
+    static BF16_TARGET void kbf16_##R(int kc2, const uint16_t *a, int lda, const uint16_t *b, float *c, int ldc,       \
+                                      int nr, int accumulate) {                                                        \
+        __m512 c0[R], c1[R];                                                                                           \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
+        for (int kp = 0; kp < kc2; kp++) {                                                                             \
+            __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(b + (size_t)kp * NR * 2));                        \
+            __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + (size_t)kp * NR * 2 + 32));                   \
+            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                     \
+                uint32_t pair;                                                                                         \
+                memcpy(&pair, a + (size_t)r * lda + 2 * (size_t)kp, 4);                                                \
+                __m512bh av = (__m512bh)_mm512_set1_epi32((int)pair);                                                  \
+                c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);                                                               \
+                c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);                                                               \
+            }                                                                                                          \
+        }                                                                                                              \
+        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);                                                         \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            float *cr = c + (size_t)r * ldc;                                                                           \
+            if (accumulate) {                                                                                          \
+                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
+                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
+            }                                                                                                          \
+            _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
+            _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
+        }                                                                                                              \
+    }
+
+KERNEL_BF16(1) KERNEL_BF16(2) KERNEL_BF16(3) KERNEL_BF16(4) KERNEL_BF16(5) KERNEL_BF16(6)
+KERNEL_BF16(7) KERNEL_BF16(8) KERNEL_BF16(9) KERNEL_BF16(10) KERNEL_BF16(11) KERNEL_BF16(12)
+
+typedef void (*kbf16_fn)(int, const uint16_t *, int, const uint16_t *, float *, int, int, int);
+static const kbf16_fn kbf16_table[MR + 1] = {0, kbf16_1, kbf16_2, kbf16_3, kbf16_4, kbf16_5, kbf16_6,
+                                             kbf16_7, kbf16_8, kbf16_9, kbf16_10, kbf16_11, kbf16_12};
+
+void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc) {
+    int k2 = ipiqa_bf16_row(k);  // bf16 values per row (even)
+    for (int kb = 0; kb < k2; kb += 2 * KC) {
+        int kc = k2 - kb < 2 * KC ? k2 - kb : 2 * KC;
+        for (int nb = 0; nb < n; nb += NC) {
+            int ne = n - nb < NC ? n : nb + NC;
+            for (int i = 0; i < m; i += MR) {
+                int mr = m - i < MR ? m - i : MR;
+                for (int j = nb; j < ne; j += NR) {
+                    const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
+                    kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+
+/// What a fused inference convolution applies to each output element before storing it (per output channel `c`):
+///
+///     y = max?( conv(x, W)[p, c] · scale[c] + shift[c] + residual[p, c], 0 )
+///
+/// Every part is optional (`scale` nil = 1, `shift` nil = 0, `residual` nil = 0, `relu` false = no clamp). An eval-mode
+/// batch norm folds into `scale = γ/√(σ²+ε)`, `shift = β − μ·scale` (+ `scale · bias` for a convolution bias).
+///
+/// ```swift
+/// let e = ConvEpilogue(scale: a, shift: b, residual: identity, relu: true)   // a ResNet block's last conv + BN + add + ReLU
+/// ```
+public struct ConvEpilogue: @unchecked Sendable {
+    public var scale: Tensor?
+    public var shift: Tensor?
+    public var residual: Tensor?
+    public var relu: Bool
+
+    public init(scale: Tensor? = nil, shift: Tensor? = nil, residual: Tensor? = nil, relu: Bool = false) {
+        self.scale = scale; self.shift = shift; self.residual = residual; self.relu = relu
+    }
+}
+
+/// Tuning of ``conv2dFused(_:weight:stride:padding:epilogue:)``.
+public enum FusedConvTuning {
+    /// Target floats of one block's im2col rows plus output rows (`rows · (kh·kw·Cin + Cout)`): 2^20 floats = 4 MiB,
+    /// so a block's output is still in cache when the epilogue rewrites it, while OpenBLAS's per-call weight packing
+    /// stays small next to the block's GEMM. Measured (RN50 224, batch 8, process CPU ms): 2^18 → 882, 2^20 → 826,
+    /// 2^22 → 906. Override with the environment variable IPIQA_FUSED_BLOCK_FLOATS.
+    nonisolated(unsafe) public static var blockFloats: Int = {
+        if let s = ProcessInfo.processInfo.environment["IPIQA_FUSED_BLOCK_FLOATS"], let v = Int(s), v > 0 { return v }
+        return 1 << 20
+    }()
+}
+
+/// Inference-only convolution (no autodiff) with a fused per-channel epilogue (``ConvEpilogue``): `x` `[N, H, W, Cin]`,
+/// `w` `[Cout, kh, kw, Cin]` → `[N, Ho, Wo, Cout]`, same geometry and zero padding as
+/// ``conv2d(_:_:bias:stride:padding:)``.
+///
+/// The output pixels are cut into blocks (and, when there are too few pixels to keep every worker busy, the output
+/// channels too); each block runs on one worker from start to end — im2col into a private buffer (not for 1×1 stride-1
+/// convolutions), a single-threaded GEMM, then the epilogue while the block is still in cache. No barrier between
+/// the steps, no second pass over the output.
+///
+/// ```swift
+/// let y = conv2dFused(x, weight: w, stride: 1, padding: 1, epilogue: ConvEpilogue(scale: a, shift: b, relu: true))
+/// ```
+public func conv2dFused(_ x: Tensor, weight w: Tensor, packed: PackedWeights? = nil, stride: Int = 1, padding: Int = 0,
+                        epilogue: ConvEpilogue) -> Tensor {
+    conv2dFused(x, weight: w, packed: packed, stride: stride, padding: padding, epilogue: epilogue, into: nil)
+}
+
+/// ``conv2dFused(_:weight:packed:stride:padding:epilogue:)`` writing into `output` (fresh when nil).
+func conv2dFused(_ x: Tensor, weight w: Tensor, packed: PackedWeights?, stride: Int, padding: Int,
+                 epilogue: ConvEpilogue, into output: Tensor?) -> Tensor {
+    checkShape(x.rank == 4 && w.rank == 4 && x.shape[3] == w.shape[3], "conv2dFused", x.shape, w.shape)
+    checkShape(stride >= 1 && padding >= 0, "conv2dFused (stride \(stride), padding \(padding))", x.shape, w.shape)
+    let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding)
+    checkShape(g.outH >= 1 && g.outW >= 1, "conv2dFused (kernel larger than padded input)", x.shape, w.shape)
+    for t in [epilogue.scale, epilogue.shift].compactMap({ $0 }) {
+        checkShape(t.count == g.cout, "conv2dFused epilogue (per-channel vector)", t.shape, w.shape)
+    }
+    let y = output ?? Tensor(uninitialized: [g.n, g.outH, g.outW, g.cout])
+    checkShape(y.shape == [g.n, g.outH, g.outW, g.cout], "conv2dFused output", y.shape, w.shape)
+    if let r = epilogue.residual { checkShape(r.shape == y.shape, "conv2dFused residual", r.shape, y.shape) }
+
+    let pixels = g.pixels, k = g.patch, cout = g.cout
+    let workers = Threading.workers
+    var rowsPerBlock = max(16, FusedConvTuning.blockFloats / max(1, k + cout) / 16 * 16)
+    if pixels < rowsPerBlock * 2 * workers {
+        rowsPerBlock = max(16, ((pixels + 2 * workers - 1) / (2 * workers) + 15) / 16 * 16)
+    }
+    let rowBlocks = (pixels + rowsPerBlock - 1) / rowsPerBlock
+    var colBlocks = 1
+    if rowBlocks < 2 * workers && cout >= 128 { colBlocks = min((2 * workers + rowBlocks - 1) / rowBlocks, cout / 64) }
+    // Column blocks start on a packed panel boundary.
+    let colsPerBlock = ((cout + colBlocks - 1) / colBlocks + PackedWeights.panel - 1) / PackedWeights.panel * PackedWeights.panel
+    // bf16 without pre-packed weights: pack for this call. Packed weights must match this weight's shape.
+    let kernel = packed ?? (Precision.current == .bf16 ? PackedWeights(weight: w, precision: .bf16) : nil)
+    if let p = kernel { checkShape(p.n == g.cout && p.k == g.patch, "conv2dFused packed weights", [p.n, p.k], w.shape) }
+
+    let xp = x.pointer, wp = w.pointer, yp = y.pointer
+    let sp = epilogue.scale?.pointer, hp = epilogue.shift?.pointer, rp = epilogue.residual?.pointer
+    let relu = epilogue.relu
+    let pointwise = g.isPointwise
+    let blocks = rowBlocks * colBlocks
+    // Keep the tensors alive until every block is done.
+    withExtendedLifetime((x, w, epilogue, kernel)) {
+        parallelTasks(blocks) { item in
+            let rb = item / colBlocks, cb = item % colBlocks
+            let p0 = rb * rowsPerBlock, p1 = min(pixels, p0 + rowsPerBlock)
+            let c0 = cb * colsPerBlock, c1 = min(cout, c0 + colsPerBlock)
+            if p0 >= p1 || c0 >= c1 { return }
+            let rows = p1 - p0, cols = c1 - c0
+            let out = yp + p0 * cout + c0
+            let scratch: Storage?
+            let a: UnsafeMutablePointer<Float>
+            if pointwise {
+                scratch = nil
+                a = xp + p0 * k
+            } else {
+                let s = Storage(uninitializedCount: rows * k)
+                g.im2col(xp, into: s.pointer, pixels: p0..<p1)
+                scratch = s
+                a = s.pointer
+            }
+            if let kernel {
+                kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1)
+            } else {
+                sgemmSerial(transA: false, transB: true, m: rows, n: cols, k: k, a: a, lda: k, b: wp + c0 * k, ldb: k,
+                            c: out, ldc: cout)
+            }
+            withExtendedLifetime(scratch) {}
+            applyEpilogue(out, rows: rows, cols: cols, ldc: cout, channel0: c0, scale: sp, shift: hp,
+                          residual: rp.map { $0 + p0 * cout + c0 }, relu: relu)
+        }
+    }
+    return y
+}
+
+/// The epilogue over one `rows × cols` block of the output (row stride `ldc`), channels `channel0 ..< channel0 + cols`.
+@inline(__always)
+func applyEpilogue(_ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ldc: Int, channel0: Int,
+                   scale: UnsafeMutablePointer<Float>?, shift: UnsafeMutablePointer<Float>?,
+                   residual: UnsafeMutablePointer<Float>?, relu: Bool) {
+    let one = [Float](repeating: 1, count: cols), zero = [Float](repeating: 0, count: cols)
+    one.withUnsafeBufferPointer { oneBuf in
+        zero.withUnsafeBufferPointer { zeroBuf in
+            let s = scale.map { UnsafePointer($0 + channel0) } ?? oneBuf.baseAddress!
+            let h = shift.map { UnsafePointer($0 + channel0) } ?? zeroBuf.baseAddress!
+            if scale == nil && shift == nil && residual == nil && !relu { return }
+            for r in 0..<rows {
+                let o = out + r * ldc
+                if let residual {
+                    let q = residual + r * ldc
+                    if relu { for j in 0..<cols { o[j] = max(o[j] * s[j] + h[j] + q[j], 0) } }
+                    else { for j in 0..<cols { o[j] = o[j] * s[j] + h[j] + q[j] } }
+                } else {
+                    if relu { for j in 0..<cols { o[j] = max(o[j] * s[j] + h[j], 0) } }
+                    else { for j in 0..<cols { o[j] = o[j] * s[j] + h[j] } }
+                }
+            }
+        }
+    }
+}
+
+extension ConvGeometry {
+    /// im2col of the output pixels `pixels` (flattened `(n, oh, ow)`) into `cols` `[pixels.count, patch]`, on the
+    /// calling thread.
+    func im2col(_ x: UnsafeMutablePointer<Float>, into cols: UnsafeMutablePointer<Float>, pixels: Range<Int>) {
+        let run = kw * cin
+        for q in pixels {
+            let ow = q % outW, row = q / outW
+            let b = row / outH, oh = row % outH
+            let dst = cols + (q - pixels.lowerBound) * patch
+            let iw0 = ow * stride - padding
+            let jLo = max(0, -iw0), jHi = min(kw, w - iw0)
+            for i in 0..<kh {
+                let ih = oh * stride - padding + i
+                let d = dst + i * run
+                if ih < 0 || ih >= h || jHi <= jLo {
+                    d.update(repeating: 0, count: run)
+                    continue
+                }
+                if jLo > 0 { d.update(repeating: 0, count: jLo * cin) }
+                d.advanced(by: jLo * cin).update(from: x + ((b * h + ih) * w + iw0 + jLo) * cin, count: (jHi - jLo) * cin)
+                if jHi < kw { d.advanced(by: jHi * cin).update(repeating: 0, count: (kw - jHi) * cin) }
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import CKernels
+import Foundation
+
+/// A weight matrix `W` `[n, k]` (a convolution's `[Cout, kh, kw, Cin]` flattened to `[Cout, kh·kw·Cin]`) repacked once
+/// for the engine's own AVX-512 GEMM microkernels (`Sources/CKernels/gemm.c`), in fp32 or bf16:
+///
+///     fp32: P[p][kk][j] = W[32p + j][kk]                          (panels of 32 output channels, k-major)
+///     bf16: P[p][kk/2][j][kk%2] = bf16_rne(W[32p + j][kk])         (pairs along k for vdpbf16ps)
+///
+/// Products then run as `C = A · Wᵀ` with no per-call packing of `W`. Packing needs AVX-512F (bf16: AVX-512 BF16);
+/// ``init(weight:precision:)`` returns nil on other CPUs and callers fall back to OpenBLAS.
+///
+/// ```swift
+/// let packed = PackedWeights(weight: conv.weight.value, precision: .bf16)
+/// let y = conv2dFused(x, weight: conv.weight.value, packed: packed, epilogue: ConvEpilogue())
+/// ```
+public final class PackedWeights: @unchecked Sendable {
+    public let precision: Precision
+    /// Output channels (rows of `W`).
+    public let n: Int
+    /// Inner dimension (columns of `W`).
+    public let k: Int
+    /// The storage `W` was packed from (kept to detect a replaced weight tensor).
+    public let source: Storage
+    let storage: Storage
+
+    /// Whether this CPU runs the packed kernels of `precision`.
+    public static func isSupported(_ precision: Precision) -> Bool {
+        precision == .fp32 ? ipiqa_has_avx512f() != 0 : ipiqa_has_avx512bf16() != 0
+    }
+
+    /// Packs `weight` (rank ≥ 2; the leading dimension is `n`, the rest flatten to `k`); nil where unsupported.
+    public init?(weight: Tensor, precision: Precision) {
+        guard weight.rank >= 2, Self.isSupported(precision) else { return nil }
+        self.precision = precision
+        n = weight.shape[0]
+        k = weight.count / max(n, 1)
+        source = weight.storage
+        let (n32, k32) = (Int32(n), Int32(k))
+        switch precision {
+        case .fp32:
+            storage = Storage(uninitializedCount: ipiqa_packed_count_f32(n32, k32))
+            ipiqa_pack_f32(weight.pointer, n32, k32, k32, storage.pointer)
+        case .bf16:
+            let halves = ipiqa_packed_count_bf16(n32, k32)
+            storage = Storage(uninitializedCount: (halves + 1) / 2)
+            UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: halves) {
+                ipiqa_pack_bf16(weight.pointer, n32, k32, k32, $0)
+            }
+        }
+    }
+
+    /// Output channels per packed panel (column blocks must start at a multiple of this).
+    public static let panel = Int(IPIQA_NR)
+
+    /// `C[m × cols]` (row stride `ldc`, `c` pointing at column `columns.lowerBound`) `= A[m × k] · W[columns]ᵀ` on the
+    /// calling thread; `A` (fp32, row stride `lda`) is converted to bf16 first for `.bf16`. `columns.lowerBound` must be
+    /// a multiple of ``panel``.
+    func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Range<Int>? = nil) {
+        let cols = columns ?? 0..<n
+        let firstPanel = cols.lowerBound / Self.panel
+        switch precision {
+        case .fp32:
+            ipiqa_gemm_f32(Int32(m), Int32(cols.count), Int32(k), a, Int32(lda), storage.pointer + firstPanel * Self.panel * k,
+                           c, Int32(ldc))
+        case .bf16:
+            let row = Int(ipiqa_bf16_row(Int32(k)))
+            let scratch = Storage(uninitializedCount: (m * row + 1) / 2)
+            UnsafeMutableRawPointer(scratch.pointer).withMemoryRebound(to: UInt16.self, capacity: m * row) { ab in
+                ipiqa_convert_bf16(a, Int32(m), Int32(k), Int32(lda), ab)
+                UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
+                    ipiqa_gemm_bf16(Int32(m), Int32(cols.count), Int32(k), ab, pb + firstPanel * Self.panel * row, c, Int32(ldc))
+                }
+            }
+        }
+    }
+
+    /// `C = A · Wᵀ` for a whole `[m, k]` matrix, split over the workers by rows (used by tests and linear layers).
+    public func matmul(_ a: Tensor) -> Tensor {
+        let m = a.count / max(k, 1)
+        checkShape(a.shape.last == k || (a.rank >= 2 && m * k == a.count), "PackedWeights.matmul", a.shape, [n, k])
+        let out = Tensor(uninitialized: Array(a.shape.dropLast()) + [n])
+        let ap = a.pointer, cp = out.pointer
+        let blocks = max(1, min(Threading.workers * 4, m / 16))
+        withExtendedLifetime(a) {
+            parallelTasks(blocks) { b in
+                let lo = m * b / blocks, hi = m * (b + 1) / blocks
+                if lo < hi { self.gemm(m: hi - lo, a: ap + lo * self.k, lda: self.k, c: cp + lo * self.n, ldc: self.n) }
+            }
+        }
+        return out
+    }
+}
+
+/// A process-wide counter of parameter writes: bumped by optimizer steps, `loadStateDict`, ``Tensor/assign(_:)`` and
+/// ``Tensor/fill(_:)``. Caches derived from parameters (packed weights) compare it to decide whether to rebuild.
+/// Code that writes parameters through raw pointers must call ``bump()`` itself.
+public enum ParameterGeneration {
+    nonisolated(unsafe) private static var value = 0
+    private static let lock = NSLock()
+
+    public static var current: Int { lock.lock(); defer { lock.unlock() }; return value }
+
+    public static func bump() { lock.lock(); value &+= 1; lock.unlock() }
+}

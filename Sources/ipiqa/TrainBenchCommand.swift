@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import IQA
+import Tensor
+
+/// `ipiqa bench-train`: per-step and per-epoch training time of full fine-tuning, --freeze-trunk and --freeze-kv on
+/// RN50-sized random weights, with the analytic FLOP bounds (docs/training-modes.md).
+struct TrainBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-train",
+        abstract: "Time training steps per mode (full, --freeze-trunk, --freeze-kv) at RN50 size and extrapolate per epoch.",
+        discussion: """
+        Random RN50-sized weights (times do not depend on the values), batch --batch-size, prompts of --prompt-tokens \
+        tokens. Full fine-tuning is timed on --full-micro-batch images per pass and scaled to the batch; the frozen \
+        trunk on --frozen-micro-batch. Per epoch = floor(--epoch-images / batch) × per step; the one-time feature \
+        extraction is reported apart. Use a release build.
+        """)
+
+    @Option(help: "Input side in pixels.") var resolution = TrainingBenchmarkConfig().resolution
+    @Option(help: "Images per optimisation step.") var batchSize = TrainingBenchmarkConfig().batchSize
+    @Option(help: "Images per timed pass of full fine-tuning.") var fullMicroBatch = TrainingBenchmarkConfig().fullMicroBatch
+    @Option(help: "Images per timed pass with a frozen trunk.") var frozenMicroBatch = TrainingBenchmarkConfig().frozenMicroBatch
+    @Option(help: "Tokens per prompt (between start and end of text).") var promptTokens = TrainingBenchmarkConfig().promptTokens
+    @Option(help: "Training images per epoch.") var epochImages = TrainingBenchmarkConfig().epochImages
+    @Option(help: "Timed repetitions (median) after one warm-up.") var repeats = TrainingBenchmarkConfig().repeats
+    @Flag(help: "Skip full fine-tuning (the slow measurement).") var skipFull = false
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Also write the result as JSON to this file.") var json: String?
+
+    func run() throws {
+        // OpenBLAS picks its kernels when it loads: relaunch once with a better core type if it fell back to generic.
+        if let core = ConvBenchmark.betterBLASCoreType() {
+            setenv("OPENBLAS_CORETYPE", core, 1)
+            var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
+            execv("/proc/self/exe", &argv)
+            CLI.note("note: could not relaunch with OPENBLAS_CORETYPE=\(core)")
+        }
+        try CLI.run {
+            if let threads { Threading.setThreads(threads) }
+            var c = TrainingBenchmarkConfig()
+            c.resolution = resolution
+            c.batchSize = batchSize
+            c.fullMicroBatch = fullMicroBatch
+            c.frozenMicroBatch = frozenMicroBatch
+            c.promptTokens = promptTokens
+            c.epochImages = epochImages
+            c.repeats = repeats
+            c.includeFull = !skipFull
+            guard resolution >= 32, resolution % 32 == 0, batchSize >= 1, fullMicroBatch >= 1, frozenMicroBatch >= 1,
+                  promptTokens >= 0, promptTokens <= 75, epochImages >= batchSize else {
+                throw ValidationError("need a resolution multiple of 32, positive batch sizes, 0…75 prompt tokens, --epoch-images ≥ --batch-size")
+            }
+            CLI.note("OpenBLAS core \(ConvBenchmark.blasCoreName()), \(Threading.workers) threads")
+            let result = try TrainingBenchmark.run(c) { CLI.note($0) }
+            if let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic)
+            }
+            print(TrainingBenchmark.table(result))
+        }
+    }
+}

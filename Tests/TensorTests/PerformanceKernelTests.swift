@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import NN
+@testable import Tensor
+
+/// Reference for the fused kernels: `relu?(batchNorm2d_eval(conv2d(x, w)) + residual)` through the recorded ops.
+private func unfusedConvBN(_ x: Tensor, _ w: Tensor, stride: Int, padding: Int, bn: BatchNorm2d, residual: Tensor?,
+                           relu withReLU: Bool) -> Tensor {
+    withoutGradients {
+        var y = batchNorm2d(conv2d(Var(x), Var(w), stride: stride, padding: padding), gamma: bn.weight, beta: bn.bias,
+                            runningMean: bn.runningMean, runningVar: bn.runningVar, training: false, eps: bn.eps)
+        if let residual { y = add(y, Var(residual)) }
+        return withReLU ? relu(y).value : y.value
+    }
+}
+
+private func randomBatchNorm(_ c: Int, rng: inout SeededGenerator) -> BatchNorm2d {
+    let bn = BatchNorm2d(c)
+    bn.weight.value.assign(Tensor.randn([c], mean: 1, std: 0.3, using: &rng))
+    bn.bias.value.assign(Tensor.randn([c], std: 0.3, using: &rng))
+    bn.runningMean.assign(Tensor.randn([c], std: 0.2, using: &rng))
+    bn.runningVar.assign(Tensor.uniform([c], low: 0.5, high: 2, using: &rng))
+    bn.eval()
+    return bn
+}
+
+@Suite("performance kernels")
+struct PerformanceKernelTests {
+    /// (n, size, cin, cout, kernel, stride, padding, residual, relu): 3×3 and 1×1, strided, and few pixels with many
+    /// output channels (column blocks).
+    static let convCases: [(Int, Int, Int, Int, Int, Int, Int, Bool, Bool)] = [
+        (2, 9, 5, 7, 3, 1, 1, false, true), (1, 8, 6, 9, 3, 2, 1, true, true), (2, 6, 16, 33, 1, 1, 0, true, false),
+        (1, 3, 8, 300, 1, 1, 0, false, true), (1, 4, 4, 160, 3, 1, 1, true, true), (3, 7, 3, 20, 3, 2, 1, false, false),
+    ]
+
+    @Test("conv2dFused with the folded eval batch norm (+ residual, ReLU) equals conv2d → batchNorm2d → add → relu (rel. L2 ≤ 1e-5)",
+          arguments: convCases)
+    func fusedConvEqualsUnfused(c: (Int, Int, Int, Int, Int, Int, Int, Bool, Bool)) {
+        let (n, size, cin, cout, k, stride, padding, useResidual, relu) = c
+        var rng = SeededGenerator(seed: UInt64(cout * 31 + cin))
+        let x = Tensor.randn([n, size, size, cin], using: &rng)
+        let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: padding, bias: false, rng: &rng)
+        let bn = randomBatchNorm(cout, rng: &rng)
+        let outSize = (size + 2 * padding - k) / stride + 1
+        let residual = useResidual ? Tensor.randn([n, outSize, outSize, cout], using: &rng) : nil
+        let reference = unfusedConvBN(x, conv.weight.value, stride: stride, padding: padding, bn: bn, residual: residual, relu: relu)
+        let fused = conv2dFused(x, weight: conv.weight.value, stride: stride, padding: padding,
+                                epilogue: foldedEpilogue(conv: conv, bn: bn, residual: residual, relu: relu))
+        #expect(relativeL2(fused, reference) <= 1e-5)
+        // The packed fp32 kernel (where the CPU has AVX-512) gives the same result.
+        if let packed = PackedWeights(weight: conv.weight.value, precision: .fp32) {
+            let viaPacked = conv2dFused(x, weight: conv.weight.value, packed: packed, stride: stride, padding: padding,
+                                        epilogue: foldedEpilogue(conv: conv, bn: bn, residual: residual, relu: relu))
+            #expect(relativeL2(viaPacked, reference) <= 1e-5)
+        }
+    }
+
+    @Test("convBatchNorm: fused eval path without gradients equals the recorded path (1e-5), and training mode records gradients")
+    func convBatchNormPaths() {
+        var rng = SeededGenerator(seed: 3)
+        let conv = Conv2d(6, 10, kernel: 3, padding: 1, bias: true, rng: &rng)
+        let bn = randomBatchNorm(10, rng: &rng)
+        let x = Tensor.randn([2, 5, 5, 6], using: &rng)
+        let res = Tensor.randn([2, 5, 5, 10], using: &rng)
+        let fused = withoutGradients { convBatchNorm(Var(x), conv: conv, bn: bn, residual: Var(res), relu: true) }.value
+        let recorded = convBatchNorm(Var(x, requiresGrad: true), conv: conv, bn: bn, residual: Var(res), relu: true)
+        #expect(relativeL2(fused, recorded.value) <= 1e-5)
+        conv.inferencePrecision = .fp32
+        let packed = withoutGradients { convBatchNorm(Var(x), conv: conv, bn: bn, residual: Var(res), relu: true) }.value
+        #expect(relativeL2(packed, recorded.value) <= 1e-5)
+        recorded.backward(seed: Tensor(shape: recorded.shape, repeating: 1))
+        #expect(conv.weight.grad != nil)
+    }
+
+    @Test("packed-weight cache is rebuilt after a parameter write (assign bumps ParameterGeneration)")
+    func packedCacheInvalidation() {
+        var rng = SeededGenerator(seed: 9)
+        let conv = Conv2d(4, 40, kernel: 1, bias: false, rng: &rng)
+        let bn = randomBatchNorm(40, rng: &rng)
+        guard conv.prepareInference(precision: .fp32) else { return }  // no AVX-512 here: nothing cached
+        let x = Tensor.randn([1, 3, 3, 4], using: &rng)
+        let before = withoutGradients { convBatchNorm(Var(x), conv: conv, bn: bn, relu: false) }.value
+        conv.weight.value.assign(Tensor.randn(conv.weight.shape, using: &rng))
+        let after = withoutGradients { convBatchNorm(Var(x), conv: conv, bn: bn, relu: false) }.value
+        let reference = unfusedConvBN(x, conv.weight.value, stride: 1, padding: 0, bn: bn, residual: nil, relu: false)
+        #expect(relativeL2(after, reference) <= 1e-5)
+        #expect(relativeL2(before, reference) > 1e-2)
+    }
+
+    @Test("bf16 packed GEMM vs fp32: |error| ≤ 2⁻⁷ · Σ|a·b| per element (bf16 inputs, fp32 accumulation)",
+          arguments: [(7, 5, 3), (37, 45, 29), (64, 100, 513), (5, 64, 1200)])
+    func bf16GEMM(shape: (Int, Int, Int)) throws {
+        let (m, n, k) = shape
+        var rng = SeededGenerator(seed: UInt64(m * n + k))
+        let a = Tensor.randn([m, k], using: &rng), w = Tensor.randn([n, k], using: &rng)
+        guard let packed = PackedWeights(weight: w, precision: .bf16) else { return }  // CPU without AVX-512 BF16
+        let c = packed.matmul(a)
+        for i in 0..<m {
+            for j in 0..<n {
+                var exact = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    let t = Double(a.pointer[i * k + p]) * Double(w.pointer[j * k + p])
+                    exact += t; magnitude += abs(t)
+                }
+                #expect(abs(Double(c.pointer[i * n + j]) - exact) <= magnitude / 128 + 1e-6)
+            }
+        }
+        let f32 = try #require(PackedWeights(weight: w, precision: .fp32)).matmul(a)
+        let reference = Tensor(uninitialized: [m, n])
+        sgemm(transB: true, m: m, n: n, k: k, a: a.pointer, b: w.pointer, c: reference.pointer)
+        #expect(relativeL2(f32, reference) <= 1e-6)
+    }
+
+    @Test("split sgemm (rows or columns over the workers) equals a single OpenBLAS call, all transposes (rel. L2 ≤ 1e-6)",
+          arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func splitGEMM(t: (Bool, Bool)) {
+        var rng = SeededGenerator(seed: 4)
+        for (m, n, k) in [(700, 96, 130), (40, 900, 150)] {
+            let a = Tensor.randn([m * k], using: &rng), b = Tensor.randn([k * n], using: &rng)
+            let split = Tensor(uninitialized: [m, n]), serial = Tensor(uninitialized: [m, n])
+            sgemm(transA: t.0, transB: t.1, m: m, n: n, k: k, a: a.pointer, b: b.pointer, c: split.pointer)
+            sgemmSerial(transA: t.0, transB: t.1, m: m, n: n, k: k, a: a.pointer, lda: t.0 ? m : k, b: b.pointer,
+                        ldb: t.1 ? k : n, c: serial.pointer, ldc: n)
+            #expect(relativeL2(split, serial) <= 1e-6)
+        }
+    }
+
+    @Test("addReLU equals relu(add) and its gradients match finite differences (tol 1e-2)")
+    func addReLUGradient() {
+        var rng = SeededGenerator(seed: 8)
+        let a = Var(Tensor.randn([3, 4, 5], using: &rng), requiresGrad: true)
+        let b = Var(Tensor.randn([3, 4, 5], using: &rng), requiresGrad: true)
+        let fused = addReLU(a, b).value, composed = withoutGradients { relu(add(a, b)) }.value
+        #expect(maxAbsDiff(fused, composed) == 0)
+        let report = gradientCheck(inputs: [a, b], step: 1e-3) { addReLU(a, b) }
+        #expect(report.maxRelativeError < 1e-2, "\(report)")
+    }
+
+    @Test("storage pool: reused buffers never alias live tensors; values survive other allocations and releases")
+    func storagePoolReuse() {
+        let count = 100_000  // 400 kB: above the pool's minimum
+        var live: [Tensor] = []
+        for i in 0..<8 { live.append(Tensor(shape: [count], repeating: Float(i))) }
+        live.removeSubrange(2..<6)                      // four buffers go back to the pool
+        for i in 0..<6 { live.append(Tensor(shape: [count], repeating: Float(100 + i))) }  // four of them reused
+        let expected: [Float] = [0, 1, 6, 7, 100, 101, 102, 103, 104, 105]
+        for (t, v) in zip(live, expected) { #expect(t.pointer[0] == v && t.pointer[count - 1] == v) }
+        let addresses = Set(live.map { UInt(bitPattern: $0.pointer) })
+        #expect(addresses.count == live.count)
+        #expect(Tensor(zeros: [count]).array.allSatisfy { $0 == 0 })
+        #expect(StoragePool.sizeClass(1000) >= 1000 && StoragePool.sizeClass(1 << 20) == 1 << 20)
+        #expect(StoragePool.sizeClass((1 << 20) + 1) <= (1 << 20) + (1 << 17))
+    }
+
+    @Test("BLAS core override: relaunch only for OpenBLAS's generic Prescott kernels, unset variable, no opt-out; SkylakeX ≻ Haswell")
+    func blasOverrideDecision() {
+        let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"]
+        #expect(BLASCoreOverride.decide(coreName: "Prescott", environment: [:], cpuFlags: avx512) == "SkylakeX")
+        #expect(BLASCoreOverride.decide(coreName: "Prescott", environment: [:], cpuFlags: ["avx2", "fma"]) == "Haswell")
+        #expect(BLASCoreOverride.decide(coreName: "Prescott", environment: [:], cpuFlags: ["sse3"]) == nil)
+        #expect(BLASCoreOverride.decide(coreName: "SkylakeX", environment: [:], cpuFlags: avx512) == nil)
+        #expect(BLASCoreOverride.decide(coreName: "Prescott", environment: ["OPENBLAS_CORETYPE": "Haswell"], cpuFlags: avx512) == nil)
+        #expect(BLASCoreOverride.decide(coreName: "Prescott", environment: ["IPIQA_NO_BLAS_OVERRIDE": "1"], cpuFlags: avx512) == nil)
+        // After the relaunch: keep on a passing self-check, revert on a failing one.
+        let relaunched = ["OPENBLAS_CORETYPE": "SkylakeX", "IPIQA_BLAS_RELAUNCHED": "SkylakeX"]
+        #expect(BLASCoreOverride.action(coreName: "SkylakeX", environment: relaunched, cpuFlags: avx512, selfCheck: { true }) == .keep)
+        #expect(BLASCoreOverride.action(coreName: "SkylakeX", environment: relaunched, cpuFlags: avx512, selfCheck: { false })
+                == .revert(coreType: "SkylakeX"))
+        #expect(BLASCoreOverride.action(coreName: "Prescott", environment: [:], cpuFlags: avx512, selfCheck: { true })
+                == .relaunch(coreType: "SkylakeX"))
+        #expect(BLASCoreOverride.selfCheckPasses())
+    }
+}
