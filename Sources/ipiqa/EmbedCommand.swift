@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import Tensor
 import Imaging
 
 /// `ipiqa embed`: raw CLIP image and text projections (what OpenAI's `encode_image` / `encode_text` return) as JSON.
@@ -39,6 +40,9 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Print load and encode times to stderr.")
     var timings = false
 
+    @Option(help: "Image-encoder arithmetic: fp32 or bf16 (AVX-512 BF16 GEMM; see docs/performance.md).")
+    var precision: Precision = .fp32
+
     func validate() throws {
         guard !images.isEmpty || !prompts.isEmpty else { throw ValidationError("give at least one --image or --prompt") }
         guard PreprocessMode(rawValue: preprocess) != nil else {
@@ -54,6 +58,7 @@ struct EmbedCommand: ParsableCommand {
         try CLI.run {
             let start = Date()
             let model = try CLIPModel.load(URL(fileURLWithPath: clip))
+            model.setPrecision(precision)
             let loaded = Date()
             let config = CLIPEmbedConfig(resolution: resolution, preprocess: PreprocessMode(rawValue: preprocess) ?? .clip,
                                          truncate: truncate, batchSize: batchSize)

@@ -20,6 +20,9 @@ struct IPIQACommand: ParsableCommand {
     static func main() {
         let verbose = CommandLine.arguments.contains("--verbose") || ProcessInfo.processInfo.environment["IPIQA_VERBOSE"] == "1"
         BLASCoreOverride.relaunchIfNeeded(verbose: verbose)
-        main(nil)
+        // `--verbose` is a global flag (read above); subcommands other than `bench` don't declare it.
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first != "bench" { arguments.removeAll { $0 == "--verbose" } }
+        main(arguments)
     }
 }

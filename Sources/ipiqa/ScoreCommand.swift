@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 import IQA
 import Imaging
 
@@ -18,6 +19,9 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(help: "IP-IQA model file (written by training; safetensors with the configuration in its metadata).")
     var model: String
+
+    @Option(help: "Image-encoder arithmetic: fp32 or bf16 (AVX-512 BF16 GEMM; see docs/performance.md).")
+    var precision: Precision = .fp32
 
     @Option(help: "Image file to score.")
     var image: String?
@@ -73,6 +77,7 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let scorer = try Scorer(checkpoint: URL(fileURLWithPath: model))
+            scorer.model.clip.setPrecision(precision)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
             if let image { try scoreOne(scorer, image: image, heads: heads) } else if let csv { try scoreBatch(scorer, csv: csv, heads: heads) }
         }

@@ -1,0 +1,4 @@
+import ArgumentParser
+import Tensor
+
+extension Precision: ExpressibleByArgument {}
