@@ -3,7 +3,8 @@ import IQA
 
 /// Cache keys of the demo's artefacts: a 16-hex-digit FNV-1a hash of the sorted-key JSON of every setting the
 /// artefact depends on (including upstream artefacts' keys, the thread count and OpenBLAS's kernel family, which fix
-/// the floating-point order of trained weights).
+/// the floating-point order of trained weights) and ``DemoConstants/cacheVersion`` (raised when the engine's numerics
+/// or the training code change).
 ///
 /// ```swift
 /// let keys = DemoKeys(config, blasCore: "SkylakeX")
@@ -19,7 +20,7 @@ public struct DemoKeys: Sendable, Equatable {
     public init(_ c: DemoConfig, blasCore: String) {
         iqaSet = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "prompts": "\(c.prompts)", "generators": "\(c.generators)"])
         naturalCorpus = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "pairs": "\(c.naturalPairs)"])
-        clip = Self.hash(["corpus": naturalCorpus, "arch": Self.json(c.architecture), "train": Self.json(c.contrastive),
+        clip = Self.hash(["version": "\(DemoConstants.cacheVersion)", "corpus": naturalCorpus, "arch": Self.json(c.architecture), "train": Self.json(c.contrastive),
                           "threads": "\(c.threads)", "blas": blasCore])
         agiCorpus = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "pairs": "\(c.agiPairs)", "mismatch": "\(c.agiMismatch)"])
         image2prompt = Self.hash(["clip": clip, "corpus": agiCorpus, "train": Self.json(c.image2prompt),

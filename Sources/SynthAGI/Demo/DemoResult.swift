@@ -120,6 +120,9 @@ public struct DemoSetup: Codable, Sendable, Equatable {
 public enum DemoConstants {
     /// The thesis target: IP-IQA's alignment SRCC at least this much above the image-only model's.
     public static let alignmentGapTarget = 0.2
+    /// Part of the trained artefacts' cache keys: raise it when training code or kernel numerics change, so that
+    /// old checkpoints are not reused.
+    public static let cacheVersion = 1
     /// Held-out natural pairs for the retrieval check.
     public static let retrievalPairs = 256
     /// Context length of token rows (CLIP's).
