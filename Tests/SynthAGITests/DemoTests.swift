@@ -1,4 +1,5 @@
 import Foundation
+import IQA
 import Testing
 @testable import SynthAGI
 
