@@ -52,35 +52,5 @@ extension LabeledImages {
     }
 }
 
-/// Loads the next ``StepBatch`` on a background thread while the current step runs (`wait()` blocks until ready).
-/// Loading is deterministic per batch, so prefetching never changes the numbers.
-///
-/// ```swift
-/// let pending = StepPrefetcher { images.stepBatch(idx, input: try part.input(idx, flips: f)) }
-/// let batch = try pending.wait()
-/// ```
-public final class StepPrefetcher: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var result: Result<StepBatch, Error>?
-
-    public init(_ load: @escaping @Sendable () throws -> StepBatch) {
-        let thread = Thread { [self] in
-            let r = Result { try load() }
-            condition.lock()
-            result = r
-            condition.signal()
-            condition.unlock()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-
-    /// The loaded batch, or the loading error.
-    public func wait() throws -> StepBatch {
-        condition.lock()
-        defer { condition.unlock() }
-        while result == nil { condition.wait() }
-        guard let r = result else { throw FeatureStoreError.badEntry(path: "batch", reason: "no result") }
-        return try r.get()
-    }
-}
+/// Prefetches ``StepBatch``es (cached features or images) on a background thread; see ``Prefetcher``.
+public typealias StepPrefetcher = Prefetcher<StepBatch>

@@ -98,18 +98,18 @@ public enum ImageVerifier {
     }
 }
 
-/// Loads the next batch on a background thread while the current step runs (`next()` waits for it).
+/// Loads the next batch on a background thread while the current step runs (`wait()` blocks until it is ready).
 /// Loading is deterministic per batch, so prefetching never changes the numbers.
 ///
 /// ```swift
 /// let pending = BatchPrefetcher { try part.batch(idx, resolution: 512, flips: flips) }
 /// let batch = try pending.wait()
 /// ```
-public final class BatchPrefetcher: @unchecked Sendable {
+public final class Prefetcher<Value>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var result: Result<TrainingBatch, Error>?
+    private var result: Result<Value, Error>?
 
-    public init(_ load: @escaping @Sendable () throws -> TrainingBatch) {
+    public init(_ load: @escaping @Sendable () throws -> Value) {
         let thread = Thread { [self] in
             let r = Result { try load() }
             condition.lock()
@@ -121,15 +121,17 @@ public final class BatchPrefetcher: @unchecked Sendable {
         thread.start()
     }
 
-    /// The loaded batch (or the loading error), waiting until it is ready.
-    public func wait() throws -> TrainingBatch {
+    /// The loaded value (or the loading error), waiting until it is ready.
+    public func wait() throws -> Value {
         condition.lock()
+        defer { condition.unlock() }
         while result == nil { condition.wait() }
-        let r = result!
-        condition.unlock()
-        return try r.get()
+        return try result!.get()
     }
 }
+
+/// Prefetches image batches (full fine-tuning).
+public typealias BatchPrefetcher = Prefetcher<TrainingBatch>
 
 /// One message slot per index, written from parallel workers (distinct indices).
 private final class FailureList: @unchecked Sendable {
