@@ -33,7 +33,7 @@ let package = Package(
         // Numbers engine: storage, kernels, autodiff, threading.
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
         // Layers, parameters, optimizers, losses.
-        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "NN", dependencies: ["Tensor", "CKernels"], swiftSettings: optimized),
         // Safe checkpoint readers: pickle (no code execution), PyTorch zip, TorchScript, safetensors.
         .target(name: "Checkpoints", dependencies: ["Archive"]),
         // Exact port of CLIP's SimpleTokenizer.

@@ -16,9 +16,13 @@
 #define BF16_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,evex512")))
 
 int ipiqa_has_avx512f(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512vl");
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    }
+    return cached;
 }
 
 int ipiqa_has_avx512bf16(void) {
@@ -52,6 +56,45 @@ void ipiqa_pack_f32(const float *w, int n, int k, int ldw, float *packed) {
                 for (int kk = 0; kk < k; kk++) dst[(size_t)kk * NR + j] = src[kk];
             } else {
                 for (int kk = 0; kk < k; kk++) dst[(size_t)kk * NR + j] = 0;
+            }
+        }
+    }
+}
+
+// Packs Wᵀ where w is stored k×n (row stride ldw): packed[p][kk][j] = w[kk·ldw + 32p + j] (0 past n). Contiguous
+// 32-float copies: the layout for dX = dY · W of a 1×1 convolution or a linear layer.
+void ipiqa_pack_f32_t(const float *w, int n, int k, int ldw, float *packed) {
+    int panels = (n + NR - 1) / NR;
+    for (int p = 0; p < panels; p++) {
+        float *dst = packed + (size_t)p * NR * k;
+        int width = n - p * NR < NR ? n - p * NR : NR;
+        for (int kk = 0; kk < k; kk++) {
+            const float *src = w + (size_t)kk * ldw + (size_t)p * NR;
+            float *d = dst + (size_t)kk * NR;
+            memcpy(d, src, (size_t)width * sizeof(float));
+            for (int j = width; j < NR; j++) d[j] = 0;
+        }
+    }
+}
+
+// Packs the weight of the transposed convolution that computes a stride-1 convolution's input gradient,
+// W'[ci][i][j][co] = W[co][kh−1−i][kw−1−j][ci], straight from W [cout][kh][kw][cin] (n = cin rows of W',
+// k = kh·kw·cout). For fixed (i, j, co) the 32 values of a panel are contiguous in W.
+void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, float *packed) {
+    int panels = (cin + NR - 1) / NR;
+    size_t k = (size_t)kh * kw * cout;
+    for (int p = 0; p < panels; p++) {
+        float *dst = packed + (size_t)p * NR * k;
+        int width = cin - p * NR < NR ? cin - p * NR : NR;
+        for (int i = 0; i < kh; i++) {
+            for (int j = 0; j < kw; j++) {
+                int tap = (kh - 1 - i) * kw + (kw - 1 - j);
+                for (int co = 0; co < cout; co++) {
+                    const float *src = w + ((size_t)co * kh * kw + tap) * cin + (size_t)p * NR;
+                    float *d = dst + (((size_t)i * kw + j) * cout + co) * NR;
+                    memcpy(d, src, (size_t)width * sizeof(float));
+                    for (int jj = width; jj < NR; jj++) d[jj] = 0;
+                }
             }
         }
     }

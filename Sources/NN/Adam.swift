@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Tensor
 
@@ -86,17 +87,12 @@ public class Adam: Optimizer {
                 let decay = Float(1 - lr * wd), wdF = Float(wd)
                 let w1 = Float(1 - b1), b2F = Float(b2), w2 = Float(1 - b2), epsF = Float(config.eps)
                 let pp = param.value.pointer, gp = grad.pointer, mp = state.m.pointer, vp = state.v.pointer
+                // l2 = 0 with decoupled = 0 is plain Adam without weight decay.
+                let l2F: Float = l2 ? wdF : 0, decayF: Float = decoupled ? decay : 1
                 parallelChunks(n, costPerItem: 16) { r in
-                    for i in r {
-                        var g = gp[i]
-                        var p = pp[i]
-                        if decoupled { p *= decay } else if l2 { g += wdF * p }
-                        let m = mp[i] + w1 * (g - mp[i])
-                        let v = vp[i] * b2F + w2 * g * g
-                        mp[i] = m; vp[i] = v
-                        let denom = v.squareRoot() / bc2Sqrt + epsF
-                        pp[i] = p + (-stepSize) * m / denom
-                    }
+                    let o = r.lowerBound
+                    ipiqa_adam_update(pp + o, gp + o, mp + o, vp + o, r.count, decoupled ? 1 : 0, decayF, l2F, w1, b2F,
+                                      w2, stepSize, bc2Sqrt, epsF)
                 }
             }
         }

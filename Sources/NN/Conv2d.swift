@@ -30,25 +30,15 @@ public final class Conv2d: Module {
     /// without gradients (nil: OpenBLAS sgemm). Default: `.fp32` where the CPU has AVX-512F (measured faster than
     /// OpenBLAS there: no per-block weight packing), else nil. Set for a whole model with ``Module/prepareInference(precision:)``.
     public var inferencePrecision: Precision? = PackedWeights.isSupported(.fp32) ? .fp32 : nil {
-        didSet { cacheLock.lock(); packedCache = nil; cacheLock.unlock() }
+        didSet { packedCache.clear() }
     }
-    private var packedCache: (generation: Int, source: Storage, packed: PackedWeights)?
-    private let cacheLock = NSLock()
+    private let packedCache = PackedWeightCache()
 
     /// The weight packed for ``inferencePrecision`` (nil when that is nil or the CPU lacks the kernels). Cached; rebuilt
     /// after any parameter write that bumps ``ParameterGeneration`` or when `weight.value` is replaced.
     public func packedWeights() -> PackedWeights? {
-        guard let precision = inferencePrecision, PackedWeights.isSupported(precision) else { return nil }
-        let generation = ParameterGeneration.current
-        let value = weight.value
-        cacheLock.lock()
-        defer { cacheLock.unlock() }
-        if let c = packedCache, c.generation == generation, c.source === value.storage, c.packed.precision == precision {
-            return c.packed
-        }
-        guard let packed = PackedWeights(weight: value, precision: precision) else { return nil }
-        packedCache = (generation, value.storage, packed)
-        return packed
+        guard let precision = inferencePrecision else { return nil }
+        return packedCache.packed(weight.value, precision: precision)
     }
 
     public var inChannels: Int { weight.shape[3] }

@@ -8,8 +8,8 @@ import Tensor
 /// In eval mode with nothing to differentiate (``withoutGradients(_:)``, or no input/parameter requiring a gradient)
 /// the batch norm is folded into the convolution's epilogue — `scale = γ/√(σ²+ε)`, `shift = β − μ·scale (+ scale·bias)`,
 /// recomputed per call from the current parameters (so no cache can go stale) — and the whole unit is one pass
-/// (``conv2dFused(_:weight:stride:padding:epilogue:)``). Otherwise it is `conv2d`, `batchNorm2d[ReLU]`, and
-/// `addReLU` / `add`, recording the backward pass as usual.
+/// (``conv2dFused(_:weight:stride:padding:epilogue:)``). Otherwise it is `conv2d` then `batchNorm2d[ReLU]` or
+/// `batchNorm2dAdd` (BN + residual (+ ReLU) in one op), recording the backward pass as usual.
 ///
 /// ```swift
 /// let out = convBatchNorm(h, conv: block.conv3, bn: block.bn3, residual: identity, relu: true)
@@ -24,9 +24,9 @@ public func convBatchNorm(_ x: Var, conv: Conv2d, bn: BatchNorm2d, residual: Var
                                padding: conv.padding,
                                epilogue: foldedEpilogue(conv: conv, bn: bn, residual: residual?.value, relu: relu)))
     }
-    let y = bn(conv(x), relu: relu && residual == nil)
-    guard let residual else { return y }
-    return relu ? addReLU(y, residual) : add(y, residual)
+    guard let residual else { return bn(conv(x), relu: relu) }
+    return batchNorm2dAdd(conv(x), residual: residual, gamma: bn.weight, beta: bn.bias, runningMean: bn.runningMean,
+                          runningVar: bn.runningVar, training: bn.isTraining, relu: relu, momentum: bn.momentum, eps: bn.eps)
 }
 
 /// The eval-mode batch norm (and convolution bias) as a ``ConvEpilogue``.

@@ -31,5 +31,21 @@ public final class Linear: Module {
         return [("weight", weight)]
     }
 
-    public func callAsFunction(_ x: Var) -> Var { linear(x, weight, bias: bias) }
+    /// Whether passes with nothing to differentiate (``withoutGradients(_:)``, or no input or parameter requiring a
+    /// gradient) run on the engine's packed-weight fp32 kernel (weight packed once and cached, see
+    /// ``PackedWeightCache``) instead of OpenBLAS, which re-packs the weight on every call. Default: where the CPU has
+    /// AVX-512F. Measured: the CLIP attention pool's projections at 224 px, batch 1 (50 × 2048 · 2048ᵀ).
+    public var packedInference = PackedWeights.isSupported(.fp32) {
+        didSet { if !packedInference { packedCache.clear() } }
+    }
+    private let packedCache = PackedWeightCache()
+
+    public func callAsFunction(_ x: Var) -> Var {
+        let recording = GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad == true)
+        if packedInference, !recording, x.shape.last == inFeatures,
+           let packed = packedCache.packed(weight.value, precision: .fp32) {
+            return Var(packed.matmul(x.value, bias: bias?.value))
+        }
+        return linear(x, weight, bias: bias)
+    }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// 2-D convolution (cross-correlation, PyTorch `F.conv2d` with `groups = 1`, zero padding) on channels-last maps.
@@ -57,11 +58,7 @@ func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileEleme
     return makeResult(y, parents) { dy in
         let needX = x.requiresGrad, needW = w.requiresGrad
         if needX || needW {
-            // col2im accumulates into dx (zeroed); the GEMM paths overwrite it.
-            let overwrites = g.isPointwise || g.dataGradientGeometry != nil
-            let dx = needX ? (overwrites ? Tensor(uninitialized: xv.shape) : Tensor(zeros: xv.shape)) : nil
-            let dw = needW ? Tensor(uninitialized: wv.shape) : nil
-            convBackward(g, x: xv, w: wv, dy: dy, dx: dx, dw: dw)
+            let (dx, dw) = convBackward(g, x: xv, w: wv, dy: dy, needX: needX, needW: needW)
             if let dx { x.accumulate(dx) }
             if let dw { w.accumulate(dw) }
         }
@@ -84,43 +81,109 @@ func convTiles(_ g: ConvGeometry, x: UnsafeMutablePointer<Float>, w: UnsafePoint
     }
 }
 
-/// The data and weight gradients of ``conv2d(_:_:bias:stride:padding:)``; either of `dx`, `dw` may be nil.
-/// - `dw` (overwritten) = `dYᵀ · im2col(x)`, accumulated tile by tile.
-/// - `dx`: pointwise: `dY · W` (overwritten). Stride 1 with a square kernel and `padding < k`: the transposed
-///   convolution `conv(dY, flip(W)ᵀ, padding: k − 1 − padding)` through the forward tiles (overwritten). Otherwise
-///   `col2im(dY · W)` per tile, added into the zero-filled `dx`.
-func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor, dx: Tensor?, dw: Tensor?) {
+/// The data and weight gradients of ``conv2d(_:_:bias:stride:padding:)`` (each only when asked for).
+/// - `dW = dYᵀ · im2col(x)`: see ``convWeightGradient(_:x:dy:)``.
+/// - `dX`, pointwise: `dY · W`, on the packed-weight kernel with `Wᵀ` packed straight from `W` (OpenBLAS for few pixels,
+///   CPUs without AVX-512F, or overridden tiles). Stride 1 with a square kernel and `padding < k`: the transposed
+///   convolution `conv(dY, flip(W)ᵀ, padding: k − 1 − padding)` through the fused forward blocks, its weight packed
+///   straight from `W`. Otherwise `col2im(dY · W)` per tile, added into a zero-filled `dX`.
+func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor, needX: Bool, needW: Bool) -> (Tensor?, Tensor?) {
+    let dw = needW ? convWeightGradient(g, x: x, dy: dy) : nil
+    guard needX else { return (nil, dw) }
+    let defaultTiles = g.tileElements == ConvTuning.tileElements
     if g.isPointwise {
-        if let dx { sgemm(m: g.pixels, n: g.cin, k: g.cout, a: dy.pointer, b: w.pointer, c: dx.pointer) }
-        if let dw { sgemm(transA: true, m: g.cout, n: g.cin, k: g.pixels, a: dy.pointer, b: x.pointer, c: dw.pointer) }
-        return
-    }
-    if let dw {
-        let cols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
-        for (k, tile) in g.tiles().enumerated() {
-            let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
-            g.im2col(x.pointer, into: cols.pointer, rows: tile)
-            sgemm(transA: true, m: g.cout, n: g.patch, k: m, a: dy.pointer + p0 * g.cout, b: cols.pointer,
-                  beta: k == 0 ? 0 : 1, c: dw.pointer)
+        if defaultTiles && g.pixels >= 64, let packed = PackedWeights(fp32Of: w, layout: .transposed) {
+            return (packed.matmul(dy), dw)
         }
+        let dx = Tensor(uninitialized: x.shape)
+        sgemm(m: g.pixels, n: g.cin, k: g.cout, a: dy.pointer, b: w.pointer, c: dx.pointer)
+        return (dx, dw)
     }
-    guard let dx else { return }
     if let t = g.dataGradientGeometry {
+        let dx = Tensor(uninitialized: x.shape)
+        if defaultTiles && t.pixels >= 64, let packed = PackedWeights(fp32Of: w, layout: .flippedTransposed) {
+            _ = conv2dFused(dy, weightShape: [g.cin, g.kh, g.kw, g.cout], weight: nil, packed: packed, stride: 1,
+                            padding: t.padding, epilogue: ConvEpilogue(), into: dx)
+            return (dx, dw)
+        }
         let flipped = g.flippedTransposedWeight(w.pointer)
-        if t.tileElements == ConvTuning.tileElements {
+        if defaultTiles {
             _ = conv2dFused(dy, weight: flipped, packed: packedForCall(flipped, pixels: t.pixels), stride: 1,
                             padding: t.padding, epilogue: ConvEpilogue(), into: dx)
         } else {
             convTiles(t, x: dy.pointer, w: flipped.pointer, y: dx.pointer, beta: 0)
         }
-        return
+        return (dx, dw)
     }
+    let dx = Tensor(zeros: x.shape)  // col2im accumulates
     let dcols = Storage(uninitializedCount: g.tileRows * g.outW * g.patch)
     for tile in g.tiles() {
         let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
         sgemm(m: m, n: g.patch, k: g.cout, a: dy.pointer + p0 * g.cout, b: w.pointer, c: dcols.pointer)
         g.col2im(dcols.pointer, into: dx.pointer, rows: tile)
     }
+    return (dx, dw)
+}
+
+/// `dW = dYᵀ · im2col(x)` (`[Cout, kh·kw·Cin]`, returned in `W`'s shape).
+///
+/// When every worker gets at least `max(Cout, 256)` output pixels, the pixels are split over the workers: each runs
+/// im2col on its own tiles and single-threaded GEMMs into its own partial `dW`, and the partials are summed once at
+/// the end. That keeps the im2col parallel and each GEMM large, and no two workers pack the same operand (a split of
+/// `dW`'s rows makes both pack all of the columns). Otherwise (few pixels: layer4, batch 1): tile by tile, each
+/// GEMM split over the workers by ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
+    let dw = Tensor(uninitialized: [g.cout, g.kh, g.kw, g.cin])
+    let workers = Threading.workers, pixels = g.pixels, patch = g.patch, cout = g.cout
+    let split = g.tileElements == ConvTuning.tileElements && workers > 1 && !Threading.isInsideParallelRegion
+        && pixels / workers >= max(cout, 256)
+    if !split {
+        if g.isPointwise {
+            sgemm(transA: true, m: cout, n: g.cin, k: pixels, a: dy.pointer, b: x.pointer, c: dw.pointer)
+            return dw
+        }
+        let cols = Storage(uninitializedCount: g.tileRows * g.outW * patch)
+        for (k, tile) in g.tiles().enumerated() {
+            let m = tile.count * g.outW, p0 = tile.lowerBound * g.outW
+            g.im2col(x.pointer, into: cols.pointer, rows: tile)
+            sgemm(transA: true, m: cout, n: patch, k: m, a: dy.pointer + p0 * cout, b: cols.pointer,
+                  beta: k == 0 ? 0 : 1, c: dw.pointer)
+        }
+        return dw
+    }
+    // Worker 0 writes into dw itself; the others into partial buffers.
+    let partials = (1..<workers).map { _ in Storage(uninitializedCount: cout * patch) }
+    let tilePixels = max(16, ConvTuning.tileElements / 2 / max(1, patch))
+    let xp = x.pointer, dyp = dy.pointer, dwp = dw.pointer
+    withExtendedLifetime((x, dy, partials)) {
+        parallelTasks(workers) { part in
+            let lo = pixels * part / workers, hi = pixels * (part + 1) / workers
+            let out = part == 0 ? dwp : partials[part - 1].pointer
+            if lo >= hi { out.update(repeating: 0, count: cout * patch); return }
+            if g.isPointwise {
+                sgemmSerial(transA: true, transB: false, m: cout, n: patch, k: hi - lo, a: dyp + lo * cout, lda: cout,
+                            b: xp + lo * patch, ldb: patch, c: out, ldc: patch)
+                return
+            }
+            let cols = Storage(uninitializedCount: min(tilePixels, hi - lo) * patch)
+            var t0 = lo
+            while t0 < hi {
+                let t1 = min(hi, t0 + tilePixels)
+                g.im2col(xp, into: cols.pointer, pixels: t0..<t1)
+                sgemmSerial(transA: true, transB: false, m: cout, n: patch, k: t1 - t0, a: dyp + t0 * cout, lda: cout,
+                            b: cols.pointer, ldb: patch, beta: t0 == lo ? 0 : 1, c: out, ldc: patch)
+                t0 = t1
+            }
+        }
+        // dw += Σ partials, in parallel over the elements.
+        let parts = partials.map { UncheckedSendable($0.pointer) }
+        parallelChunks(cout * patch, costPerItem: workers) { r in
+            for p in parts {
+                ipiqa_add(dwp + r.lowerBound, p.value + r.lowerBound, r.count, dwp + r.lowerBound)
+            }
+        }
+    }
+    return dw
 }
 
 /// fp32 packed weights for one convolution call when the CPU has the kernels and the call is large enough for the

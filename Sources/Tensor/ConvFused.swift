@@ -53,33 +53,35 @@ public func conv2dFused(_ x: Tensor, weight w: Tensor, packed: PackedWeights? = 
 /// ``conv2dFused(_:weight:packed:stride:padding:epilogue:)`` writing into `output` (fresh when nil).
 func conv2dFused(_ x: Tensor, weight w: Tensor, packed: PackedWeights?, stride: Int, padding: Int,
                  epilogue: ConvEpilogue, into output: Tensor?) -> Tensor {
-    checkShape(x.rank == 4 && w.rank == 4 && x.shape[3] == w.shape[3], "conv2dFused", x.shape, w.shape)
-    checkShape(stride >= 1 && padding >= 0, "conv2dFused (stride \(stride), padding \(padding))", x.shape, w.shape)
-    let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding)
-    checkShape(g.outH >= 1 && g.outW >= 1, "conv2dFused (kernel larger than padded input)", x.shape, w.shape)
+    conv2dFused(x, weightShape: w.shape, weight: w, packed: packed, stride: stride, padding: padding, epilogue: epilogue,
+                into: output)
+}
+
+/// The fused convolution for a weight of shape `weightShape` given as a tensor, as packed weights, or both (`weight` is
+/// needed where there is no `packed`: OpenBLAS fp32, or bf16 packing per call).
+func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, packed: PackedWeights?, stride: Int,
+                 padding: Int, epilogue: ConvEpilogue, into output: Tensor?) -> Tensor {
+    checkShape(x.rank == 4 && wShape.count == 4 && x.shape[3] == wShape[3], "conv2dFused", x.shape, wShape)
+    checkShape(stride >= 1 && padding >= 0, "conv2dFused (stride \(stride), padding \(padding))", x.shape, wShape)
+    checkShape(w != nil || packed != nil, "conv2dFused (needs the weight or its packed form)", x.shape, wShape)
+    let g = ConvGeometry(input: x.shape, weight: wShape, stride: stride, padding: padding)
+    checkShape(g.outH >= 1 && g.outW >= 1, "conv2dFused (kernel larger than padded input)", x.shape, wShape)
     for t in [epilogue.scale, epilogue.shift].compactMap({ $0 }) {
-        checkShape(t.count == g.cout, "conv2dFused epilogue (per-channel vector)", t.shape, w.shape)
+        checkShape(t.count == g.cout, "conv2dFused epilogue (per-channel vector)", t.shape, wShape)
     }
     let y = output ?? Tensor(uninitialized: [g.n, g.outH, g.outW, g.cout])
-    checkShape(y.shape == [g.n, g.outH, g.outW, g.cout], "conv2dFused output", y.shape, w.shape)
+    checkShape(y.shape == [g.n, g.outH, g.outW, g.cout], "conv2dFused output", y.shape, wShape)
     if let r = epilogue.residual { checkShape(r.shape == y.shape, "conv2dFused residual", r.shape, y.shape) }
 
     let pixels = g.pixels, k = g.patch, cout = g.cout
-    let workers = Threading.workers
-    var rowsPerBlock = max(16, FusedConvTuning.blockFloats / max(1, k + cout) / 16 * 16)
-    if pixels < rowsPerBlock * 2 * workers {
-        rowsPerBlock = max(16, ((pixels + 2 * workers - 1) / (2 * workers) + 15) / 16 * 16)
-    }
-    let rowBlocks = (pixels + rowsPerBlock - 1) / rowsPerBlock
-    var colBlocks = 1
-    if rowBlocks < 2 * workers && cout >= 128 { colBlocks = min((2 * workers + rowBlocks - 1) / rowBlocks, cout / 64) }
-    // Column blocks start on a packed panel boundary.
+    let (rowBlocks, colBlocks) = FusedConvPartition.blocks(pixels: pixels, k: k, cout: cout, workers: Threading.workers)
+    // Balanced row blocks (sizes differ by at most one row); column blocks start on a packed panel boundary.
     let colsPerBlock = ((cout + colBlocks - 1) / colBlocks + PackedWeights.panel - 1) / PackedWeights.panel * PackedWeights.panel
     // bf16 without pre-packed weights: pack for this call. Packed weights must match this weight's shape.
-    let kernel = packed ?? (Precision.current == .bf16 ? PackedWeights(weight: w, precision: .bf16) : nil)
-    if let p = kernel { checkShape(p.n == g.cout && p.k == g.patch, "conv2dFused packed weights", [p.n, p.k], w.shape) }
-
-    let xp = x.pointer, wp = w.pointer, yp = y.pointer
+    let kernel = packed ?? (Precision.current == .bf16 ? w.flatMap { PackedWeights(weight: $0, precision: .bf16) } : nil)
+    if let p = kernel { checkShape(p.n == g.cout && p.k == g.patch, "conv2dFused packed weights", [p.n, p.k], wShape) }
+    // Without a kernel the weight tensor is there (checked above: packed == nil → w != nil).
+    let xp = x.pointer, yp = y.pointer, wp = w?.pointer
     let sp = epilogue.scale?.pointer, hp = epilogue.shift?.pointer, rp = epilogue.residual?.pointer
     let relu = epilogue.relu
     let pointwise = g.isPointwise
@@ -88,7 +90,7 @@ func conv2dFused(_ x: Tensor, weight w: Tensor, packed: PackedWeights?, stride: 
     withExtendedLifetime((x, w, epilogue, kernel)) {
         parallelTasks(blocks) { item in
             let rb = item / colBlocks, cb = item % colBlocks
-            let p0 = rb * rowsPerBlock, p1 = min(pixels, p0 + rowsPerBlock)
+            let p0 = pixels * rb / rowBlocks, p1 = pixels * (rb + 1) / rowBlocks
             let c0 = cb * colsPerBlock, c1 = min(cout, c0 + colsPerBlock)
             if p0 >= p1 || c0 >= c1 { return }
             let rows = p1 - p0, cols = c1 - c0
@@ -106,7 +108,7 @@ func conv2dFused(_ x: Tensor, weight w: Tensor, packed: PackedWeights?, stride: 
             }
             if let kernel {
                 kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1)
-            } else {
+            } else if let wp {
                 sgemmSerial(transA: false, transB: true, m: rows, n: cols, k: k, a: a, lda: k, b: wp + c0 * k, ldb: k,
                             c: out, ldc: cout)
             }
@@ -116,6 +118,33 @@ func conv2dFused(_ x: Tensor, weight w: Tensor, packed: PackedWeights?, stride: 
         }
     }
     return y
+}
+
+/// How ``conv2dFused(_:weight:packed:stride:padding:epilogue:)`` cuts its output into blocks, one worker each.
+enum FusedConvPartition {
+    /// `(rowBlocks, colBlocks)` for an output of `pixels × cout` with inner dimension `k` on `workers` workers.
+    ///
+    /// - Few pixels (fewer than 4 register tiles of 12 rows per worker) and enough channels: one block of rows, the
+    ///   channels split evenly over the workers (each block then redoes the im2col of all rows, which is small next
+    ///   to its GEMM). At 224 px, batch 1, layer4 has 49 pixels: 2 × 49 rows beat 4 blocks of 16, 16, 16 and 1 rows.
+    /// - Otherwise: row blocks of at most ``FusedConvTuning/blockFloats`` floats (`rows · (k + cout)`), their count
+    ///   a multiple of the workers so that every worker gets the same number of rows (±1). Layer3 at 224 px batch 1
+    ///   (196 pixels) had been cut 64/64/64/4: one worker did 128 rows while the other did 68.
+    static func blocks(pixels: Int, k: Int, cout: Int, workers: Int) -> (rows: Int, cols: Int) {
+        let workers = max(1, workers)
+        if workers == 1 {
+            let maxRows = max(16, FusedConvTuning.blockFloats / max(1, k + cout))
+            return ((pixels + maxRows - 1) / maxRows, 1)
+        }
+        let panels = (cout + PackedWeights.panel - 1) / PackedWeights.panel
+        if pixels < workers * 48 && panels >= workers {
+            return (1, workers)
+        }
+        let maxRows = max(16, FusedConvTuning.blockFloats / max(1, k + cout))
+        var rowBlocks = max(workers, (pixels + maxRows - 1) / maxRows)
+        rowBlocks = (rowBlocks + workers - 1) / workers * workers
+        return (min(rowBlocks, max(1, pixels)), 1)
+    }
 }
 
 /// The epilogue over one `rows × cols` block of the output (row stride `ldc`), channels `channel0 ..< channel0 + cols`.

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Applies `f` element-wise with derivative `df(x, y)` (given input and output): the shared machinery of
@@ -100,11 +101,15 @@ public func addReLU(_ a: Var, _ b: Var) -> Var {
     checkShape(a.value.count == b.value.count, "addReLU", a.shape, b.shape)
     let y = Tensor(uninitialized: a.shape)
     let ap = a.value.pointer, bp = b.value.pointer, yp = y.pointer
-    parallelChunks(y.count, costPerItem: 2) { r in for i in r { yp[i] = max(ap[i] + bp[i], 0) } }
+    parallelChunks(y.count, costPerItem: 2) { r in
+        ipiqa_add_relu(ap + r.lowerBound, bp + r.lowerBound, r.count, yp + r.lowerBound)
+    }
     return makeResult(y, [a, b]) { dy in
         let g = Tensor(uninitialized: y.shape)
         let gp = dy.pointer, op = g.pointer, yp = y.pointer
-        parallelChunks(g.count, costPerItem: 2) { r in for i in r { op[i] = yp[i] > 0 ? gp[i] : 0 } }
+        parallelChunks(g.count, costPerItem: 2) { r in
+            ipiqa_relu_backward(gp + r.lowerBound, yp + r.lowerBound, r.count, op + r.lowerBound)
+        }
         if a.requiresGrad { a.accumulate(g) }
         if b.requiresGrad { b.accumulate(g) }
     }

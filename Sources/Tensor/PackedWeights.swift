@@ -50,6 +50,39 @@ public final class PackedWeights: @unchecked Sendable {
         }
     }
 
+    /// How a fp32 weight is laid out when packing with ``init(fp32Of:layout:)``.
+    public enum Layout: Sendable {
+        /// `weight` is `[k, n]` (any rank ≥ 2: the first dimension is `k`); packs its transpose. For `dX = dY · W`
+        /// of a 1×1 convolution (`W` `[Cout, Cin]`: n = Cin, k = Cout) or a linear layer.
+        case transposed
+        /// `weight` is a convolution's `[Cout, kh, kw, Cin]`; packs `W'[ci, i, j, co] = W[co, kh−1−i, kw−1−j, ci]`
+        /// (n = Cin, k = kh·kw·Cout), the weight of the transposed convolution that gives a stride-1 convolution's
+        /// input gradient.
+        case flippedTransposed
+    }
+
+    /// Packs a derived fp32 weight (see ``Layout``) straight from `weight`, without materialising it; nil without
+    /// AVX-512F.
+    public init?(fp32Of weight: Tensor, layout: Layout) {
+        guard weight.rank >= 2, Self.isSupported(.fp32) else { return nil }
+        precision = .fp32
+        source = weight.storage
+        switch layout {
+        case .transposed:
+            k = weight.shape[0]
+            n = weight.count / max(k, 1)
+            storage = Storage(uninitializedCount: ipiqa_packed_count_f32(Int32(n), Int32(k)))
+            ipiqa_pack_f32_t(weight.pointer, Int32(n), Int32(k), Int32(n), storage.pointer)
+        case .flippedTransposed:
+            guard weight.rank == 4 else { return nil }
+            let (cout, kh, kw, cin) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+            n = cin
+            k = kh * kw * cout
+            storage = Storage(uninitializedCount: ipiqa_packed_count_f32(Int32(n), Int32(k)))
+            ipiqa_pack_f32_flipped(weight.pointer, Int32(cout), Int32(kh), Int32(kw), Int32(cin), storage.pointer)
+        }
+    }
+
     /// Output channels per packed panel (column blocks must start at a multiple of this).
     public static let panel = Int(IPIQA_NR)
 
@@ -75,17 +108,31 @@ public final class PackedWeights: @unchecked Sendable {
         }
     }
 
-    /// `C = A · Wᵀ` for a whole `[m, k]` matrix, split over the workers by rows (used by tests and linear layers).
-    public func matmul(_ a: Tensor) -> Tensor {
+    /// `C = A · Wᵀ` for a whole `[m, k]` matrix (any leading shape, last dimension `k`), split over the workers like
+    /// a convolution's output (``FusedConvPartition``: few rows → the output channels are split instead). When
+    /// `bias` (`[n]`) is given it is added to every row.
+    public func matmul(_ a: Tensor, bias: Tensor? = nil) -> Tensor {
         let m = a.count / max(k, 1)
         checkShape(a.shape.last == k || (a.rank >= 2 && m * k == a.count), "PackedWeights.matmul", a.shape, [n, k])
+        if let bias { checkShape(bias.count == n, "PackedWeights.matmul bias", bias.shape, [n, k]) }
         let out = Tensor(uninitialized: Array(a.shape.dropLast()) + [n])
-        let ap = a.pointer, cp = out.pointer
-        let blocks = max(1, min(Threading.workers * 4, m / 16))
-        withExtendedLifetime(a) {
-            parallelTasks(blocks) { b in
-                let lo = m * b / blocks, hi = m * (b + 1) / blocks
-                if lo < hi { self.gemm(m: hi - lo, a: ap + lo * self.k, lda: self.k, c: cp + lo * self.n, ldc: self.n) }
+        let ap = a.pointer, cp = out.pointer, bp = bias?.pointer
+        let (rowBlocks, colBlocks) = FusedConvPartition.blocks(pixels: m, k: k, cout: n, workers: Threading.workers)
+        let colsPerBlock = ((n + colBlocks - 1) / colBlocks + Self.panel - 1) / Self.panel * Self.panel
+        withExtendedLifetime((a, bias)) {
+            parallelTasks(rowBlocks * colBlocks) { item in
+                let rb = item / colBlocks, cb = item % colBlocks
+                let lo = m * rb / rowBlocks, hi = m * (rb + 1) / rowBlocks
+                let c0 = cb * colsPerBlock, c1 = min(self.n, c0 + colsPerBlock)
+                if lo >= hi || c0 >= c1 { return }
+                let c = cp + lo * self.n + c0
+                self.gemm(m: hi - lo, a: ap + lo * self.k, lda: self.k, c: c, ldc: self.n, columns: c0..<c1)
+                if let bp {
+                    for r in 0..<(hi - lo) {
+                        let row = c + r * self.n
+                        for j in 0..<(c1 - c0) { row[j] += bp[c0 + j] }
+                    }
+                }
             }
         }
         return out

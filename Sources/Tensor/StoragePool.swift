@@ -28,7 +28,10 @@ public final class StoragePool: @unchecked Sendable {
         set { lock.lock(); limit = max(0, newValue); lock.unlock(); trim() }
     }
 
-    private var limit = min(2 << 30, Int(ProcessInfo.processInfo.physicalMemory / 4))
+    private var limit: Int = {
+        if let s = ProcessInfo.processInfo.environment["IPIQA_POOL_LIMIT_MB"], let mb = Int(s), mb >= 0 { return mb << 20 }
+        return min(2 << 30, Int(ProcessInfo.processInfo.physicalMemory / 4))
+    }()
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
     private var idle = 0
     private let lock = NSLock()

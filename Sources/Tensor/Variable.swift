@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Whether operations record what their backward pass needs. Off inside ``withoutGradients(_:)``.
@@ -67,7 +68,7 @@ public final class Var: @unchecked Sendable {
         if let existing = grad {
             let sum = Tensor(uninitialized: value.shape)
             let a = existing.pointer, b = g.pointer, o = sum.pointer
-            parallelChunks(sum.count) { r in for i in r { o[i] = a[i] + b[i] } }
+            parallelChunks(sum.count) { r in ipiqa_add(a + r.lowerBound, b + r.lowerBound, r.count, o + r.lowerBound) }
             grad = sum
         } else {
             grad = g.shape == value.shape ? g : g.reshaped(value.shape)

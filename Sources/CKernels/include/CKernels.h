@@ -17,6 +17,10 @@ int ipiqa_has_avx512bf16(void);
 size_t ipiqa_packed_count_f32(int n, int k);
 /// Packs W (n×k, row stride ldw) into panels of 32 rows, k-major: P[p][kk][j] = W[32p + j][kk] (0 past n).
 void ipiqa_pack_f32(const float *w, int n, int k, int ldw, float *packed);
+/// The same packed layout for the n×k matrix Wᵀ, from w stored k×n (row stride ldw).
+void ipiqa_pack_f32_t(const float *w, int n, int k, int ldw, float *packed);
+/// The packed n×k weight (n = cin, k = kh·kw·cout) W'[ci][i][j][co] = W[co][kh−1−i][kw−1−j][ci] from W [cout][kh][kw][cin].
+void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, float *packed);
 /// C (row stride ldc) = A (m×k, row stride lda) · Wᵀ from packed W. Single-threaded. Needs ipiqa_has_avx512f().
 void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc);
 
@@ -30,5 +34,31 @@ void ipiqa_pack_bf16(const float *w, int n, int k, int ldw, uint16_t *packed);
 void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out);
 /// C (row stride ldc) = A_bf16 (m rows of bf16_row(k)) · Wᵀ with fp32 accumulation. Needs ipiqa_has_avx512bf16().
 void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc);
+
+// ---- Batch norm (training) and element-wise kernels (Sources/CKernels/norm.c): one chunk of channels-last rows
+// (x[r·c + k]) on the calling thread; AVX-512 where the CPU has it, baseline otherwise.
+
+/// Σ (x − pivot), Σ (x − pivot)² per channel added into sum / sumsq. scratch: 2·c floats.
+void ipiqa_bn_sums(const float *x, int rows, int c, const float *pivot, double *sum, double *sumsq, float *scratch);
+/// y = x·a + b (+ residual, may be NULL) (→ max(·, 0) when relu ≠ 0).
+void ipiqa_bn_apply(const float *x, int rows, int c, const float *a, const float *b, const float *residual, int relu,
+                    float *y);
+/// Σ d and Σ d·(x − mean) per channel added into sumD / sumDX, d = dy (masked by y > 0 when y ≠ NULL); d is also
+/// written to masked when that is not NULL. scratch: 2·c floats.
+void ipiqa_bn_backward_sums(const float *dy, const float *x, const float *y, int rows, int c, const float *mean,
+                            float *masked, double *sumD, double *sumDX, float *scratch);
+/// dx = p·d + x·u + v per channel, d = dy (masked by y > 0 when y ≠ NULL).
+void ipiqa_bn_backward_dx(const float *dy, const float *x, const float *y, int rows, int c, const float *p,
+                          const float *u, const float *v, float *dx);
+/// out = (y > 0 ? dy : 0) over n elements.
+void ipiqa_relu_backward(const float *dy, const float *y, long n, float *out);
+/// out = max(a + b, 0) over n elements.
+void ipiqa_add_relu(const float *a, const float *b, long n, float *out);
+/// out = a + b over n elements.
+void ipiqa_add(const float *a, const float *b, long n, float *out);
+/// One Adam/AdamW step over n parameters: decoupled ≠ 0 → p·decay first, else g + l2·p; then
+/// m ← m + w1·(g − m), v ← v·b2 + w2·g², p ← p − step·m/(√v/bc2sqrt + eps).
+void ipiqa_adam_update(float *p, const float *g, float *m, float *v, long n, int decoupled, float decay, float l2,
+                       float w1, float b2, float w2, float step, float bc2sqrt, float eps);
 
 #endif

@@ -1,0 +1,143 @@
+// Batch-norm (training) and element-wise kernels over channels-last rows: x[r·c + k] is channel k of row r.
+// Own code. Each function works on one chunk of rows on the calling thread (the Swift side splits the rows over the
+// workers and combines the per-chunk results). Plain C loops written for the auto-vectorizer; every function is
+// compiled twice — for AVX-512 and for the baseline ISA — and picks one at run time.
+#include "CKernels.h"
+
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,evex512")))
+#define BLOCK_ROWS 64
+
+// Defines `static name##_avx512(...)`, `static name##_generic(...)` with the same body, and the public `name` that
+// dispatches between them.
+#define DISPATCH(ret, name, params, args, ...)                                                                        \
+    static AVX512 ret name##_avx512 params __VA_ARGS__                                                                       \
+    static ret name##_generic params __VA_ARGS__                                                                             \
+    ret name params {                                                                                                  \
+        if (ipiqa_has_avx512f()) { name##_avx512 args; return; }                                                       \
+        name##_generic args;                                                                                           \
+    }
+
+// Σ (x − pivot) and Σ (x − pivot)² per channel over rows [0, rows), added into sum / sumsq (double). Rows are summed in
+// float over blocks of BLOCK_ROWS, each block folded into the double totals. scratch: 2·c floats.
+DISPATCH(void, ipiqa_bn_sums,
+         (const float *restrict x, int rows, int c, const float *restrict pivot, double *restrict sum,
+          double *restrict sumsq, float *restrict scratch),
+         (x, rows, c, pivot, sum, sumsq, scratch), {
+    float *restrict s = scratch, *restrict q = scratch + c;
+    for (int r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+        int r1 = rows - r0 < BLOCK_ROWS ? rows : r0 + BLOCK_ROWS;
+        for (int k = 0; k < c; k++) { s[k] = 0; q[k] = 0; }
+        for (int r = r0; r < r1; r++) {
+            const float *restrict xr = x + (size_t)r * c;
+            for (int k = 0; k < c; k++) { float v = xr[k] - pivot[k]; s[k] += v; q[k] += v * v; }
+        }
+        for (int k = 0; k < c; k++) { sum[k] += s[k]; sumsq[k] += q[k]; }
+    }
+})
+
+// y = x·a + b (+ residual) (→ max(·, 0)) per channel, for `rows` rows. residual may be NULL.
+DISPATCH(void, ipiqa_bn_apply,
+         (const float *restrict x, int rows, int c, const float *restrict a, const float *restrict b,
+          const float *restrict residual, int relu, float *restrict y),
+         (x, rows, c, a, b, residual, relu, y), {
+    for (int r = 0; r < rows; r++) {
+        const float *restrict xr = x + (size_t)r * c;
+        float *restrict yr = y + (size_t)r * c;
+        if (residual) {
+            const float *restrict rr = residual + (size_t)r * c;
+            if (relu) { for (int k = 0; k < c; k++) { float v = xr[k] * a[k] + b[k] + rr[k]; yr[k] = v > 0 ? v : 0; } }
+            else { for (int k = 0; k < c; k++) yr[k] = xr[k] * a[k] + b[k] + rr[k]; }
+        } else {
+            if (relu) { for (int k = 0; k < c; k++) { float v = xr[k] * a[k] + b[k]; yr[k] = v > 0 ? v : 0; } }
+            else { for (int k = 0; k < c; k++) yr[k] = xr[k] * a[k] + b[k]; }
+        }
+    }
+})
+
+// The reductions of the batch-norm backward pass: Σ d and Σ d·(x − mean) per channel, added into sumD / sumDX
+// (double, float blocks of BLOCK_ROWS rows), where d = dy, or dy masked by y > 0 when y is given (fused ReLU).
+// When masked is not NULL, d is also written there (the gradient that flows on to a residual branch).
+// scratch: 2·c floats.
+DISPATCH(void, ipiqa_bn_backward_sums,
+         (const float *restrict dy, const float *restrict x, const float *restrict y, int rows, int c,
+          const float *restrict mean, float *restrict masked, double *restrict sumD, double *restrict sumDX,
+          float *restrict scratch),
+         (dy, x, y, rows, c, mean, masked, sumD, sumDX, scratch), {
+    float *restrict s = scratch, *restrict q = scratch + c;
+    for (int r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+        int r1 = rows - r0 < BLOCK_ROWS ? rows : r0 + BLOCK_ROWS;
+        for (int k = 0; k < c; k++) { s[k] = 0; q[k] = 0; }
+        for (int r = r0; r < r1; r++) {
+            const float *restrict g = dy + (size_t)r * c, *restrict xr = x + (size_t)r * c;
+            if (y) {
+                const float *restrict yr = y + (size_t)r * c;
+                if (masked) {
+                    float *restrict mr = masked + (size_t)r * c;
+                    for (int k = 0; k < c; k++) {
+                        float d = yr[k] > 0 ? g[k] : 0;
+                        mr[k] = d; s[k] += d; q[k] += d * (xr[k] - mean[k]);
+                    }
+                } else {
+                    for (int k = 0; k < c; k++) { float d = yr[k] > 0 ? g[k] : 0; s[k] += d; q[k] += d * (xr[k] - mean[k]); }
+                }
+            } else {
+                for (int k = 0; k < c; k++) { s[k] += g[k]; q[k] += g[k] * (xr[k] - mean[k]); }
+            }
+        }
+        for (int k = 0; k < c; k++) { sumD[k] += s[k]; sumDX[k] += q[k]; }
+    }
+})
+
+// dx = p·d + x·u + v per channel, d = dy (masked by y > 0 when y is given). With p = γ/σ̂, u = −p·Σ(d·x̂)/(R·σ̂) and
+// v = −p·Σd/R − mean·u this is the batch-norm input gradient p·(d − mean(d) − x̂·mean(d·x̂)).
+DISPATCH(void, ipiqa_bn_backward_dx,
+         (const float *restrict dy, const float *restrict x, const float *restrict y, int rows, int c,
+          const float *restrict p, const float *restrict u, const float *restrict v, float *restrict dx),
+         (dy, x, y, rows, c, p, u, v, dx), {
+    for (int r = 0; r < rows; r++) {
+        const float *restrict g = dy + (size_t)r * c, *restrict xr = x + (size_t)r * c;
+        float *restrict o = dx + (size_t)r * c;
+        if (y) {
+            const float *restrict yr = y + (size_t)r * c;
+            for (int k = 0; k < c; k++) { float d = yr[k] > 0 ? g[k] : 0; o[k] = p[k] * d + xr[k] * u[k] + v[k]; }
+        } else {
+            for (int k = 0; k < c; k++) o[k] = p[k] * g[k] + xr[k] * u[k] + v[k];
+        }
+    }
+})
+
+// out = dy masked by y > 0, over n elements (the ReLU backward).
+DISPATCH(void, ipiqa_relu_backward, (const float *restrict dy, const float *restrict y, long n, float *restrict out),
+         (dy, y, n, out), {
+    for (long i = 0; i < n; i++) out[i] = y[i] > 0 ? dy[i] : 0;
+})
+
+// out = max(a + b, 0) over n elements.
+DISPATCH(void, ipiqa_add_relu, (const float *restrict a, const float *restrict b, long n, float *restrict out),
+         (a, b, n, out), {
+    for (long i = 0; i < n; i++) { float v = a[i] + b[i]; out[i] = v > 0 ? v : 0; }
+})
+
+// out = a + b over n elements.
+// out may be a (in-place accumulation), so no restrict here.
+DISPATCH(void, ipiqa_add, (const float *a, const float *b, long n, float *out),
+         (a, b, n, out), {
+    for (long i = 0; i < n; i++) out[i] = a[i] + b[i];
+})
+
+// One Adam / AdamW update over n parameters (torch.optim's formulas, element by element):
+//   decoupled: p ← p·decay;  l2: g ← g + l2·p
+//   m ← m + w1·(g − m);  v ← v·b2 + w2·g²;  p ← p − step·m / (√v / bc2sqrt + eps)
+DISPATCH(void, ipiqa_adam_update,
+         (float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n, int decoupled,
+          float decay, float l2, float w1, float b2, float w2, float step, float bc2sqrt, float eps),
+         (p, g, m, v, n, decoupled, decay, l2, w1, b2, w2, step, bc2sqrt, eps), {
+    for (long i = 0; i < n; i++) {
+        float gi = g[i], pi = p[i];
+        if (decoupled) pi *= decay; else gi += l2 * pi;
+        float mi = m[i] + w1 * (gi - m[i]);
+        float vi = v[i] * b2 + w2 * gi * gi;
+        m[i] = mi; v[i] = vi;
+        p[i] = pi - step * mi / (__builtin_sqrtf(vi) / bc2sqrt + eps);
+    }
+})
