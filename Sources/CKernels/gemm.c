@@ -100,9 +100,30 @@ void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, f
     }
 }
 
+// The fused epilogue on a finished R×32 tile held in registers (rows `row…`, columns `col…` of the whole output):
+// v·scale[col] + shift[col] + residual[row][col], then max(·, 0) — each part optional.
+static F32_TARGET inline __attribute__((always_inline)) void epilogue_tile(__m512 *c0, __m512 *c1, int R,
+                                                                           const ipiqa_epilogue *ep, int col, int row,
+                                                                           __mmask16 m0, __mmask16 m1) {
+    __m512 s0 = _mm512_set1_ps(1), s1 = s0, h0 = _mm512_setzero_ps(), h1 = h0;
+    if (ep->scale) { s0 = _mm512_maskz_loadu_ps(m0, ep->scale + col); s1 = _mm512_maskz_loadu_ps(m1, ep->scale + col + 16); }
+    if (ep->shift) { h0 = _mm512_maskz_loadu_ps(m0, ep->shift + col); h1 = _mm512_maskz_loadu_ps(m1, ep->shift + col + 16); }
+    __m512 zero = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++) {
+        __m512 v0 = _mm512_fmadd_ps(c0[r], s0, h0), v1 = _mm512_fmadd_ps(c1[r], s1, h1);
+        if (ep->residual) {
+            const float *q = ep->residual + (size_t)(row + r) * ep->ldr + col;
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, q));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, q + 16));
+        }
+        if (ep->relu) { v0 = _mm512_max_ps(v0, zero); v1 = _mm512_max_ps(v1, zero); }
+        c0[r] = v0; c1[r] = v1;
+    }
+}
+
 #define KERNEL_F32(R)                                                                                                  \
     static F32_TARGET void kf32_##R(int kc, const float *a, int lda, const float *b, float *c, int ldc, int nr,        \
-                                    int accumulate) {                                                                  \
+                                    int accumulate, const ipiqa_epilogue *ep, int col, int row) {                      \
         __m512 c0[R], c1[R];                                                                                           \
         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
         for (int kk = 0; kk < kc; kk++) {                                                                              \
@@ -120,6 +141,10 @@ void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, f
                 c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
                 c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
             }                                                                                                          \
+        }                                                                                                              \
+        if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);                                                        \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            float *cr = c + (size_t)r * ldc;                                                                           \
             _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
             _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
         }                                                                                                              \
@@ -128,12 +153,14 @@ void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, f
 KERNEL_F32(1) KERNEL_F32(2) KERNEL_F32(3) KERNEL_F32(4) KERNEL_F32(5) KERNEL_F32(6)
 KERNEL_F32(7) KERNEL_F32(8) KERNEL_F32(9) KERNEL_F32(10) KERNEL_F32(11) KERNEL_F32(12)
 
-typedef void (*kf32_fn)(int, const float *, int, const float *, float *, int, int, int);
+typedef void (*kf32_fn)(int, const float *, int, const float *, float *, int, int, int, const ipiqa_epilogue *, int, int);
 static const kf32_fn kf32_table[MR + 1] = {0, kf32_1, kf32_2, kf32_3, kf32_4, kf32_5, kf32_6,
                                            kf32_7, kf32_8, kf32_9, kf32_10, kf32_11, kf32_12};
 
-void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc) {
+void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
+                    const ipiqa_epilogue *ep) {
     for (int kb = 0; kb < k; kb += KC) {
+        const ipiqa_epilogue *last = kb + KC >= k ? ep : 0;
         int kc = k - kb < KC ? k - kb : KC;
         for (int nb = 0; nb < n; nb += NC) {
             int ne = n - nb < NC ? n : nb + NC;
@@ -141,7 +168,8 @@ void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *p
                 int mr = m - i < MR ? m - i : MR;
                 for (int j = nb; j < ne; j += NR) {
                     const float *bp = packed + (size_t)(j / NR) * NR * k + (size_t)kb * NR;
-                    kf32_table[mr](kc, a + (size_t)i * lda + kb, lda, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0);
+                    kf32_table[mr](kc, a + (size_t)i * lda + kb, lda, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0, last,
+                                   j, i);
                 }
             }
         }
@@ -198,7 +226,7 @@ void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out) {
 
 #define KERNEL_BF16(R)                                                                                                 \
     static BF16_TARGET void kbf16_##R(int kc2, const uint16_t *a, int lda, const uint16_t *b, float *c, int ldc,       \
-                                      int nr, int accumulate) {                                                        \
+                                      int nr, int accumulate, const ipiqa_epilogue *ep, int col, int row) {            \
         __m512 c0[R], c1[R];                                                                                           \
         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
         for (int kp = 0; kp < kc2; kp++) {                                                                             \
@@ -219,6 +247,10 @@ void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out) {
                 c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
                 c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
             }                                                                                                          \
+        }                                                                                                              \
+        if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);                                                        \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            float *cr = c + (size_t)r * ldc;                                                                           \
             _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
             _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
         }                                                                                                              \
@@ -227,13 +259,15 @@ void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out) {
 KERNEL_BF16(1) KERNEL_BF16(2) KERNEL_BF16(3) KERNEL_BF16(4) KERNEL_BF16(5) KERNEL_BF16(6)
 KERNEL_BF16(7) KERNEL_BF16(8) KERNEL_BF16(9) KERNEL_BF16(10) KERNEL_BF16(11) KERNEL_BF16(12)
 
-typedef void (*kbf16_fn)(int, const uint16_t *, int, const uint16_t *, float *, int, int, int);
+typedef void (*kbf16_fn)(int, const uint16_t *, int, const uint16_t *, float *, int, int, int, const ipiqa_epilogue *, int, int);
 static const kbf16_fn kbf16_table[MR + 1] = {0, kbf16_1, kbf16_2, kbf16_3, kbf16_4, kbf16_5, kbf16_6,
                                              kbf16_7, kbf16_8, kbf16_9, kbf16_10, kbf16_11, kbf16_12};
 
-void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc) {
+void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc,
+                     const ipiqa_epilogue *ep) {
     int k2 = ipiqa_bf16_row(k);  // bf16 values per row (even)
     for (int kb = 0; kb < k2; kb += 2 * KC) {
+        const ipiqa_epilogue *last = kb + 2 * KC >= k2 ? ep : 0;
         int kc = k2 - kb < 2 * KC ? k2 - kb : 2 * KC;
         for (int nb = 0; nb < n; nb += NC) {
             int ne = n - nb < NC ? n : nb + NC;
@@ -241,7 +275,8 @@ void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *pac
                 int mr = m - i < MR ? m - i : MR;
                 for (int j = nb; j < ne; j += NR) {
                     const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
-                    kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0);
+                    kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0,
+                                    last, j, i);
                 }
             }
         }

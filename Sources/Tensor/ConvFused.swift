@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// What a fused inference convolution applies to each output element before storing it (per output channel `c`):
@@ -86,8 +87,14 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
     let relu = epilogue.relu
     let pointwise = g.isPointwise
     let blocks = rowBlocks * colBlocks
+    // Column blocks share one im2col of all rows (written in parallel first) instead of each redoing it.
+    let shared: Storage? = colBlocks > 1 && !pointwise ? Storage(uninitializedCount: pixels * k) : nil
+    if let shared {
+        let cp = shared.pointer
+        parallelChunks(pixels, costPerItem: k) { r in g.im2col(xp, into: cp + r.lowerBound * k, pixels: r) }
+    }
     // Keep the tensors alive until every block is done.
-    withExtendedLifetime((x, w, epilogue, kernel)) {
+    withExtendedLifetime((x, w, epilogue, kernel, shared)) {
         parallelTasks(blocks) { item in
             let rb = item / colBlocks, cb = item % colBlocks
             let p0 = pixels * rb / rowBlocks, p1 = pixels * (rb + 1) / rowBlocks
@@ -100,6 +107,9 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
             if pointwise {
                 scratch = nil
                 a = xp + p0 * k
+            } else if let shared {
+                scratch = nil
+                a = shared.pointer + p0 * k
             } else {
                 let s = Storage(uninitializedCount: rows * k)
                 g.im2col(xp, into: s.pointer, pixels: p0..<p1)
@@ -107,14 +117,22 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
                 a = s.pointer
             }
             if let kernel {
-                kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1)
+                // The epilogue runs inside the kernel, on each tile before it is stored.
+                if sp == nil && hp == nil && rp == nil && !relu {
+                    kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1)
+                } else {
+                    var e = ipiqa_epilogue(scale: sp.map { UnsafePointer($0 + c0) }, shift: hp.map { UnsafePointer($0 + c0) },
+                                           residual: rp.map { UnsafePointer($0 + p0 * cout + c0) }, ldr: Int32(cout),
+                                           relu: relu ? 1 : 0)
+                    kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1, epilogue: &e)
+                }
             } else if let wp {
                 sgemmSerial(transA: false, transB: true, m: rows, n: cols, k: k, a: a, lda: k, b: wp + c0 * k, ldb: k,
                             c: out, ldc: cout)
+                applyEpilogue(out, rows: rows, cols: cols, ldc: cout, channel0: c0, scale: sp, shift: hp,
+                              residual: rp.map { $0 + p0 * cout + c0 }, relu: relu)
             }
             withExtendedLifetime(scratch) {}
-            applyEpilogue(out, rows: rows, cols: cols, ldc: cout, channel0: c0, scale: sp, shift: hp,
-                          residual: rp.map { $0 + p0 * cout + c0 }, relu: relu)
         }
     }
     return y
@@ -125,23 +143,22 @@ enum FusedConvPartition {
     /// `(rowBlocks, colBlocks)` for an output of `pixels × cout` with inner dimension `k` on `workers` workers.
     ///
     /// - Few pixels (fewer than 4 register tiles of 12 rows per worker) and enough channels: one block of rows, the
-    ///   channels split evenly over the workers (each block then redoes the im2col of all rows, which is small next
-    ///   to its GEMM). At 224 px, batch 1, layer4 has 49 pixels: 2 × 49 rows beat 4 blocks of 16, 16, 16 and 1 rows.
-    /// - Otherwise: row blocks of at most ``FusedConvTuning/blockFloats`` floats (`rows · (k + cout)`), their count
-    ///   a multiple of the workers so that every worker gets the same number of rows (±1). Layer3 at 224 px batch 1
-    ///   (196 pixels) had been cut 64/64/64/4: one worker did 128 rows while the other did 68.
+    ///   channels cut into `2 × workers` blocks (whole 32-channel panels; `workers` when there are fewer than 4 panels
+    ///   per worker) that share one im2col. At 224 px, batch 1, layer4 has 49 pixels: blocks of all 49 rows beat row
+    ///   blocks of 16, 16, 16 and 1.
+    /// - Otherwise: row blocks of at most ``FusedConvTuning/blockFloats`` floats (`rows · (k + cout)`), at least
+    ///   `4 × workers` of them while each keeps ≥ 48 rows (the workers take blocks as they finish, which evens out a
+    ///   worker that started late), their count a multiple of the workers and their sizes equal (±1 row). Layer3 at
+    ///   224 px batch 1 (196 pixels) had been cut 64/64/64/4: one worker did 128 rows while the other did 68.
     static func blocks(pixels: Int, k: Int, cout: Int, workers: Int) -> (rows: Int, cols: Int) {
         let workers = max(1, workers)
-        if workers == 1 {
-            let maxRows = max(16, FusedConvTuning.blockFloats / max(1, k + cout))
-            return ((pixels + maxRows - 1) / maxRows, 1)
-        }
+        let maxRows = max(16, FusedConvTuning.blockFloats / max(1, k + cout))
+        if workers == 1 { return ((pixels + maxRows - 1) / maxRows, 1) }
         let panels = (cout + PackedWeights.panel - 1) / PackedWeights.panel
         if pixels < workers * 48 && panels >= workers {
-            return (1, workers)
+            return (1, panels >= 4 * workers ? 2 * workers : workers)
         }
-        let maxRows = max(16, FusedConvTuning.blockFloats / max(1, k + cout))
-        var rowBlocks = max(workers, (pixels + maxRows - 1) / maxRows)
+        var rowBlocks = max(workers, (pixels + maxRows - 1) / maxRows, min(4 * workers, pixels / 48))
         rowBlocks = (rowBlocks + workers - 1) / workers * workers
         return (min(rowBlocks, max(1, pixels)), 1)
     }

@@ -88,21 +88,24 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// `C[m × cols]` (row stride `ldc`, `c` pointing at column `columns.lowerBound`) `= A[m × k] · W[columns]ᵀ` on the
     /// calling thread; `A` (fp32, row stride `lda`) is converted to bf16 first for `.bf16`. `columns.lowerBound` must be
-    /// a multiple of ``panel``.
-    func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Range<Int>? = nil) {
+    /// a multiple of ``panel``. `epilogue` (addressed from the same origin as `c`) is applied to each element before
+    /// it is stored.
+    func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Range<Int>? = nil,
+              epilogue: UnsafePointer<ipiqa_epilogue>? = nil) {
         let cols = columns ?? 0..<n
         let firstPanel = cols.lowerBound / Self.panel
         switch precision {
         case .fp32:
             ipiqa_gemm_f32(Int32(m), Int32(cols.count), Int32(k), a, Int32(lda), storage.pointer + firstPanel * Self.panel * k,
-                           c, Int32(ldc))
+                           c, Int32(ldc), epilogue)
         case .bf16:
             let row = Int(ipiqa_bf16_row(Int32(k)))
             let scratch = Storage(uninitializedCount: (m * row + 1) / 2)
             UnsafeMutableRawPointer(scratch.pointer).withMemoryRebound(to: UInt16.self, capacity: m * row) { ab in
                 ipiqa_convert_bf16(a, Int32(m), Int32(k), Int32(lda), ab)
                 UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
-                    ipiqa_gemm_bf16(Int32(m), Int32(cols.count), Int32(k), ab, pb + firstPanel * Self.panel * row, c, Int32(ldc))
+                    ipiqa_gemm_bf16(Int32(m), Int32(cols.count), Int32(k), ab, pb + firstPanel * Self.panel * row, c, Int32(ldc),
+                                    epilogue)
                 }
             }
         }

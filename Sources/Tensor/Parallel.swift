@@ -1,6 +1,7 @@
+import CBLAS
+import CKernels
 import Dispatch
 import Foundation
-import CBLAS
 
 /// Threading for the engine: one pool of workers (`DispatchQueue.concurrentPerform`) for everything, GEMMs included.
 ///
@@ -22,7 +23,12 @@ public enum Threading {
     }
 
     /// Whether the calling thread is already running one chunk of a parallel loop (nested loops then run inline).
-    public static var isInsideParallelRegion: Bool { pthread_getspecific(regionKey) != nil }
+    public static var isInsideParallelRegion: Bool { ipiqa_pool_inside() != 0 || pthread_getspecific(regionKey) != nil }
+
+    /// Threads of the engine's fork-join pool (`Sources/CKernels/pool.c`), started on first use with ``workers``
+    /// threads (the caller included). Its workers spin for ~100 µs after a loop before they sleep, so back-to-back
+    /// loops (one per convolution, batch norm, …) do not pay a thread wake-up each.
+    static let poolThreads: Int = Int(ipiqa_pool_start(Int32(workers)))
 
     nonisolated(unsafe) static let regionKey: pthread_key_t = {
         var key = pthread_key_t()
@@ -54,6 +60,19 @@ public func parallelChunks(_ count: Int, costPerItem: Int = 1, _ body: (Range<In
 public func parallelTasks(_ count: Int, _ body: (Int) -> Void) {
     if count <= 0 { return }
     if count == 1 || Threading.isInsideParallelRegion { for i in 0..<count { body(i) }; return }
+    // The engine's pool when it has exactly the configured worker count and is free; otherwise (another thread's
+    // loop is running on it, or `setThreads` changed the count) libdispatch.
+    if Threading.poolThreads == Threading.workers && Threading.workers > 1 {
+        let ran = withoutActuallyEscaping(body) { body -> Bool in
+            let box = PoolTask(body)
+            return withExtendedLifetime(box) {
+                ipiqa_pool_run(count, { ctx, index in
+                    Unmanaged<PoolTask>.fromOpaque(ctx!).takeUnretainedValue().body(Int(index))
+                }, Unmanaged.passUnretained(box).toOpaque()) != 0
+            }
+        }
+        if ran { return }
+    }
     withoutActuallyEscaping(body) { body in
         let task = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: count) { i in
@@ -64,6 +83,12 @@ public func parallelTasks(_ count: Int, _ body: (Int) -> Void) {
             pthread_setspecific(key, outer)
         }
     }
+}
+
+/// A loop body handed to the C pool as an opaque context.
+private final class PoolTask {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }
 
 /// Carries a value across a `@Sendable` boundary. The engine's kernels write disjoint ranges of

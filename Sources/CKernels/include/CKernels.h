@@ -21,8 +21,21 @@ void ipiqa_pack_f32(const float *w, int n, int k, int ldw, float *packed);
 void ipiqa_pack_f32_t(const float *w, int n, int k, int ldw, float *packed);
 /// The packed n×k weight (n = cin, k = kh·kw·cout) W'[ci][i][j][co] = W[co][kh−1−i][kw−1−j][ci] from W [cout][kh][kw][cin].
 void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, float *packed);
-/// C (row stride ldc) = A (m×k, row stride lda) · Wᵀ from packed W. Single-threaded. Needs ipiqa_has_avx512f().
-void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc);
+/// What the GEMM applies to each finished element of C before storing it (every part optional; NULL / 0 = absent):
+/// c[i][j] = max?(c[i][j]·scale[j] + shift[j] + residual[i·ldr + j], 0). scale/shift/residual are addressed from the
+/// same origin as C (column j, row i of this call).
+typedef struct {
+    const float *scale;
+    const float *shift;
+    const float *residual;
+    int ldr;
+    int relu;
+} ipiqa_epilogue;
+
+/// C (row stride ldc) = A (m×k, row stride lda) · Wᵀ from packed W, then the epilogue ep (may be NULL).
+/// Single-threaded. Needs ipiqa_has_avx512f().
+void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
+                    const ipiqa_epilogue *ep);
 
 /// Even length of a bf16 row of k values: k rounded up to a multiple of 2.
 int ipiqa_bf16_row(int k);
@@ -33,7 +46,8 @@ void ipiqa_pack_bf16(const float *w, int n, int k, int ldw, uint16_t *packed);
 /// Converts A (m×k, row stride lda) to bf16 rows of bf16_row(k) values (round to nearest even, zero pad).
 void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out);
 /// C (row stride ldc) = A_bf16 (m rows of bf16_row(k)) · Wᵀ with fp32 accumulation. Needs ipiqa_has_avx512bf16().
-void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc);
+void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc,
+                     const ipiqa_epilogue *ep);
 
 // ---- Batch norm (training) and element-wise kernels (Sources/CKernels/norm.c): one chunk of channels-last rows
 // (x[r·c + k]) on the calling thread; AVX-512 where the CPU has it, baseline otherwise.
@@ -60,5 +74,18 @@ void ipiqa_add(const float *a, const float *b, long n, float *out);
 /// m ← m + w1·(g − m), v ← v·b2 + w2·g², p ← p − step·m/(√v/bc2sqrt + eps).
 void ipiqa_adam_update(float *p, const float *g, float *m, float *v, long n, int decoupled, float decay, float l2,
                        float w1, float b2, float w2, float step, float bc2sqrt, float eps);
+
+// ---- Fork-join pool (Sources/CKernels/pool.c) ----
+
+/// A parallel loop body: called once per index.
+typedef void (*ipiqa_task_fn)(void *ctx, long index);
+/// Starts the pool once (later calls change nothing) with `threads` threads in all, the caller included; returns that
+/// number.
+int ipiqa_pool_start(int threads);
+/// Runs fn(ctx, i) for i in 0..<count on the caller and the pool's workers and returns 1 when all are done; returns 0
+/// without running anything when the pool is not started, busy with another thread's job, or called from inside a job.
+int ipiqa_pool_run(long count, ipiqa_task_fn fn, void *ctx);
+/// 1 on a pool worker, or on a caller while its job runs.
+int ipiqa_pool_inside(void);
 
 #endif
