@@ -176,6 +176,104 @@ void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *p
     }
 }
 
+// ---------------- fp32 convolution without im2col ----------------
+// The same 12×32 register tile, but each of the 12 rows of A is its own pointer: the input pixel that this output pixel
+// reads at the current kernel tap (or a zero row in the padding), so the convolution runs straight from the NHWC input.
+// A k-block never crosses a tap: it is (tap, channels cb…cb+kc) of the (i, j, c) ordered patch.
+
+#define KERNEL_F32P(R)                                                                                                 \
+    static F32_TARGET void kf32p_##R(int kc, const float *const *rows, const float *b, float *c, int ldc, int nr,     \
+                                     int accumulate, const ipiqa_epilogue *ep, int col, int row) {                     \
+        __m512 c0[R], c1[R];                                                                                           \
+        const float *ar[R];                                                                                            \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); ar[r] = rows[r];                                 \
+        }                                                                                                              \
+        for (int kk = 0; kk < kc; kk++) {                                                                              \
+            __m512 b0 = _mm512_load_ps(b + (size_t)kk * NR), b1 = _mm512_load_ps(b + (size_t)kk * NR + 16);            \
+            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                     \
+                __m512 av = _mm512_set1_ps(ar[r][kk]);                                                                 \
+                c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                \
+                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
+            }                                                                                                          \
+        }                                                                                                              \
+        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);                                                         \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            float *cr = c + (size_t)r * ldc;                                                                           \
+            if (accumulate) {                                                                                          \
+                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
+                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);                                                        \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            float *cr = c + (size_t)r * ldc;                                                                           \
+            _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
+            _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
+        }                                                                                                              \
+    }
+
+KERNEL_F32P(1) KERNEL_F32P(2) KERNEL_F32P(3) KERNEL_F32P(4) KERNEL_F32P(5) KERNEL_F32P(6)
+KERNEL_F32P(7) KERNEL_F32P(8) KERNEL_F32P(9) KERNEL_F32P(10) KERNEL_F32P(11) KERNEL_F32P(12)
+
+typedef void (*kf32p_fn)(int, const float *const *, const float *, float *, int, int, int, const ipiqa_epilogue *, int,
+                         int);
+static const kf32p_fn kf32p_table[MR + 1] = {0, kf32p_1, kf32p_2, kf32p_3, kf32p_4, kf32p_5, kf32p_6,
+                                             kf32p_7, kf32p_8, kf32p_9, kf32p_10, kf32p_11, kf32p_12};
+
+static const float zero_row[KC] __attribute__((aligned(64)));
+
+int ipiqa_conv_direct_supported(int cin) { return ipiqa_has_avx512f() && cin >= 16; }
+
+void ipiqa_conv_f32(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH, int outW,
+                    long p0, long p1, const float *packed, int c0, int c1, float *y, int ldy, const ipiqa_epilogue *ep) {
+    long pixels = p1 - p0;
+    if (pixels <= 0 || c1 <= c0) return;
+    size_t k = (size_t)kh * kw * cin;
+    // Per output pixel: the flat index of its top-left tap in x (may lie outside) and that tap's row / column.
+    long *base = (long *)malloc((size_t)pixels * (sizeof(long) + 2 * sizeof(int)));
+    if (!base) return;
+    int *ih0 = (int *)(base + pixels), *iw0 = ih0 + pixels;
+    for (long q = 0; q < pixels; q++) {
+        long pix = p0 + q;
+        int ow = (int)(pix % outW);
+        long rowIndex = pix / outW;
+        int oh = (int)(rowIndex % outH);
+        long b = rowIndex / outH;
+        ih0[q] = oh * stride - pad;
+        iw0[q] = ow * stride - pad;
+        base[q] = (b * h + ih0[q]) * (long)w + iw0[q];
+    }
+    int taps = kh * kw;
+    for (int t = 0; t < taps; t++) {
+        int i = t / kw, j = t % kw;
+        for (int cb = 0; cb < cin; cb += KC) {
+            int kc = cin - cb < KC ? cin - cb : KC;
+            size_t kidx = (size_t)t * cin + cb;
+            int accumulate = kidx > 0;
+            const ipiqa_epilogue *last = (t == taps - 1 && cb + kc >= cin) ? ep : 0;
+            for (int nb = c0; nb < c1; nb += NC) {
+                int ne = c1 - nb < NC ? c1 : nb + NC;
+                for (long q = 0; q < pixels; q += MR) {
+                    int mr = pixels - q < MR ? (int)(pixels - q) : MR;
+                    const float *rows[MR];
+                    for (int r = 0; r < mr; r++) {
+                        int ih = ih0[q + r] + i, iw = iw0[q + r] + j;
+                        rows[r] = (ih >= 0 && ih < h && iw >= 0 && iw < w)
+                            ? x + (size_t)(base[q + r] + (long)i * w + j) * cin + cb : zero_row;
+                    }
+                    for (int jj = nb; jj < ne; jj += NR) {
+                        const float *bp = packed + (size_t)(jj / NR) * NR * k + kidx * NR;
+                        kf32p_table[mr](kc, rows, bp, y + (size_t)q * ldy + (jj - c0), ldy, ne - jj, accumulate, last,
+                                        jj - c0, (int)q);
+                    }
+                }
+            }
+        }
+    }
+    free(base);
+}
+
 // ---------------- bf16 ----------------
 
 int ipiqa_bf16_row(int k) { return (k + 1) & ~1; }

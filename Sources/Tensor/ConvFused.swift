@@ -32,6 +32,11 @@ public enum FusedConvTuning {
         if let s = ProcessInfo.processInfo.environment["IPIQA_FUSED_BLOCK_FLOATS"], let v = Int(s), v > 0 { return v }
         return 1 << 20
     }()
+
+    /// Whether fp32 convolutions with a kernel larger than 1×1 (and ≥ 16 input channels) run on the direct kernel,
+    /// which reads the input through per-pixel row pointers instead of an im2col copy (`ipiqa_conv_f32`). Default on;
+    /// `IPIQA_CONV_IM2COL=1` switches back to im2col + GEMM (for comparisons).
+    nonisolated(unsafe) public static var direct: Bool = ProcessInfo.processInfo.environment["IPIQA_CONV_IM2COL"] != "1"
 }
 
 /// Inference-only convolution (no autodiff) with a fused per-channel epilogue (``ConvEpilogue``): `x` `[N, H, W, Cin]`,
@@ -87,8 +92,11 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
     let relu = epilogue.relu
     let pointwise = g.isPointwise
     let blocks = rowBlocks * colBlocks
-    // Column blocks share one im2col of all rows (written in parallel first) instead of each redoing it.
-    let shared: Storage? = colBlocks > 1 && !pointwise ? Storage(uninitializedCount: pixels * k) : nil
+    // fp32 kernels with taps: straight from the input, no im2col.
+    let direct = FusedConvTuning.direct && !pointwise && kernel?.precision == .fp32
+        && ipiqa_conv_direct_supported(Int32(g.cin)) != 0
+    // Otherwise column blocks share one im2col of all rows (written in parallel first) instead of each redoing it.
+    let shared: Storage? = colBlocks > 1 && !pointwise && !direct ? Storage(uninitializedCount: pixels * k) : nil
     if let shared {
         let cp = shared.pointer
         parallelChunks(pixels, costPerItem: k) { r in g.im2col(xp, into: cp + r.lowerBound * k, pixels: r) }
@@ -102,6 +110,12 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
             if p0 >= p1 || c0 >= c1 { return }
             let rows = p1 - p0, cols = c1 - c0
             let out = yp + p0 * cout + c0
+            if direct, let kernel {
+                withEpilogue(sp, hp, rp, relu, row0: p0, col0: c0, ldr: cout) { e in
+                    kernel.convolve(g, x: xp, pixels: p0..<p1, columns: c0..<c1, y: out, ldy: cout, epilogue: e)
+                }
+                return
+            }
             let scratch: Storage?
             let a: UnsafeMutablePointer<Float>
             if pointwise {
@@ -118,13 +132,8 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
             }
             if let kernel {
                 // The epilogue runs inside the kernel, on each tile before it is stored.
-                if sp == nil && hp == nil && rp == nil && !relu {
-                    kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1)
-                } else {
-                    var e = ipiqa_epilogue(scale: sp.map { UnsafePointer($0 + c0) }, shift: hp.map { UnsafePointer($0 + c0) },
-                                           residual: rp.map { UnsafePointer($0 + p0 * cout + c0) }, ldr: Int32(cout),
-                                           relu: relu ? 1 : 0)
-                    kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1, epilogue: &e)
+                withEpilogue(sp, hp, rp, relu, row0: p0, col0: c0, ldr: cout) { e in
+                    kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1, epilogue: e)
                 }
             } else if let wp {
                 sgemmSerial(transA: false, transB: true, m: rows, n: cols, k: k, a: a, lda: k, b: wp + c0 * k, ldb: k,
@@ -136,6 +145,18 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
         }
     }
     return y
+}
+
+/// Calls `body` with the kernel epilogue for the output block at `(row0, col0)` (nil when there is nothing to apply).
+@inline(__always)
+private func withEpilogue(_ scale: UnsafeMutablePointer<Float>?, _ shift: UnsafeMutablePointer<Float>?,
+                          _ residual: UnsafeMutablePointer<Float>?, _ relu: Bool, row0: Int, col0: Int, ldr: Int,
+                          _ body: (UnsafePointer<ipiqa_epilogue>?) -> Void) {
+    if scale == nil && shift == nil && residual == nil && !relu { body(nil); return }
+    var e = ipiqa_epilogue(scale: scale.map { UnsafePointer($0 + col0) }, shift: shift.map { UnsafePointer($0 + col0) },
+                           residual: residual.map { UnsafePointer($0 + row0 * ldr + col0) }, ldr: Int32(ldr),
+                           relu: relu ? 1 : 0)
+    body(&e)
 }
 
 /// How ``conv2dFused(_:weight:packed:stride:padding:epilogue:)`` cuts its output into blocks, one worker each.

@@ -111,6 +111,16 @@ public final class PackedWeights: @unchecked Sendable {
         }
     }
 
+    /// The convolution of geometry `g` (`W` = this packed fp32 weight) for output pixels `pixels` and channels
+    /// `columns` straight from the NHWC input `x` (no im2col), on the calling thread: `y` points at output
+    /// `(pixels.lowerBound, columns.lowerBound)` with row stride `ldy`; `epilogue` as in ``gemm(m:a:lda:c:ldc:columns:epilogue:)``.
+    func convolve(_ g: ConvGeometry, x: UnsafePointer<Float>, pixels: Range<Int>, columns: Range<Int>,
+                  y: UnsafeMutablePointer<Float>, ldy: Int, epilogue: UnsafePointer<ipiqa_epilogue>?) {
+        ipiqa_conv_f32(x, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw), Int32(g.stride), Int32(g.padding),
+                       Int32(g.outH), Int32(g.outW), pixels.lowerBound, pixels.upperBound, storage.pointer,
+                       Int32(columns.lowerBound), Int32(columns.upperBound), y, Int32(ldy), epilogue)
+    }
+
     /// `C = A · Wᵀ` for a whole `[m, k]` matrix (any leading shape, last dimension `k`), split over the workers like
     /// a convolution's output (``FusedConvPartition``: few rows → the output channels are split instead). When
     /// `bias` (`[n]`) is given it is added to every row.

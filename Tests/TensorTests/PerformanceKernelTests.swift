@@ -55,6 +55,45 @@ struct PerformanceKernelTests {
         }
     }
 
+    /// (n, h, w, cin, cout, kh, kw, stride, padding): ≥ 16 input channels, so the packed fp32 path reads the input
+    /// directly (no im2col): strided, unpadded, 5×5, 1×3, more than 256 input channels (two channel blocks per tap),
+    /// few pixels with column blocks, odd channel counts.
+    static let directCases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+        (2, 9, 9, 16, 40, 3, 3, 1, 1), (1, 11, 11, 40, 70, 3, 3, 2, 1), (1, 7, 7, 32, 200, 3, 3, 1, 1),
+        (2, 10, 8, 24, 33, 5, 5, 1, 2), (1, 12, 12, 300, 64, 3, 3, 1, 1), (1, 9, 9, 16, 32, 3, 3, 1, 0),
+        (3, 8, 13, 17, 20, 1, 3, 1, 1), (1, 30, 30, 32, 64, 3, 3, 1, 1),
+    ]
+
+    @Test("direct (im2col-free) fp32 convolution with scale, shift, residual and ReLU equals im2col + OpenBLAS (rel. L2 ≤ 1e-5)",
+          arguments: directCases)
+    func directConvolution(c: (Int, Int, Int, Int, Int, Int, Int, Int, Int)) throws {
+        let (n, h, w, cin, cout, kh, kw, stride, padding) = c
+        guard let _ = PackedWeights(weight: Tensor(zeros: [1, 1]), precision: .fp32) else { return }  // no AVX-512F
+        var rng = SeededGenerator(seed: UInt64(cin * 131 + cout))
+        let x = Tensor.randn([n, h, w, cin], using: &rng)
+        let weight = Tensor.randn([cout, kh, kw, cin], std: 0.2, using: &rng)
+        let outH = (h + 2 * padding - kh) / stride + 1, outW = (w + 2 * padding - kw) / stride + 1
+        let scale = Tensor.randn([cout], mean: 1, std: 0.3, using: &rng), shift = Tensor.randn([cout], using: &rng)
+        let residual = Tensor.randn([n, outH, outW, cout], using: &rng)
+        // Reference: im2col tiles + OpenBLAS (the small tile size forces that path), then the epilogue by hand.
+        let plain = withoutGradients {
+            conv2d(Var(x), Var(weight), bias: nil, stride: stride, padding: padding, tileElements: 4096).value
+        }
+        let reference = Tensor(uninitialized: plain.shape)
+        for i in 0..<plain.count {
+            let ch = i % cout
+            reference.pointer[i] = max(plain.pointer[i] * scale.pointer[ch] + shift.pointer[ch] + residual.pointer[i], 0)
+        }
+        let packed = try #require(PackedWeights(weight: weight, precision: .fp32))
+        let direct = conv2dFused(x, weight: weight, packed: packed, stride: stride, padding: padding,
+                                 epilogue: ConvEpilogue(scale: scale, shift: shift, residual: residual, relu: true))
+        #expect(relativeL2(direct, reference) <= 1e-5)
+        // Without an epilogue, into a given output.
+        let bare = conv2dFused(x, weightShape: weight.shape, weight: nil, packed: packed, stride: stride, padding: padding,
+                               epilogue: ConvEpilogue(), into: nil)
+        #expect(relativeL2(bare, plain) <= 1e-5)
+    }
+
     @Test("convBatchNorm: fused eval path without gradients equals the recorded path (1e-5), and training mode records gradients")
     func convBatchNormPaths() {
         var rng = SeededGenerator(seed: 3)

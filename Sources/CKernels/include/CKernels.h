@@ -36,6 +36,13 @@ typedef struct {
 /// Single-threaded. Needs ipiqa_has_avx512f().
 void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
                     const ipiqa_epilogue *ep);
+/// 1 when ipiqa_conv_f32 runs for this input channel count (AVX-512F, cin ≥ 16).
+int ipiqa_conv_direct_supported(int cin);
+/// Convolution of NHWC x ([·, h, w, cin], zero padding) with the fp32-packed weight [cout, kh, kw, cin] for output pixels
+/// p0..<p1 (flattened n·outH·outW) and channels c0..<c1 (c0 a multiple of 32), without im2col; y points at output
+/// (p0, c0), row stride ldy; then the epilogue ep (may be NULL, addressed from y's origin). Single-threaded.
+void ipiqa_conv_f32(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH, int outW,
+                    long p0, long p1, const float *packed, int c0, int c1, float *y, int ldy, const ipiqa_epilogue *ep);
 
 /// Even length of a bf16 row of k values: k rounded up to a multiple of 2.
 int ipiqa_bf16_row(int k);
