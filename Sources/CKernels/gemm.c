@@ -80,10 +80,9 @@ void ipiqa_pack_f32_t(const float *w, int n, int k, int ldw, float *packed) {
 // Packs the weight of the transposed convolution that computes a stride-1 convolution's input gradient,
 // W'[ci][i][j][co] = W[co][kh−1−i][kw−1−j][ci], straight from W [cout][kh][kw][cin] (n = cin rows of W',
 // k = kh·kw·cout). For fixed (i, j, co) the 32 values of a panel are contiguous in W.
-void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, float *packed) {
-    int panels = (cin + NR - 1) / NR;
+void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, int panel0, int panel1, float *packed) {
     size_t k = (size_t)kh * kw * cout;
-    for (int p = 0; p < panels; p++) {
+    for (int p = panel0; p < panel1; p++) {
         float *dst = packed + (size_t)p * NR * k;
         int width = cin - p * NR < NR ? cin - p * NR : NR;
         for (int i = 0; i < kh; i++) {

@@ -40,7 +40,11 @@ public final class PackedWeights: @unchecked Sendable {
         switch precision {
         case .fp32:
             storage = Storage(uninitializedCount: ipiqa_packed_count_f32(n32, k32))
-            ipiqa_pack_f32(weight.pointer, n32, k32, k32, storage.pointer)
+            let (wp, pp, n, k) = (weight.pointer, storage.pointer, n, k)
+            Self.inParallel(panels: (n + Self.panel - 1) / Self.panel, floats: n * k) { p0, p1 in
+                ipiqa_pack_f32(wp + p0 * Self.panel * k, Int32(min(n, p1 * Self.panel) - p0 * Self.panel), Int32(k),
+                               Int32(k), pp + p0 * Self.panel * k)
+            }
         case .bf16:
             let halves = ipiqa_packed_count_bf16(n32, k32)
             storage = Storage(uninitializedCount: (halves + 1) / 2)
@@ -72,14 +76,32 @@ public final class PackedWeights: @unchecked Sendable {
             k = weight.shape[0]
             n = weight.count / max(k, 1)
             storage = Storage(uninitializedCount: ipiqa_packed_count_f32(Int32(n), Int32(k)))
-            ipiqa_pack_f32_t(weight.pointer, Int32(n), Int32(k), Int32(n), storage.pointer)
+            let (wp, pp, n, k) = (weight.pointer, storage.pointer, n, k)
+            Self.inParallel(panels: (n + Self.panel - 1) / Self.panel, floats: n * k) { p0, p1 in
+                ipiqa_pack_f32_t(wp + p0 * Self.panel, Int32(min(n, p1 * Self.panel) - p0 * Self.panel), Int32(k),
+                                 Int32(n), pp + p0 * Self.panel * k)
+            }
         case .flippedTransposed:
             guard weight.rank == 4 else { return nil }
             let (cout, kh, kw, cin) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
             n = cin
             k = kh * kw * cout
             storage = Storage(uninitializedCount: ipiqa_packed_count_f32(Int32(n), Int32(k)))
-            ipiqa_pack_f32_flipped(weight.pointer, Int32(cout), Int32(kh), Int32(kw), Int32(cin), storage.pointer)
+            let (wp, pp) = (weight.pointer, storage.pointer)
+            Self.inParallel(panels: (cin + Self.panel - 1) / Self.panel, floats: n * k) { p0, p1 in
+                ipiqa_pack_f32_flipped(wp, Int32(cout), Int32(kh), Int32(kw), Int32(cin), Int32(p0), Int32(p1), pp)
+            }
+        }
+    }
+
+    /// Runs `body(firstPanel, endPanel)` over `0..<panels` in contiguous ranges, in parallel for weights of at least
+    /// 256 k floats (packing is one pass over memory; done serially it leaves the other cores idle).
+    private static func inParallel(panels: Int, floats: Int, _ body: (Int, Int) -> Void) {
+        let parts = floats >= 1 << 18 ? min(panels, 2 * Threading.workers) : 1
+        if parts <= 1 { body(0, panels); return }
+        parallelTasks(parts) { t in
+            let p0 = panels * t / parts, p1 = panels * (t + 1) / parts
+            if p0 < p1 { body(p0, p1) }
         }
     }
 

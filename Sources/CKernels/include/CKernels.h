@@ -19,8 +19,9 @@ size_t ipiqa_packed_count_f32(int n, int k);
 void ipiqa_pack_f32(const float *w, int n, int k, int ldw, float *packed);
 /// The same packed layout for the n×k matrix Wᵀ, from w stored k×n (row stride ldw).
 void ipiqa_pack_f32_t(const float *w, int n, int k, int ldw, float *packed);
-/// The packed n×k weight (n = cin, k = kh·kw·cout) W'[ci][i][j][co] = W[co][kh−1−i][kw−1−j][ci] from W [cout][kh][kw][cin].
-void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, float *packed);
+/// Panels panel0..<panel1 of the packed n×k weight (n = cin, k = kh·kw·cout) W'[ci][i][j][co] = W[co][kh−1−i][kw−1−j][ci]
+/// from W [cout][kh][kw][cin] (packed points at the whole packed matrix).
+void ipiqa_pack_f32_flipped(const float *w, int cout, int kh, int kw, int cin, int panel0, int panel1, float *packed);
 /// What the GEMM applies to each finished element of C before storing it (every part optional; NULL / 0 = absent):
 /// c[i][j] = max?(c[i][j]·scale[j] + shift[j] + residual[i·ldr + j], 0). scale/shift/residual are addressed from the
 /// same origin as C (column j, row i of this call).
