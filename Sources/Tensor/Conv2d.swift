@@ -133,6 +133,7 @@ func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor, needX: Bo
 /// `dW`'s rows makes both pack all of the columns). Otherwise (few pixels: layer4, batch 1): tile by tile, each
 /// GEMM split over the workers by ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
 func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
+    if let dw = directWeightGradient(g, x: x, dy: dy) { return dw }
     let dw = Tensor(uninitialized: [g.cout, g.kh, g.kw, g.cin])
     let workers = Threading.workers, pixels = g.pixels, patch = g.patch, cout = g.cout
     let split = g.tileElements == ConvTuning.tileElements && workers > 1 && !Threading.isInsideParallelRegion
@@ -180,6 +181,54 @@ func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
         parallelChunks(cout * patch, costPerItem: workers) { r in
             for p in parts {
                 ipiqa_add(dwp + r.lowerBound, p.value + r.lowerBound, r.count, dwp + r.lowerBound)
+            }
+        }
+    }
+    return dw
+}
+
+/// `dW` on the engine's own kernel, straight from the input (no im2col; `ipiqa_conv_wgrad_f32`), or nil where that does
+/// not apply (no AVX-512F, fewer than 16 or more than 8192 input channels, few pixels, overridden tiles, or
+/// `FusedConvTuning.direct` off). `dY` is packed once (in parallel) into 32-channel panels; the input channels are
+/// split over the workers (every worker reads all pixels, each writes its own rows of `dWᵀ`), and `dWᵀ` is transposed
+/// into `dW`'s `[Cout, kh, kw, Cin]` at the end.
+func directWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor? {
+    guard FusedConvTuning.direct, g.tileElements == ConvTuning.tileElements, g.cin >= 16,
+          g.cin <= Int(IPIQA_WGRAD_MAX_CIN), g.pixels >= 64, ipiqa_has_avx512f() != 0 else { return nil }
+    let pixels = g.pixels, cout = g.cout, patch = g.patch, cin = g.cin
+    let packedDy = Storage(uninitializedCount: ipiqa_packed_count_f32(Int32(cout), Int32(pixels)))
+    let dwt = Storage(uninitializedCount: patch * cout)
+    let dw = Tensor(uninitialized: [g.cout, g.kh, g.kw, g.cin])
+    let xp = x.pointer, dyp = dy.pointer, pp = packedDy.pointer, tp = dwt.pointer, dwp = dw.pointer
+    let panels = (cout + PackedWeights.panel - 1) / PackedWeights.panel, panel = PackedWeights.panel
+    let workers = Threading.workers
+    withExtendedLifetime((x, dy, packedDy, dwt)) {
+        parallelTasks(min(panels, 2 * workers)) { t in
+            let parts = min(panels, 2 * workers)
+            let a = panels * t / parts, b = panels * (t + 1) / parts
+            if a < b {
+                ipiqa_pack_f32_t(dyp + a * panel, Int32(min(cout, b * panel) - a * panel), Int32(pixels), Int32(cout),
+                                 pp + a * panel * pixels)
+            }
+        }
+        let parts = max(1, min(workers, cin / 12))
+        parallelTasks(parts) { t in
+            let c0 = cin * t / parts, c1 = cin * (t + 1) / parts
+            ipiqa_conv_wgrad_f32(xp, Int32(g.h), Int32(g.w), Int32(cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                                 Int32(g.padding), Int32(g.outH), Int32(g.outW), 0, pixels, Int32(c0), Int32(c1), pp,
+                                 Int32(cout), tp, 0)
+        }
+        // dW[co][r] = dWᵀ[r][co], in blocks of 16 × 16.
+        let rowBlocks = (patch + 15) / 16
+        parallelChunks(rowBlocks, costPerItem: 16 * cout) { range in
+            for rb in range {
+                let r0 = rb * 16, r1 = min(patch, r0 + 16)
+                var c0 = 0
+                while c0 < cout {
+                    let c1 = min(cout, c0 + 16)
+                    for co in c0..<c1 { for r in r0..<r1 { dwp[co * patch + r] = tp[r * cout + co] } }
+                    c0 = c1
+                }
             }
         }
     }

@@ -94,6 +94,35 @@ struct PerformanceKernelTests {
         #expect(relativeL2(bare, plain) <= 1e-5)
     }
 
+    /// (n, size, cin, cout, kernel, stride, padding): training convolutions whose gradients take the engine's own
+    /// kernels (≥ 16 input channels, ≥ 64 pixels): 3×3, 1×1, strided, unpadded, more than 256 input channels.
+    static let gradientCases: [(Int, Int, Int, Int, Int, Int, Int)] = [
+        (2, 9, 16, 40, 3, 1, 1), (1, 12, 40, 70, 3, 2, 1), (2, 8, 24, 33, 1, 1, 0), (1, 10, 300, 64, 3, 1, 1),
+        (2, 9, 17, 20, 3, 1, 0), (1, 16, 64, 96, 1, 1, 0),
+    ]
+
+    @Test("training conv2d: dW (direct kernel) and dX (packed 1×1 / flipped transposed conv) equal the im2col + OpenBLAS path (rel. L2 ≤ 1e-5)",
+          arguments: gradientCases)
+    func trainingGradientsEqualReference(c: (Int, Int, Int, Int, Int, Int, Int)) {
+        let (n, size, cin, cout, k, stride, padding) = c
+        var rng = SeededGenerator(seed: UInt64(cin * 7 + cout * 3 + k))
+        let x = Tensor.randn([n, size, size, cin], using: &rng)
+        let w = Tensor.randn([cout, k, k, cin], std: 0.2, using: &rng)
+        let outSize = (size + 2 * padding - k) / stride + 1
+        let seed = Tensor.randn([n, outSize, outSize, cout], using: &rng)
+        func gradients(tileElements: Int) -> (Tensor, Tensor, Tensor) {
+            let xv = Var(x, requiresGrad: true), wv = Var(w, requiresGrad: true)
+            let y = conv2d(xv, wv, bias: nil, stride: stride, padding: padding, tileElements: tileElements)
+            y.backward(seed: seed)
+            return (y.value, xv.grad!, wv.grad!)
+        }
+        let (y, dx, dw) = gradients(tileElements: ConvTuning.tileElements)
+        let (yRef, dxRef, dwRef) = gradients(tileElements: 4096)
+        #expect(relativeL2(y, yRef) <= 1e-5)
+        #expect(relativeL2(dx, dxRef) <= 1e-5)
+        #expect(relativeL2(dw, dwRef) <= 1e-5)
+    }
+
     @Test("convBatchNorm: fused eval path without gradients equals the recorded path (1e-5), and training mode records gradients")
     func convBatchNormPaths() {
         var rng = SeededGenerator(seed: 3)
