@@ -47,9 +47,9 @@ let package = Package(
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
         // IP-IQA model, Image2Prompt, trainer, evaluation.
-        .target(name: "IQA", dependencies: ["CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
+        .target(name: "IQA", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
         // Embedded synthetic AGIQA world for `ipiqa demo`.
-        .target(name: "SynthAGI", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "Imaging", "NN", "Tensor"],
+        .target(name: "SynthAGI", dependencies: ["Archive", "IQA", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "Imaging", "NN", "Tensor"],
                 exclude: ["World/MOS.md"], swiftSettings: optimized),
         // Thin CLI.
         .executableTarget(name: "ipiqa", dependencies: [

@@ -120,6 +120,27 @@ static F32_TARGET inline __attribute__((always_inline)) void epilogue_tile(__m51
     }
 }
 
+// Finishes an R×32 register tile: adds what C already holds (accumulate), applies the epilogue (ep ≠ NULL) and stores
+// the nr valid columns. Shared by every microkernel.
+static F32_TARGET inline __attribute__((always_inline)) void finish_tile(__m512 *c0, __m512 *c1, int R, float *c, int ldc,
+                                                                         int nr, int accumulate,
+                                                                         const ipiqa_epilogue *ep, int col, int row) {
+    __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
+    if (accumulate) {
+        for (int r = 0; r < R; r++) {
+            float *cr = c + (size_t)r * ldc;
+            c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
+            c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+        }
+    }
+    if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);
+    for (int r = 0; r < R; r++) {
+        float *cr = c + (size_t)r * ldc;
+        _mm512_mask_storeu_ps(cr, m0, c0[r]);
+        _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
+    }
+}
+
 #define KERNEL_F32(R)                                                                                                  \
     static F32_TARGET void kf32_##R(int kc, const float *a, int lda, const float *b, float *c, int ldc, int nr,        \
                                     int accumulate, const ipiqa_epilogue *ep, int col, int row) {                      \
@@ -133,20 +154,7 @@ static F32_TARGET inline __attribute__((always_inline)) void epilogue_tile(__m51
                 c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
             }                                                                                                          \
         }                                                                                                              \
-        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);                                                         \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            float *cr = c + (size_t)r * ldc;                                                                           \
-            if (accumulate) {                                                                                          \
-                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
-                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
-            }                                                                                                          \
-        }                                                                                                              \
-        if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);                                                        \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            float *cr = c + (size_t)r * ldc;                                                                           \
-            _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
-            _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
-        }                                                                                                              \
+        finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                                  \
     }
 
 KERNEL_F32(1) KERNEL_F32(2) KERNEL_F32(3) KERNEL_F32(4) KERNEL_F32(5) KERNEL_F32(6)
@@ -196,20 +204,7 @@ void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *p
                 c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
             }                                                                                                          \
         }                                                                                                              \
-        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);                                                         \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            float *cr = c + (size_t)r * ldc;                                                                           \
-            if (accumulate) {                                                                                          \
-                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
-                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
-            }                                                                                                          \
-        }                                                                                                              \
-        if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);                                                        \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            float *cr = c + (size_t)r * ldc;                                                                           \
-            _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
-            _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
-        }                                                                                                              \
+        finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                                  \
     }
 
 KERNEL_F32P(1) KERNEL_F32P(2) KERNEL_F32P(3) KERNEL_F32P(4) KERNEL_F32P(5) KERNEL_F32P(6)
@@ -298,16 +293,7 @@ void ipiqa_conv_f32(const float *x, int h, int w, int cin, int kh, int kw, int s
                 c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
             }                                                                                                          \
         }                                                                                                              \
-        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);                                                         \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            float *cr = c + (size_t)r * ldc;                                                                           \
-            if (accumulate) {                                                                                          \
-                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
-                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
-            }                                                                                                          \
-            _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
-            _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
-        }                                                                                                              \
+        finish_tile(c0, c1, R, c, ldc, nr, accumulate, 0, 0, 0);                                                       \
     }
 
 KERNEL_F32C(1) KERNEL_F32C(2) KERNEL_F32C(3) KERNEL_F32C(4) KERNEL_F32C(5) KERNEL_F32C(6)
@@ -428,20 +414,7 @@ void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out) {
                 c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);                                                               \
             }                                                                                                          \
         }                                                                                                              \
-        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);                                                         \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            float *cr = c + (size_t)r * ldc;                                                                           \
-            if (accumulate) {                                                                                          \
-                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));                                           \
-                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));                                      \
-            }                                                                                                          \
-        }                                                                                                              \
-        if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);                                                        \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            float *cr = c + (size_t)r * ldc;                                                                           \
-            _mm512_mask_storeu_ps(cr, m0, c0[r]);                                                                      \
-            _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);                                                                 \
-        }                                                                                                              \
+        finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                                  \
     }
 
 KERNEL_BF16(1) KERNEL_BF16(2) KERNEL_BF16(3) KERNEL_BF16(4) KERNEL_BF16(5) KERNEL_BF16(6)

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -44,28 +45,22 @@ public enum SafetensorsWriter {
         var header = Array(json.utf8)
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
 
-        let directory = url.deletingLastPathComponent()
-        let temp = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
-            throw bad("cannot create temporary file \(temp.lastPathComponent) in \(directory.path)")
-        }
-        var done = false
-        defer { if !done { try? FileManager.default.removeItem(at: temp) } }
         do {
-            let handle = try FileHandle(forWritingTo: temp)
-            defer { try? handle.close() }
-            var length = UInt64(header.count).littleEndian
-            try handle.write(contentsOf: Data(bytes: &length, count: 8))
-            try handle.write(contentsOf: Data(header))
-            for (_, _, values) in tensors { try handle.write(contentsOf: encode(values, dtype)) }
-            try handle.synchronize()
+            try AtomicFile.write(to: url) { temp in
+                guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
+                    throw AtomicFile.Failure(reason: "cannot create a temporary file in \(url.deletingLastPathComponent().path)")
+                }
+                let handle = try FileHandle(forWritingTo: temp)
+                defer { try? handle.close() }
+                var length = UInt64(header.count).littleEndian
+                try handle.write(contentsOf: Data(bytes: &length, count: 8))
+                try handle.write(contentsOf: Data(header))
+                for (_, _, values) in tensors { try handle.write(contentsOf: encode(values, dtype)) }
+                try handle.synchronize()
+            }
         } catch {
-            throw bad("writing \(temp.lastPathComponent) failed: \(error.localizedDescription)")
+            throw bad("writing failed: \(AtomicFile.reason(error))")
         }
-        guard rename(temp.path, file) == 0 else {
-            throw bad("cannot move the temporary file into place: \(String(cString: strerror(errno)))")
-        }
-        done = true
     }
 
     /// Values in `dtype`, little-endian.

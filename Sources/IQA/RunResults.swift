@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import IQAMetrics
 
@@ -186,18 +187,11 @@ public struct RunReport: Encodable, Sendable {
     public func write(to url: URL) throws { try AtomicWrite.data(try jsonData(), to: url) }
 }
 
-/// Atomic file writes for long jobs: a temporary file in the same folder, then `rename(2)` over the target.
+/// Atomic file writes for long jobs (``AtomicFile``), with failures reported as ``TrainingError`` naming the file.
 public enum AtomicWrite {
     public static func data(_ data: Data, to url: URL) throws {
-        let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        do { try data.write(to: tmp) } catch {
-            throw TrainingError.badCheckpoint(file: url.path, reason: "cannot write (\(error.localizedDescription))")
-        }
-        if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw TrainingError.badCheckpoint(file: url.path, reason: "cannot move the temporary file into place (\(reason))")
+        do { try AtomicFile.write(data, to: url) } catch {
+            throw TrainingError.badCheckpoint(file: url.path, reason: AtomicFile.reason(error))
         }
     }
 }

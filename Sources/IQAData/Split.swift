@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// One train / (validation) / test partition, as image names in label-file order. `validation` is nil for
@@ -68,7 +69,7 @@ public struct SplitSet: Codable, Sendable, Equatable {
     /// Writes the JSON atomically: to a temporary file in the same folder, then renamed over `url`.
     public func write(to url: URL, pretty: Bool = false) throws {
         let data = try jsonData(pretty: pretty)
-        try AtomicFile.write(data, to: url)
+        try AtomicSplitFile.write(data, to: url)
     }
 
     /// Reads a split file; errors name the file and the JSON problem.
@@ -118,20 +119,11 @@ public struct SplitSet: Codable, Sendable, Equatable {
     }
 }
 
-/// Atomic file replacement: write a temporary file next to the target, then `rename(2)` it over the target.
-enum AtomicFile {
+/// Atomic file replacement (``AtomicFile``), with failures reported as ``DataError/splitFile(file:reason:)``.
+enum AtomicSplitFile {
     static func write(_ data: Data, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            throw DataError.splitFile(file: url.path, reason: "cannot write (\(error.localizedDescription))")
-        }
-        if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw DataError.splitFile(file: url.path, reason: "cannot move the temporary file into place (\(reason))")
+        do { try AtomicFile.write(data, to: url) } catch {
+            throw DataError.splitFile(file: url.path, reason: AtomicFile.reason(error))
         }
     }
 }

@@ -30,7 +30,7 @@ public enum Threading {
     /// loops (one per convolution, batch norm, …) do not pay a thread wake-up each.
     static let poolThreads: Int = Int(ipiqa_pool_start(Int32(workers)))
 
-    nonisolated(unsafe) static let regionKey: pthread_key_t = {
+    static let regionKey: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
         return key

@@ -104,7 +104,8 @@ struct KillResumeTests {
         #expect(process.terminationReason == .uncaughtSignal)
 
         // Whatever was on disk at the kill is whole: JSON parses, safetensors load.
-        for name in try FileManager.default.subpathsOfDirectory(atPath: killed.path) where !name.contains(".tmp") {
+        for name in try FileManager.default.subpathsOfDirectory(atPath: killed.path)
+            where !name.contains(".tmp") && !name.contains(".partial") {
             let url = killed.appendingPathComponent(name)
             if name.hasSuffix(".json") { _ = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) }
             if name.hasSuffix(".safetensors") { _ = try CheckpointLoader.load(url) }
@@ -115,7 +116,8 @@ struct KillResumeTests {
         let a = try JSONSerialization.jsonObject(with: Data(contentsOf: reference.appendingPathComponent("metrics.json"))) as? NSDictionary
         let b = try JSONSerialization.jsonObject(with: Data(contentsOf: killed.appendingPathComponent("metrics.json"))) as? NSDictionary
         #expect(a != nil && a?["splits"] as? NSArray == b?["splits"] as? NSArray)
-        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: killed.path).filter { $0.contains(".tmp") }
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: killed.path)
+            .filter { $0.contains(".tmp") || $0.contains(".partial") }
         #expect(leftovers.isEmpty, "temporary files left behind: \(leftovers)")
     }
 

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -51,42 +52,17 @@ enum FileOutput {
         try? FileManager.default.removeItem(at: folder.appendingPathComponent(pendingName))
     }
 
-    /// Writes `data` to a temporary file next to `url`, then renames it over `url`.
+    /// Writes `data` atomically (``AtomicFile``).
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temp = temporaryURL(for: url)
-        do {
-            try data.write(to: temp)
-        } catch {
-            throw SynthError.writeFailed(path: url.path, reason: error.localizedDescription)
+        do { try AtomicFile.write(data, to: url) } catch {
+            throw SynthError.writeFailed(path: url.path, reason: AtomicFile.reason(error))
         }
-        try rename(temp, to: url)
     }
 
     /// Writes an image through the caller's encoder to a temporary file, then renames it into place.
     static func writeImage(_ image: SynthImage, to url: URL, writePNG: (SynthImage, URL) throws -> Void) throws {
-        let temp = temporaryURL(for: url)
-        do {
-            try writePNG(image, temp)
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw SynthError.writeFailed(path: url.path, reason: error.localizedDescription)
-        }
-        try rename(temp, to: url)
-    }
-
-    /// `.<name>.partial.<ext>` in the same folder (keeps the extension for encoders that look at it).
-    static func temporaryURL(for url: URL) -> URL {
-        let ext = url.pathExtension
-        let stem = url.deletingPathExtension().lastPathComponent
-        let name = "." + stem + ".partial" + (ext.isEmpty ? "" : "." + ext)
-        return url.deletingLastPathComponent().appendingPathComponent(name)
-    }
-
-    static func rename(_ from: URL, to: URL) throws {
-        if Foundation.rename(from.path, to.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: from)
-            throw SynthError.writeFailed(path: to.path, reason: "rename failed: \(reason)")
+        do { try AtomicFile.write(to: url) { temp in try writePNG(image, temp) } } catch {
+            throw SynthError.writeFailed(path: url.path, reason: AtomicFile.reason(error))
         }
     }
 
