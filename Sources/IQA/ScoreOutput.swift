@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// Formats scores as text, keys in the model's output order:
@@ -43,21 +44,7 @@ public struct ScoreLineWriter: Sendable {
     }
 
     /// A JSON string literal with the escapes RFC 8259 requires.
-    public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    public static func jsonString(_ s: String) -> String { JSONText.quoted(s) }
 
     /// An RFC 4180 field: quoted (with doubled quotes) when it holds a comma, quote or line break.
     public static func csvField(_ s: String) -> String {
