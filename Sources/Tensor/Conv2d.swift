@@ -189,28 +189,20 @@ func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
 
 /// `dW` on the engine's own kernel, straight from the input (no im2col; `ipiqa_conv_wgrad_f32`), or nil where that does
 /// not apply (no AVX-512F, fewer than 16 or more than 8192 input channels, few pixels, overridden tiles, or
-/// `FusedConvTuning.direct` off). `dY` is packed once (in parallel) into 32-channel panels; the input channels are
+/// `FusedConvTuning.direct` off). `dY` is packed once (``PackedWeights/Layout/transposed``, in parallel); the input channels are
 /// split over the workers (every worker reads all pixels, each writes its own rows of `dWᵀ`), and `dWᵀ` is transposed
 /// into `dW`'s `[Cout, kh, kw, Cin]` at the end.
 func directWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor? {
     guard FusedConvTuning.direct, g.tileElements == ConvTuning.tileElements, g.cin >= 16,
           g.cin <= Int(IPIQA_WGRAD_MAX_CIN), g.pixels >= 64, ipiqa_has_avx512f() != 0 else { return nil }
     let pixels = g.pixels, cout = g.cout, patch = g.patch, cin = g.cin
-    let packedDy = Storage(uninitializedCount: ipiqa_packed_count_f32(Int32(cout), Int32(pixels)))
+    // dY as the [pixels, Cout] matrix, packed in 32-channel panels (the `.transposed` layout, packed in parallel).
+    guard let packedDy = PackedWeights(fp32Of: dy.reshaped([pixels, cout]), layout: .transposed) else { return nil }
     let dwt = Storage(uninitializedCount: patch * cout)
     let dw = Tensor(uninitialized: [g.cout, g.kh, g.kw, g.cin])
-    let xp = x.pointer, dyp = dy.pointer, pp = packedDy.pointer, tp = dwt.pointer, dwp = dw.pointer
-    let panels = (cout + PackedWeights.panel - 1) / PackedWeights.panel, panel = PackedWeights.panel
+    let xp = x.pointer, pp = packedDy.storage.pointer, tp = dwt.pointer, dwp = dw.pointer
     let workers = Threading.workers
-    withExtendedLifetime((x, dy, packedDy, dwt)) {
-        parallelTasks(min(panels, 2 * workers)) { t in
-            let parts = min(panels, 2 * workers)
-            let a = panels * t / parts, b = panels * (t + 1) / parts
-            if a < b {
-                ipiqa_pack_f32_t(dyp + a * panel, Int32(min(cout, b * panel) - a * panel), Int32(pixels), Int32(cout),
-                                 pp + a * panel * pixels)
-            }
-        }
+    withExtendedLifetime((x, packedDy, dwt)) {
         let parts = max(1, min(workers, cin / 12))
         parallelTasks(parts) { t in
             let c0 = cin * t / parts, c1 = cin * (t + 1) / parts
