@@ -187,41 +187,36 @@ func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
     return dw
 }
 
-/// `dW` on the engine's own kernel, straight from the input (no im2col; `ipiqa_conv_wgrad_f32`), or nil where that does
-/// not apply (no AVX-512F, fewer than 16 or more than 8192 input channels, few pixels, overridden tiles, or
-/// `FusedConvTuning.direct` off). `dY` is packed once (``PackedWeights/Layout/transposed``, in parallel); the input channels are
-/// split over the workers (every worker reads all pixels, each writes its own rows of `dWᵀ`), and `dWᵀ` is transposed
-/// into `dW`'s `[Cout, kh, kw, Cin]` at the end.
+/// `dW` on the engine's own kernel, straight from the input (no im2col; `ipiqa_conv_wgrad_f32`, which packs `dY` and
+/// the input in cache-sized blocks itself and writes `dW`'s `[Cout, kh, kw, Cin]` directly), or nil where that does not
+/// apply (no AVX-512F, fewer than 16 or more than 8192 input channels, few pixels, overridden tiles, or
+/// `FusedConvTuning.direct` off). The workers split the channels whose split duplicates less memory traffic: the input
+/// channels in 32-channel panels (each worker reads all of `dY`) when `Cout ≤ Cin`, else the output channels (each
+/// worker reads all of `x`); both write disjoint parts of `dW`.
 func directWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor? {
     guard FusedConvTuning.direct, g.tileElements == ConvTuning.tileElements, g.cin >= 16,
           g.cin <= Int(IPIQA_WGRAD_MAX_CIN), g.pixels >= 64, ipiqa_has_avx512f() != 0 else { return nil }
-    let pixels = g.pixels, cout = g.cout, patch = g.patch, cin = g.cin
-    // dY as the [pixels, Cout] matrix, packed in 32-channel panels (the `.transposed` layout, packed in parallel).
-    guard let packedDy = PackedWeights(fp32Of: dy.reshaped([pixels, cout]), layout: .transposed) else { return nil }
-    let dwt = Storage(uninitializedCount: patch * cout)
+    let pixels = g.pixels, cout = g.cout, cin = g.cin
     let dw = Tensor(uninitialized: [g.cout, g.kh, g.kw, g.cin])
-    let xp = x.pointer, pp = packedDy.storage.pointer, tp = dwt.pointer, dwp = dw.pointer
+    let xp = x.pointer, dyp = dy.pointer, dwp = dw.pointer
+    let panels = (cin + PackedWeights.panel - 1) / PackedWeights.panel
     let workers = Threading.workers
-    withExtendedLifetime((x, packedDy, dwt)) {
-        let parts = max(1, min(workers, cin / 12))
+    let env = ProcessInfo.processInfo.environment["IPIQA_WGRAD_SPLIT"]
+    let alongInputs = env == "ci" ? true : env == "co" ? false : panels >= workers && (cout <= cin || cout < 12 * workers)
+    let parts = alongInputs ? min(workers, panels) : max(1, min(workers, cout / 12))
+    withExtendedLifetime((x, dy)) {
         parallelTasks(parts) { t in
-            let c0 = cin * t / parts, c1 = cin * (t + 1) / parts
-            ipiqa_conv_wgrad_f32(xp, Int32(g.h), Int32(g.w), Int32(cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
-                                 Int32(g.padding), Int32(g.outH), Int32(g.outW), 0, pixels, Int32(c0), Int32(c1), pp,
-                                 Int32(cout), tp, 0)
-        }
-        // dW[co][r] = dWᵀ[r][co], in blocks of 16 × 16.
-        let rowBlocks = (patch + 15) / 16
-        parallelChunks(rowBlocks, costPerItem: 16 * cout) { range in
-            for rb in range {
-                let r0 = rb * 16, r1 = min(patch, r0 + 16)
-                var c0 = 0
-                while c0 < cout {
-                    let c1 = min(cout, c0 + 16)
-                    for co in c0..<c1 { for r in r0..<r1 { dwp[co * patch + r] = tp[r * cout + co] } }
-                    c0 = c1
-                }
+            var (ci0, ci1, co0, co1) = (0, cin, 0, cout)
+            if alongInputs {
+                ci0 = min(cin, panels * t / parts * PackedWeights.panel)
+                ci1 = min(cin, panels * (t + 1) / parts * PackedWeights.panel)
+            } else {
+                co0 = cout * t / parts
+                co1 = cout * (t + 1) / parts
             }
+            ipiqa_conv_wgrad_f32(xp, Int32(g.h), Int32(g.w), Int32(cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                                 Int32(g.padding), Int32(g.outH), Int32(g.outW), pixels, dyp, Int32(cout), Int32(co0),
+                                 Int32(co1), Int32(ci0), Int32(ci1), dwp, 0)
         }
     }
     return dw

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 @testable import Tensor
@@ -97,6 +98,29 @@ struct OptimizerTests {
         bad["ghost.step"] = Tensor(scalar: 1)
         #expect(throws: OptimizerStateError.self) { try second.loadStateDict(bad) }
         #expect(second.stepCount(of: ps["p0"]!) == 5, "a failed import changes nothing")
+    }
+
+    @Test("the AdamW update gives bit-identical results however the parameter is cut into chunks (vector body vs tail)")
+    func adamChunkingIsExact() {
+        var rng = SeededGenerator(seed: 5)
+        let n = 77
+        let p0 = Tensor.randn([n], using: &rng), g = Tensor.randn([n], using: &rng)
+        let m0 = Tensor.randn([n], std: 0.1, using: &rng)
+        let v0 = Tensor.uniform([n], low: 0, high: 0.2, using: &rng)
+        func run(_ cuts: [Int]) -> [Float] {
+            let p = p0.copy(), m = m0.copy(), v = v0.copy()
+            let bounds = [0] + cuts + [n]
+            for (lo, hi) in zip(bounds, bounds.dropFirst()) {
+                ipiqa_adam_update(p.pointer + lo, g.pointer + lo, m.pointer + lo, v.pointer + lo, hi - lo, 1, 0.999, 0,
+                                  0.1, 0.999, 0.001, 1e-3, 0.05, 1e-8)
+            }
+            return Array(UnsafeBufferPointer(start: p.pointer, count: n)) + Array(UnsafeBufferPointer(start: m.pointer, count: n))
+                + Array(UnsafeBufferPointer(start: v.pointer, count: n))
+        }
+        let whole = run([])
+        #expect(run([5]) == whole)
+        #expect(run([16, 33, 70]) == whole)
+        #expect(run(Array(1..<n)) == whole)
     }
 
     @Test("zeroGrad drops gradients; AdamConfig decodes absent keys to PyTorch defaults")

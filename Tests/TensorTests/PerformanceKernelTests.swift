@@ -99,6 +99,9 @@ struct PerformanceKernelTests {
     static let gradientCases: [(Int, Int, Int, Int, Int, Int, Int)] = [
         (2, 9, 16, 40, 3, 1, 1), (1, 12, 40, 70, 3, 2, 1), (2, 8, 24, 33, 1, 1, 0), (1, 10, 300, 64, 3, 1, 1),
         (2, 9, 17, 20, 3, 1, 0), (1, 16, 64, 96, 1, 1, 0),
+        // dW kernel blocking: 800 pixels (three full 256-pixel blocks and a partial one) split over input channels;
+        // 1,000 output channels (more than one 480-channel block per worker) with a 32-channel input.
+        (2, 20, 48, 24, 3, 1, 1), (1, 9, 32, 1000, 1, 1, 0),
     ]
 
     @Test("training conv2d: dW (direct kernel) and dX (packed 1×1 / flipped transposed conv) equal the im2col + OpenBLAS path (rel. L2 ≤ 1e-5)",
