@@ -201,8 +201,7 @@ func directWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor? {
     let xp = x.pointer, dyp = dy.pointer, dwp = dw.pointer
     let panels = (cin + PackedWeights.panel - 1) / PackedWeights.panel
     let workers = Threading.workers
-    let env = ProcessInfo.processInfo.environment["IPIQA_WGRAD_SPLIT"]
-    let alongInputs = env == "ci" ? true : env == "co" ? false : panels >= workers && (cout <= cin || cout < 12 * workers)
+    let alongInputs = panels >= workers && (cout <= cin || cout < 12 * workers)
     let parts = alongInputs ? min(workers, panels) : max(1, min(workers, cout / 12))
     withExtendedLifetime((x, dy)) {
         parallelTasks(parts) { t in
