@@ -25,12 +25,22 @@ public func tanh(_ x: Var) -> Var { unaryOp(x, { Foundation.tanh($0) }, derivati
 /// `σ(x) = 1 / (1 + e^{−x})`.
 public func sigmoid(_ x: Var) -> Var { unaryOp(x, { 1 / (1 + Foundation.exp(-$0)) }, derivative: { _, y in y * (1 - y) }) }
 
-/// CLIP's QuickGELU: `x · σ(1.702 x)`.
+/// CLIP's QuickGELU: `x · σ(1.702 x)`, forward and backward on vectorised kernels (`ipiqa_quick_gelu*`, an exp within
+/// 1 ulp of `expf`); the libm loop had made it about a seventh of the text encoder's time.
 public func quickGELU(_ x: Var) -> Var {
-    unaryOp(x, { $0 / (1 + Foundation.exp(-1.702 * $0)) }, derivative: { x, _ in
-        let s = 1 / (1 + Foundation.exp(-1.702 * x))
-        return s + 1.702 * x * s * (1 - s)
-    })
+    let y = Tensor(uninitialized: x.shape)
+    let xp = x.value.pointer, yp = y.pointer
+    parallelChunks(y.count, costPerItem: 4) { r in ipiqa_quick_gelu(xp + r.lowerBound, r.count, yp + r.lowerBound) }
+    return makeResult(y, [x]) { dy in
+        let dx = Tensor(uninitialized: x.shape)
+        let gp = dy.pointer, dp = dx.pointer
+        withExtendedLifetime(x) {
+            parallelChunks(dx.count, costPerItem: 4) { r in
+                ipiqa_quick_gelu_backward(xp + r.lowerBound, gp + r.lowerBound, r.count, dp + r.lowerBound)
+            }
+        }
+        x.accumulate(dx)
+    }
 }
 
 /// Exact GELU: `x · Φ(x)` (PyTorch `F.gelu`, approximate='none').

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Softmax over the last dimension, max-subtracted for stability:
@@ -38,12 +39,10 @@ func softmaxRow(_ row: UnsafeMutablePointer<Float>, count n: Int) {
         row.update(repeating: 0, count: n)
         return
     }
+    for j in 0..<n { row[j] -= m }
+    ipiqa_exp(row, n, row)   // vectorised, within 1 ulp of expf
     var s: Float = 0
-    for j in 0..<n {
-        let e = Foundation.exp(row[j] - m)
-        row[j] = e
-        s += e
-    }
+    for j in 0..<n { s += row[j] }
     let inv = 1 / s
     for j in 0..<n { row[j] *= inv }
 }

@@ -92,6 +92,13 @@ void ipiqa_add(const float *a, const float *b, long n, float *out);
 void ipiqa_adam_update(float *p, const float *g, float *m, float *v, long n, int decoupled, float decay, float l2,
                        float w1, float b2, float w2, float step, float bc2sqrt, float eps);
 
+/// CLIP's QuickGELU y = x·σ(1.702x) over n elements (vectorised exp: ≤ 2 ulp from expf).
+void ipiqa_quick_gelu(const float *x, long n, float *y);
+/// Its gradient: dx = dy·(s + 1.702·x·s·(1 − s)), s = σ(1.702x).
+void ipiqa_quick_gelu_backward(const float *x, const float *dy, long n, float *dx);
+/// y = eˣ over n elements (the same vectorised exp; y may be x).
+void ipiqa_exp(const float *x, long n, float *y);
+
 // ---- Fork-join pool (Sources/CKernels/pool.c) ----
 
 /// A parallel loop body: called once per index.
