@@ -79,10 +79,15 @@ extension DemoRun {
         note("image2prompt", String(format: "filter at similarity %.3f keeps %d of %d pairs; drops %d of the %d mismatched captions",
                                     threshold, filtered.kept.count, filtered.total, droppedMismatched, mismatched.count), since: start)
         let trainStart = Date()
-        let report = try trainer.train(filtered.keptPairs)
+        var batchLosses: [Float] = []
+        let report = try trainer.train(filtered.keptPairs) { batchLosses.append($0.loss) }
         try trainer.save(to: url)
         try DemoFiles.writeAtomically(try JSONEncoder().encode(I2PInfo(pairs: filtered.total, kept: filtered.kept.count)), to: infoURL)
-        note("image2prompt", String(format: "%d steps, loss %.3f → %.3f; saved %@", report.steps, report.firstLoss ?? 0, report.lastLoss ?? 0,
+        // Single batches are noisy (the last one may hold a few pairs): report the mean of the first and last ten.
+        let window = max(1, min(10, batchLosses.count / 2))
+        func mean(_ xs: ArraySlice<Float>) -> Double { xs.isEmpty ? 0 : xs.reduce(0.0) { $0 + Double($1) } / Double(xs.count) }
+        note("image2prompt", String(format: "%d steps, mean batch loss %.3f (first %d) → %.3f (last %d); saved %@", report.steps,
+                                    mean(batchLosses.prefix(window)), window, mean(batchLosses.suffix(window)), window,
                                     url.lastPathComponent), since: trainStart)
         return (url, filtered.total, filtered.kept.count)
     }
