@@ -141,19 +141,26 @@ static F32_TARGET inline __attribute__((always_inline)) void finish_tile(__m512 
     }
 }
 
+// The body every fp32 microkernel shares: an R×32 register tile C (c0: columns 0–15, c1: 16–31) accumulated over kc
+// steps of B (packed, 32 floats per step) times the column of A given by AVAL(r, kk) — the kernels differ only in
+// where row r's value at step kk lives.
+#define F32_TILE(R, kc, b, AVAL)                                                                                       \
+    __m512 c0[R], c1[R];                                                                                               \
+    _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
+    for (int kk = 0; kk < (kc); kk++) {                                                                                \
+        __m512 b0 = _mm512_load_ps((b) + (size_t)kk * NR), b1 = _mm512_load_ps((b) + (size_t)kk * NR + 16);            \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
+            __m512 av = _mm512_set1_ps(AVAL(r, kk));                                                                   \
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                    \
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                    \
+        }                                                                                                              \
+    }
+
+#define A_ROWS(r, kk) a[(size_t)(r) * lda + (kk)]
 #define KERNEL_F32(R)                                                                                                  \
     static F32_TARGET void kf32_##R(int kc, const float *a, int lda, const float *b, float *c, int ldc, int nr,        \
                                     int accumulate, const ipiqa_epilogue *ep, int col, int row) {                      \
-        __m512 c0[R], c1[R];                                                                                           \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
-        for (int kk = 0; kk < kc; kk++) {                                                                              \
-            __m512 b0 = _mm512_load_ps(b + (size_t)kk * NR), b1 = _mm512_load_ps(b + (size_t)kk * NR + 16);            \
-            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                     \
-                __m512 av = _mm512_set1_ps(a[(size_t)r * lda + kk]);                                                   \
-                c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                \
-                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
-            }                                                                                                          \
-        }                                                                                                              \
+        F32_TILE(R, kc, b, A_ROWS)                                                                                     \
         finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                                  \
     }
 
@@ -183,27 +190,48 @@ void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *p
     }
 }
 
+// Per-thread scratch buffers (64-byte aligned, grown on demand, kept for the thread's lifetime): the packing buffers of
+// kernels called once per layer would otherwise be mmapped and page-faulted on every call.
+static void *scratch_reserve(int slot, size_t bytes) {
+    static __thread void *buffers[2];
+    static __thread size_t sizes[2];
+    if (sizes[slot] < bytes) {
+        free(buffers[slot]);
+        size_t size = (bytes + 4095) & ~(size_t)4095;
+        buffers[slot] = aligned_alloc(64, size);
+        sizes[slot] = buffers[slot] ? size : 0;
+    }
+    return buffers[slot];
+}
+
+// For output pixels p0..<p0+pixels (flattened n·outH·outW): the flat index (n·h + ih)·w + iw of each one's top-left
+// tap in the NHWC input (it may lie outside) and that tap's row ih and column iw.
+static void pixel_origins(long p0, long pixels, int h, int w, int stride, int pad, int outH, int outW, long *base,
+                          int *ih0, int *iw0) {
+    for (long q = 0; q < pixels; q++) {
+        long pix = p0 + q;
+        int ow = (int)(pix % outW);
+        long rowIndex = pix / outW;
+        int oh = (int)(rowIndex % outH);
+        long n = rowIndex / outH;
+        ih0[q] = oh * stride - pad;
+        iw0[q] = ow * stride - pad;
+        base[q] = (n * h + ih0[q]) * (long)w + iw0[q];
+    }
+}
+
 // ---------------- fp32 convolution without im2col ----------------
 // The same 12×32 register tile, but each of the 12 rows of A is its own pointer: the input pixel that this output pixel
 // reads at the current kernel tap (or a zero row in the padding), so the convolution runs straight from the NHWC input.
 // A k-block never crosses a tap: it is (tap, channels cb…cb+kc) of the (i, j, c) ordered patch.
 
+#define A_POINTERS(r, kk) ar[r][kk]
 #define KERNEL_F32P(R)                                                                                                 \
     static F32_TARGET void kf32p_##R(int kc, const float *const *rows, const float *b, float *c, int ldc, int nr,     \
                                      int accumulate, const ipiqa_epilogue *ep, int col, int row) {                     \
-        __m512 c0[R], c1[R];                                                                                           \
         const float *ar[R];                                                                                            \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                         \
-            c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); ar[r] = rows[r];                                 \
-        }                                                                                                              \
-        for (int kk = 0; kk < kc; kk++) {                                                                              \
-            __m512 b0 = _mm512_load_ps(b + (size_t)kk * NR), b1 = _mm512_load_ps(b + (size_t)kk * NR + 16);            \
-            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                     \
-                __m512 av = _mm512_set1_ps(ar[r][kk]);                                                                 \
-                c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                \
-                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
-            }                                                                                                          \
-        }                                                                                                              \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) ar[r] = rows[r];                                          \
+        F32_TILE(R, kc, b, A_POINTERS)                                                                                 \
         finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                                  \
     }
 
@@ -226,20 +254,10 @@ void ipiqa_conv_f32(const float *x, int h, int w, int cin, int kh, int kw, int s
     long pixels = p1 - p0;
     if (pixels <= 0 || c1 <= c0) return;
     size_t k = (size_t)kh * kw * cin;
-    // Per output pixel: the flat index of its top-left tap in x (may lie outside) and that tap's row / column.
-    long *base = (long *)malloc((size_t)pixels * (sizeof(long) + 2 * sizeof(int)));
+    long *base = (long *)scratch_reserve(1, (size_t)pixels * (sizeof(long) + 2 * sizeof(int)));
     if (!base) return;
     int *ih0 = (int *)(base + pixels), *iw0 = ih0 + pixels;
-    for (long q = 0; q < pixels; q++) {
-        long pix = p0 + q;
-        int ow = (int)(pix % outW);
-        long rowIndex = pix / outW;
-        int oh = (int)(rowIndex % outH);
-        long b = rowIndex / outH;
-        ih0[q] = oh * stride - pad;
-        iw0[q] = ow * stride - pad;
-        base[q] = (b * h + ih0[q]) * (long)w + iw0[q];
-    }
+    pixel_origins(p0, pixels, h, w, stride, pad, outH, outW, base, ih0, iw0);
     int taps = kh * kw;
     for (int t = 0; t < taps; t++) {
         int i = t / kw, j = t % kw;
@@ -267,7 +285,6 @@ void ipiqa_conv_f32(const float *x, int h, int w, int cin, int kh, int kw, int s
             }
         }
     }
-    free(base);
 }
 
 // ---------------- fp32 convolution weight gradient without im2col ----------------
@@ -278,39 +295,16 @@ void ipiqa_conv_f32(const float *x, int h, int w, int cin, int kh, int kw, int s
 //       (zero rows in the padding, zero columns past ci1)
 //       for each panel (in L1) × each tile: a 12×32 register tile of C, accumulated across pixel blocks.
 
-// Per-thread scratch buffers (64-byte aligned, grown on demand, kept for the thread's lifetime): the packing buffers of
-// kernels called once per layer would otherwise be mmapped and page-faulted on every call.
-static void *scratch_reserve(int slot, size_t bytes) {
-    static __thread void *buffers[2];
-    static __thread size_t sizes[2];
-    if (sizes[slot] < bytes) {
-        free(buffers[slot]);
-        size_t size = (bytes + 4095) & ~(size_t)4095;
-        buffers[slot] = aligned_alloc(64, size);
-        sizes[slot] = buffers[slot] ? size : 0;
-    }
-    return buffers[slot];
-}
-
 // Pixels per block, input channels per packed block of B, output channels per packed block of A.
 #define WKC 256
 #define WCB 256
 #define WCO 480
 
+#define A_TILES(r, kk) a[(size_t)(kk) * MR + (r)]
 #define KERNEL_F32W(R)                                                                                                 \
     static F32_TARGET void kf32w_##R(int kc, const float *a, const float *b, float *c, int ldc, int nr,               \
                                      int accumulate) {                                                                 \
-        __m512 c0[R], c1[R];                                                                                           \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
-        for (int kk = 0; kk < kc; kk++) {                                                                              \
-            __m512 b0 = _mm512_load_ps(b + (size_t)kk * NR), b1 = _mm512_load_ps(b + (size_t)kk * NR + 16);            \
-            const float *ap = a + (size_t)kk * MR;                                                                     \
-            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                     \
-                __m512 av = _mm512_set1_ps(ap[r]);                                                                     \
-                c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                \
-                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
-            }                                                                                                          \
-        }                                                                                                              \
+        F32_TILE(R, kc, b, A_TILES)                                                                                    \
         finish_tile(c0, c1, R, c, ldc, nr, accumulate, 0, 0, 0);                                                       \
     }
 
@@ -363,15 +357,7 @@ void ipiqa_conv_wgrad_f32(const float *x, int h, int w, int cin, int kh, int kw,
     float *b = a + aFloats;
     int *ih0 = (int *)(base + pixels), *iw0 = ih0 + pixels;
     const float **rows = (const float **)(iw0 + pixels);
-    for (long q = 0; q < pixels; q++) {
-        int ow = (int)(q % outW);
-        long rowIndex = q / outW;
-        int oh = (int)(rowIndex % outH);
-        long n = rowIndex / outH;
-        ih0[q] = oh * stride - pad;
-        iw0[q] = ow * stride - pad;
-        base[q] = (n * h + ih0[q]) * (long)w + iw0[q];
-    }
+    pixel_origins(0, pixels, h, w, stride, pad, outH, outW, base, ih0, iw0);
     int taps = kh * kw;
     size_t ldc = (size_t)taps * cin;
     for (long kb = 0; kb < pixels; kb += WKC) {
