@@ -171,6 +171,11 @@ typedef void (*kf32_fn)(int, const float *, int, const float *, float *, int, in
 static const kf32_fn kf32_table[MR + 1] = {0, kf32_1, kf32_2, kf32_3, kf32_4, kf32_5, kf32_6,
                                            kf32_7, kf32_8, kf32_9, kf32_10, kf32_11, kf32_12};
 
+// Rows of register tile t when m rows are cut into ceil(m / 12) tiles of near-equal size (e.g. 49 → 10, 10, 10, 10, 9
+// rather than 12, 12, 12, 12, 1): a tile of fewer than 4 rows has too few independent FMA chains to hide the FMA
+// latency and costs up to 4× more per row. Each row's result is the same whichever tile it lands in.
+static inline int balanced_tile_rows(long m, long tiles, long t) { return (int)(m / tiles + (t < m % tiles)); }
+
 void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
                     const ipiqa_epilogue *ep) {
     for (int kb = 0; kb < k; kb += KC) {
@@ -178,8 +183,9 @@ void ipiqa_gemm_f32(int m, int n, int k, const float *a, int lda, const float *p
         int kc = k - kb < KC ? k - kb : KC;
         for (int nb = 0; nb < n; nb += NC) {
             int ne = n - nb < NC ? n : nb + NC;
-            for (int i = 0; i < m; i += MR) {
-                int mr = m - i < MR ? m - i : MR;
+            int tiles = (m + MR - 1) / MR;
+            for (int t = 0, i = 0; t < tiles; i += balanced_tile_rows(m, tiles, t), t++) {
+                int mr = balanced_tile_rows(m, tiles, t);
                 for (int j = nb; j < ne; j += NR) {
                     const float *bp = packed + (size_t)(j / NR) * NR * k + (size_t)kb * NR;
                     kf32_table[mr](kc, a + (size_t)i * lda + kb, lda, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0, last,
@@ -268,8 +274,9 @@ void ipiqa_conv_f32(const float *x, int h, int w, int cin, int kh, int kw, int s
             const ipiqa_epilogue *last = (t == taps - 1 && cb + kc >= cin) ? ep : 0;
             for (int nb = c0; nb < c1; nb += NC) {
                 int ne = c1 - nb < NC ? c1 : nb + NC;
-                for (long q = 0; q < pixels; q += MR) {
-                    int mr = pixels - q < MR ? (int)(pixels - q) : MR;
+                long tiles = (pixels + MR - 1) / MR, q = 0;
+                for (long tt = 0; tt < tiles; q += balanced_tile_rows(pixels, tiles, tt), tt++) {
+                    int mr = balanced_tile_rows(pixels, tiles, tt);
                     const float *rows[MR];
                     for (int r = 0; r < mr; r++) {
                         int ih = ih0[q + r] + i, iw = iw0[q + r] + j;

@@ -126,6 +126,21 @@ struct PerformanceKernelTests {
         #expect(relativeL2(dw, dwRef) <= 1e-5)
     }
 
+    @Test("packed GEMM: a row's result does not depend on how the rows are cut into register tiles (bit-identical)",
+          arguments: [13, 49, 50, 97])
+    func rowTilingIsExact(m: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(m))
+        let w = Tensor.randn([70, 300], using: &rng), a = Tensor.randn([m, 300], using: &rng)
+        guard let packed = PackedWeights(weight: w, precision: .fp32) else { return }  // no AVX-512F
+        let whole = packed.matmul(a)
+        for r in [0, m / 2, m - 1] {
+            let row = Tensor(shape: [1, 300], values: Array(UnsafeBufferPointer(start: a.pointer + r * 300, count: 300)))
+            let alone = packed.matmul(row)
+            #expect(Array(UnsafeBufferPointer(start: alone.pointer, count: 70))
+                    == Array(UnsafeBufferPointer(start: whole.pointer + r * 70, count: 70)), "row \(r) of \(m)")
+        }
+    }
+
     @Test("convBatchNorm: fused eval path without gradients equals the recorded path (1e-5), and training mode records gradients")
     func convBatchNormPaths() {
         var rng = SeededGenerator(seed: 3)
