@@ -352,10 +352,11 @@ static F32_TARGET void pack_x_panels(const float *const *rows, int kc, int ci, i
 
 void ipiqa_conv_wgrad_f32(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH,
                           int outW, long pixels, const float *dy, int cout, int co0, int co1, int ci0, int ci1,
-                          float *dw, int accumulate) {
+                          float *dw) {
     if (pixels <= 0 || co1 <= co0 || ci1 <= ci0) return;
     int coBlock = WCO < co1 - co0 ? WCO : co1 - co0;
-    size_t aFloats = (size_t)((coBlock + MR - 1) / MR) * WKC * MR + 16;
+    // WKC·MR is a multiple of 16 floats, so b (after a) stays 64-byte aligned for the aligned panel stores.
+    size_t aFloats = (size_t)((coBlock + MR - 1) / MR) * WKC * MR;
     size_t bFloats = (size_t)((WCB + NR - 1) / NR) * WKC * NR;
     size_t meta = (size_t)pixels * (sizeof(long) + 2 * sizeof(int)) + (size_t)WKC * sizeof(float *);
     float *a = (float *)scratch_reserve(0, (aFloats + bFloats) * sizeof(float));
@@ -369,7 +370,7 @@ void ipiqa_conv_wgrad_f32(const float *x, int h, int w, int cin, int kh, int kw,
     size_t ldc = (size_t)taps * cin;
     for (long kb = 0; kb < pixels; kb += WKC) {
         int kc = pixels - kb < WKC ? (int)(pixels - kb) : WKC;
-        int acc = accumulate || kb > 0;
+        int acc = kb > 0;
         for (int cb0 = co0; cb0 < co1; cb0 += coBlock) {
             int cb1 = co1 - cb0 < coBlock ? co1 : cb0 + coBlock;
             pack_dy_tiles(dy, cout, kb, kc, cb0, cb1, a);

@@ -215,7 +215,7 @@ func directWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor? {
             }
             ipiqa_conv_wgrad_f32(xp, Int32(g.h), Int32(g.w), Int32(cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
                                  Int32(g.padding), Int32(g.outH), Int32(g.outW), pixels, dyp, Int32(cout), Int32(co0),
-                                 Int32(co1), Int32(ci0), Int32(ci1), dwp, 0)
+                                 Int32(co1), Int32(ci0), Int32(ci1), dwp)
         }
     }
     return dw

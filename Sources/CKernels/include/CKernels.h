@@ -20,12 +20,12 @@ void ipiqa_pack_f32(const float *w, int n, int k, int ldw, float *packed);
 /// Most input channels ipiqa_conv_wgrad_f32 takes.
 #define IPIQA_WGRAD_MAX_CIN 8192
 /// Weight gradient of a convolution without im2col: dw [cout][kh][kw][cin] rows co0..<co1, input channels ci0..<ci1 of
-/// every tap = Σ_p dy[p][co] · x_tap[p][ci] over all `pixels` output pixels (dy [pixels][cout]), added to dw when
-/// accumulate ≠ 0 (else overwritten). Both operands are packed in cache-sized blocks inside. cin ≤ IPIQA_WGRAD_MAX_CIN.
+/// every tap = Σ_p dy[p][co] · x_tap[p][ci] over all `pixels` output pixels (dy [pixels][cout]), overwriting that part of
+/// dw. Both operands are packed in cache-sized blocks inside. cin ≤ IPIQA_WGRAD_MAX_CIN.
 /// Single-threaded.
 void ipiqa_conv_wgrad_f32(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH,
                           int outW, long pixels, const float *dy, int cout, int co0, int co1, int ci0, int ci1,
-                          float *dw, int accumulate);
+                          float *dw);
 /// The same packed layout for the n×k matrix Wᵀ, from w stored k×n (row stride ldw).
 void ipiqa_pack_f32_t(const float *w, int n, int k, int ldw, float *packed);
 /// Panels panel0..<panel1 of the packed n×k weight (n = cin, k = kh·kw·cout) W'[ci][i][j][co] = W[co][kh−1−i][kw−1−j][ci]
