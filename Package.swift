@@ -9,7 +9,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "IPIQA", targets: [
-            "Tensor", "NN", "Checkpoints", "CLIPTokenizer", "CLIP", "Imaging", "IQAData", "IQAMetrics", "IQA", "SynthAGI",
+            "Tensor", "NN", "Checkpoints", "CLIPTokenizer", "CLIP", "Imaging", "IQAData", "IQAMetrics",
+            "IQAModel", "IQATraining", "IQAScoring", "Image2Prompt", "SynthAGI", "IPIQADemo",
         ]),
         .executable(name: "ipiqa", targets: ["ipiqa"]),
     ],
@@ -46,14 +47,30 @@ let package = Package(
         .target(name: "IQAData", dependencies: ["Archive", "Imaging"], resources: [.copy("Resources")]),
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
-        // IP-IQA model, Image2Prompt, trainer, evaluation.
-        .target(name: "IQA", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "IQAMetrics", "Imaging", "Checkpoints"], swiftSettings: optimized),
-        // Embedded synthetic AGIQA world for `ipiqa demo`.
-        .target(name: "SynthAGI", dependencies: ["Archive", "IQA", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "Imaging", "NN", "Tensor"],
-                exclude: ["World/MOS.md"], swiftSettings: optimized),
+        // The IP-IQA model: configuration and fusion, pools, heads, model file format, attention maps.
+        .target(name: "IQAModel", dependencies: ["CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
+        // Training: trainer, steps, configuration, resume state, run results, data pipeline, feature store and modes.
+        .target(name: "IQATraining", dependencies: [
+            "Archive", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
+        ], swiftSettings: optimized),
+        // Scoring with a trained model: single images, CSV batches, output writers.
+        .target(name: "IQAScoring", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
+                swiftSettings: optimized),
+        // Image2Prompt pre-training: similarity filter and image-tower trainer.
+        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
+        // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
+        .target(name: "Benchmarks", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATraining", "NN", "Tensor"],
+                swiftSettings: optimized),
+        // The embedded synthetic AGIQA world (prompts, renderer, generators, MOS model, dataset writers).
+        .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: optimized),
+        // `ipiqa demo`: the whole method on the synthetic world (tiny CLIP, Image2Prompt, IP-IQA variants, tables).
+        .target(name: "IPIQADemo", dependencies: [
+            "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
+        ], swiftSettings: optimized),
         // Thin CLI.
         .executableTarget(name: "ipiqa", dependencies: [
-            "IQA", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "SynthAGI", "Checkpoints", "Imaging", "NN", "Tensor",
+            "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
+            "Image2Prompt", "Imaging", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,10 +80,17 @@ let package = Package(
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "Tensor", "NN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQADataTests", dependencies: ["IQAData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IQADataTests", dependencies: ["IQAData", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQATests", dependencies: ["IQA", "CLIP", "CLIPTokenizer", "NN", "Tensor", "IQAData", "Imaging", "Checkpoints"], resources: [.copy("Fixtures")]),
+        .target(name: "IQATestSupport", dependencies: ["CLIP", "IQAModel", "IQATraining", "NN", "Tensor"], path: "Tests/IQATestSupport"),
+        .testTarget(name: "IQAModelTests", dependencies: ["IQAModel", "IQATraining", "IQATestSupport", "CLIP", "NN", "Tensor"]),
+        .testTarget(name: "IQATrainingTests", dependencies: [
+            "IQATraining", "IQAModel", "IQATestSupport", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "Imaging", "NN", "Tensor",
+        ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IQAScoringTests", dependencies: ["IQAScoring", "IQAModel", "CLIP", "Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "Image2PromptTests", dependencies: ["Image2Prompt", "CLIP", "IQAData", "NN", "Tensor"]),
         .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "Imaging", "IQAData"]),
-        .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "IQA", "CLIP", "CLIPTokenizer", "Imaging", "Tensor"]),
+        .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "Tensor"]),
+        .testTarget(name: "IPIQADemoTests", dependencies: ["IPIQADemo", "SynthAGI", "IQAModel", "IQATraining", "CLIP", "CLIPTokenizer", "Imaging", "Tensor"]),
     ]
 )

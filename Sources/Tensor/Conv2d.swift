@@ -21,8 +21,9 @@ public func conv2d(_ x: Var, _ w: Var, bias: Var? = nil, stride: Int = 1, paddin
     conv2d(x, w, bias: bias, stride: stride, padding: padding, tileElements: ConvTuning.tileElements)
 }
 
-/// ``conv2d(_:_:bias:stride:padding:)`` with an explicit im2col tile size (tests force many small tiles).
-func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileElements: Int) -> Var {
+/// ``conv2d(_:_:bias:stride:padding:)`` with an explicit im2col tile size (tests force many small tiles; the
+/// benchmark tunes it).
+public func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, tileElements: Int) -> Var {
     checkShape(x.value.rank == 4 && w.value.rank == 4 && x.shape[3] == w.shape[3], "conv2d", x.shape, w.shape)
     checkShape(stride >= 1 && padding >= 0, "conv2d (stride \(stride), padding \(padding))", x.shape, w.shape)
     let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding, tileElements: tileElements)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Tensor
 
@@ -58,7 +59,7 @@ struct BenchConvCommand: ParsableCommand {
         }
         print("conv \(c.kernel)×\(c.kernel) stride \(c.stride) pad \(c.padding), \(c.inChannels)→\(c.outChannels) channels on "
               + "\(c.batch)×\(c.size)×\(c.size): \(String(format: "%.1f", result.gflopPerPass)) GFLOP per pass, "
-              + "\(Threading.workers) threads, median of \(c.repeats), OpenBLAS core \(ConvBenchmark.blasCoreName())")
+              + "\(Threading.workers) threads, median of \(c.repeats), OpenBLAS core \(BLASCoreOverride.coreName())")
         let gemmShape = "\(c.sgemmRows)×\(c.outChannels)×\(c.kernel * c.kernel * c.inChannels)"
         let rows = [("forward", result.forwardGFLOPS), ("backward data", result.backwardDataGFLOPS),
                     ("backward weights", result.backwardWeightGFLOPS), ("sgemm \(gemmShape)", result.sgemmGFLOPS)]

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
-import IQA
 import Tensor
 
 /// `ipiqa bench [models]`: RN50 image forward (224/512, batch 1/8), text encoder (batch 32), IP-IQA training steps;

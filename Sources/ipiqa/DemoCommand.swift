@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SynthAGI
+import IPIQADemo
 
 /// `ipiqa demo`: the whole IP-IQA method on the embedded synthetic world SynthAGI, with cached artefacts; tables on
 /// stdout, progress on stderr.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import Tensor
 import Imaging
+import Tensor
 
 /// `ipiqa embed`: raw CLIP image and text projections (what OpenAI's `encode_image` / `encode_text` return) as JSON.
 struct EmbedCommand: ParsableCommand {

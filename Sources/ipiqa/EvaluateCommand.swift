@@ -1,9 +1,10 @@
 import ArgumentParser
 import CLIPTokenizer
 import Foundation
-import IQA
 import IQAData
 import IQAMetrics
+import IQAModel
+import IQATraining
 import Tensor
 
 /// `ipiqa evaluate`: metrics of a trained model (IPIQACheckpoint file) on a dataset or one part of a split.

@@ -2,8 +2,9 @@ import ArgumentParser
 import CLIP
 import CLIPTokenizer
 import Foundation
+import Image2Prompt
 import Imaging
-import IQA
+import IQAData
 import Tensor
 
 /// `ipiqa pretrain`: Image2Prompt pre-training of a CLIP image tower on an image–prompt corpus.

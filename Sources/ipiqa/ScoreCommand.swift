@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import Tensor
-import IQA
 import Imaging
+import IQAModel
+import IQAScoring
+import Tensor
 
 /// `ipiqa score`: quality / alignment of images with their prompts from a trained IP-IQA model file.
 struct ScoreCommand: ParsableCommand {
@@ -84,7 +85,7 @@ struct ScoreCommand: ParsableCommand {
     }
 
     private func scoreOne(_ scorer: Scorer, image: String, heads: AttentionHeadSelection) throws {
-        if attentionMap != nil, !scorer.usesText { throw ScoringError.imageOnlyModel(file: model) }
+        if attentionMap != nil, !scorer.usesText { throw IPIQAError.imageOnlyModel(file: model) }
         var prompts: [String] = []
         if scorer.usesText {
             guard let prompt else { throw ValidationError("this model reads prompts: give --prompt") }

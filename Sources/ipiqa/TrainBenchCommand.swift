@@ -1,6 +1,6 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
-import IQA
 import Tensor
 
 /// `ipiqa bench-train`: per-step and per-epoch training time of full fine-tuning, --freeze-trunk and --freeze-kv on
@@ -29,7 +29,7 @@ struct TrainBenchCommand: ParsableCommand {
 
     func run() throws {
         // OpenBLAS picks its kernels when it loads: relaunch once with a better core type if it fell back to generic.
-        if let core = ConvBenchmark.betterBLASCoreType() {
+        if let core = BLASCoreOverride.betterCoreType() {
             setenv("OPENBLAS_CORETYPE", core, 1)
             var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
             execv("/proc/self/exe", &argv)
@@ -50,7 +50,7 @@ struct TrainBenchCommand: ParsableCommand {
                   promptTokens >= 0, promptTokens <= 75, epochImages >= batchSize else {
                 throw ValidationError("need a resolution multiple of 32, positive batch sizes, 0…75 prompt tokens, --epoch-images ≥ --batch-size")
             }
-            CLI.note("OpenBLAS core \(ConvBenchmark.blasCoreName()), \(Threading.workers) threads")
+            CLI.note("OpenBLAS core \(BLASCoreOverride.coreName()), \(Threading.workers) threads")
             let result = try TrainingBenchmark.run(c) { CLI.note($0) }
             if let json {
                 let encoder = JSONEncoder()

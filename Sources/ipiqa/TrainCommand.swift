@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
-import IQA
 import IQAData
+import IQAModel
+import IQATraining
 
 extension IPIQAConfiguration.QAToken: ExpressibleByArgument {}
 extension IPIQAConfiguration.Head: ExpressibleByArgument {}
+extension IPIQAConfiguration.Fusion: ExpressibleByArgument {}
 extension TextExtras: ExpressibleByArgument {}
 extension FeaturePrecision: ExpressibleByArgument {}
 
@@ -50,6 +52,8 @@ struct TrainCommand: ParsableCommand {
 
     @Flag(help: "Image-only ablation (no prompt).") var imageOnly = false
     @Option(help: "[QA] token: token (paper), table (official code: whole embedding table trains) or none.") var qaToken: IPIQAConfiguration.QAToken?
+    @Option(help: "Fusion: paper (the paper's [v; c]) or paper+similarity (beyond the paper: adds image–text similarity features).")
+    var fusion: IPIQAConfiguration.Fusion?
     @Option(help: "Head: mlp or linear.") var head: IPIQAConfiguration.Head?
     @Option(help: "Dropout of the MLP head.") var dropout: Float?
     @Option(help: "Heads of the cross-modality attention pool.") var crossHeads: Int?
@@ -90,6 +94,7 @@ struct TrainCommand: ParsableCommand {
         }
         if imageOnly { c.useText = false }
         if let qaToken { c.qaToken = qaToken }
+        if let fusion { c.fusion = fusion }
         if let head { c.head = head }
         if let dropout { c.dropout = dropout }
         if let crossHeads { c.crossHeads = crossHeads }

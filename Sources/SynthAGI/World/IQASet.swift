@@ -82,7 +82,7 @@ public struct IQASetStatistics: Codable, Sendable {
         return (m, v.squareRoot())
     }
 
-    static func pearson(_ x: [Double], _ y: [Double]) -> Double {
+    public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
         guard x.count == y.count, x.count > 1 else { return 0 }
         let (mx, _) = meanSD(x), (my, _) = meanSD(y)
         var sxy = 0.0, sxx = 0.0, syy = 0.0

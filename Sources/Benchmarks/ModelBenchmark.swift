@@ -1,0 +1,281 @@
+import CLIP
+import Dispatch
+import Foundation
+import IQAModel
+import NN
+import Tensor
+
+/// The whole-model cases of `ipiqa bench` (JSON keys are the raw values). Random weights (`CLIPConfiguration.rn50`).
+public enum ModelBenchmarkCase: String, Codable, Sendable, CaseIterable {
+    case rn50Forward224B1 = "rn50_forward_224_b1"
+    case rn50Forward224B8 = "rn50_forward_224_b8"
+    case rn50Forward512B1 = "rn50_forward_512_b1"
+    case rn50Forward512B8 = "rn50_forward_512_b8"
+    /// Text encoder, 32 prompts padded to 77 tokens with the end-of-text token last (OpenAI's full-length pass).
+    case textForwardB32L77 = "text_forward_b32_l77"
+    /// Text encoder, 32 prompts of ``ModelBenchmarkConfig/promptLength`` tokens: both engines cut at the last EOT.
+    case textForwardB32Cut = "text_forward_b32_cut"
+    /// One IP-IQA training step (trunk + attention pools + MLP head + [QA] token, BN train mode, AdamW).
+    case ipiqaTrain224B8 = "ipiqa_train_224_b8"
+    case ipiqaTrain512B4 = "ipiqa_train_512_b4"
+
+    public enum Kind: Equatable, Sendable {
+        case imageForward(resolution: Int)
+        case textForward(length: Int?)
+        case trainStep(resolution: Int)
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .rn50Forward224B1, .rn50Forward224B8: .imageForward(resolution: 224)
+        case .rn50Forward512B1, .rn50Forward512B8: .imageForward(resolution: 512)
+        case .textForwardB32L77: .textForward(length: 77)
+        case .textForwardB32Cut: .textForward(length: nil)
+        case .ipiqaTrain224B8: .trainStep(resolution: 224)
+        case .ipiqaTrain512B4: .trainStep(resolution: 512)
+        }
+    }
+
+    /// Images (or prompts) per call.
+    public var batch: Int {
+        switch self {
+        case .rn50Forward224B1, .rn50Forward512B1: 1
+        case .rn50Forward224B8, .rn50Forward512B8, .ipiqaTrain224B8: 8
+        case .ipiqaTrain512B4: 4
+        case .textForwardB32L77, .textForwardB32Cut: 32
+        }
+    }
+
+    /// Whether the case honours ``ModelBenchmarkConfig/precision`` (inference only).
+    public var isInference: Bool { if case .trainStep = kind { false } else { true } }
+}
+
+/// Options of ``ModelBenchmark``.
+public struct ModelBenchmarkConfig: Codable, Sendable, Equatable {
+    /// Timed runs per case (the median is reported).
+    public var repeats: Int = 5
+    /// Untimed runs first.
+    public var warmup: Int = 1
+    /// Inference GEMM precision for the forward cases (training is always fp32).
+    public var precision: Precision = .fp32
+    /// Tokens per prompt including start and end of text for the cut-at-EOT text case and the training step.
+    public var promptLength: Int = 20
+    public var seed: UInt64 = 1
+
+    public init(repeats: Int = 5, warmup: Int = 1, precision: Precision = .fp32, promptLength: Int = 20, seed: UInt64 = 1) {
+        self.repeats = repeats; self.warmup = warmup; self.precision = precision
+        self.promptLength = promptLength; self.seed = seed
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ModelBenchmarkConfig()
+        repeats = try c.decodeIfPresent(Int.self, forKey: .repeats) ?? d.repeats
+        warmup = try c.decodeIfPresent(Int.self, forKey: .warmup) ?? d.warmup
+        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? d.precision
+        promptLength = try c.decodeIfPresent(Int.self, forKey: .promptLength) ?? d.promptLength
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
+}
+
+/// One measured case: median wall milliseconds per call, throughput, achieved GFLOP/s (``ModelFLOPs``) and the
+/// process's peak resident memory while the case ran (model weights included).
+public struct ModelBenchmarkResult: Codable, Sendable {
+    public var ms: Double
+    /// Images (or prompts, for the text cases) per second.
+    public var imagesPerSecond: Double
+    public var gflops: Double
+    public var peakRSSMB: Double
+    /// GFLOP of one call.
+    public var gflop: Double
+    /// Every timed run, in milliseconds.
+    public var runsMs: [Double]
+    /// For bf16 image cases: the smallest cosine similarity between an image's bf16 and fp32 embeddings.
+    public var cosineVsFP32: Double?
+    /// Median process CPU milliseconds per call (all threads): with `threads` workers, `cpuMs / threads` is what the
+    /// call would take on otherwise idle cores — a steadier figure than wall time on a shared machine.
+    public var cpuMs: Double
+
+    enum CodingKeys: String, CodingKey {
+        case ms, imagesPerSecond = "images_per_s", gflops, peakRSSMB = "peak_rss_mb", gflop, runsMs = "runs_ms", cpuMs = "cpu_ms", cosineVsFP32 = "cosine_vs_fp32"
+    }
+}
+
+/// Errors of the model benchmark.
+public struct ModelBenchmarkError: LocalizedError, Sendable {
+    public var message: String
+    public var errorDescription: String? { "bench: " + message }
+}
+
+/// Whole-model benchmark behind `ipiqa bench` (see ``ModelBenchmarkCase``).
+///
+/// ```swift
+/// let r = try ModelBenchmark.run(.rn50Forward224B1, config: ModelBenchmarkConfig(repeats: 5))
+/// print(r.ms, r.gflops)
+/// ```
+public enum ModelBenchmark {
+    /// Runs one case in this process. The peak-memory reading is reset first (Linux), so it covers this case only.
+    public static func run(_ kase: ModelBenchmarkCase, config: ModelBenchmarkConfig) throws -> ModelBenchmarkResult {
+        guard config.repeats >= 1, config.warmup >= 0 else {
+            throw ModelBenchmarkError(message: "repeats must be ≥ 1 and warmup ≥ 0 (got \(config.repeats), \(config.warmup))")
+        }
+        guard (3...77).contains(config.promptLength) else {
+            throw ModelBenchmarkError(message: "prompt length must be in 3...77 (got \(config.promptLength))")
+        }
+        // Idle pooled buffers of earlier cases would count as this case's resident memory.
+        StoragePool.shared.drain()
+        MemoryStats.resetPeak()
+        let clipConfig = CLIPConfiguration.rn50
+        var rng = SeededGenerator(seed: config.seed)
+        let n = kase.batch
+        let work: () throws -> Void
+        let flops: Double
+        var check: (() -> Double)? = nil
+        switch kase.kind {
+        case .imageForward(let resolution):
+            let clip = CLIPModel(config: clipConfig, seed: config.seed)
+            clip.eval()
+            if ProcessInfo.processInfo.environment["IPIQA_PACKED"] != "0" {
+                guard clip.visual.prepareInference(precision: config.precision) || config.precision == .fp32 else {
+                    throw ModelBenchmarkError(message: "this CPU has no AVX-512 BF16 kernels for --precision bf16")
+                }
+            }
+            let images = Tensor.randn([n, resolution, resolution, 3], using: &rng)
+            let precision = config.precision
+            work = { _ = withoutGradients { withPrecision(precision) { clip.encodeImage(Var(images)) } } }
+            if precision == .bf16 {
+                check = {
+                    let low = withoutGradients { clip.encodeImage(Var(images)) }.value
+                    clip.setPrecision(.fp32)
+                    defer { clip.setPrecision(.bf16) }
+                    let high = withoutGradients { withPrecision(.fp32) { clip.encodeImage(Var(images)) } }.value
+                    return minimumRowCosine(low, high)
+                }
+            }
+            flops = ModelFLOPs.visual(clipConfig, resolution: resolution, batch: n)
+        case .textForward(let fixed):
+            let clip = CLIPModel(config: clipConfig, seed: config.seed)
+            clip.eval()
+            let length = fixed ?? config.promptLength
+            let tokens = prompts(count: n, length: length, config: clipConfig, rng: &rng)
+            let precision = config.precision
+            work = { _ = try withoutGradients { try withPrecision(precision) { try clip.encodeText(tokens) } } }
+            flops = ModelFLOPs.text(clipConfig, batch: n, length: length)
+        case .trainStep(let resolution):
+            var iq = IPIQAConfiguration(outputs: 2)
+            iq.resolution = resolution
+            let model = try IPIQAModel(clip: CLIPModel(config: clipConfig, seed: config.seed), config: iq)
+            model.setMode(training: true)
+            let groups = model.parameterGroups()
+            let optimizer = AdamW([ParamGroup(groups.base, learningRate: 1e-5, weightDecay: 0),
+                                   ParamGroup(groups.head, learningRate: 1e-4, weightDecay: 0)])
+            let images = Tensor.randn([n, resolution, resolution, 3], using: &rng)
+            let tokens = prompts(count: n, length: config.promptLength, config: clipConfig, rng: &rng)
+            let target = Tensor.randn([n, 2], using: &rng)
+            work = {
+                let (scores, _) = try model.forward(Var(images), tokens: tokens)
+                mseLoss(scores, Var(target)).backward()
+                optimizer.step()
+                optimizer.zeroGrad()
+            }
+            flops = ModelFLOPs.ipiqaTrainStep(clipConfig, resolution: resolution, batch: n,
+                                              textLength: config.promptLength, outputs: 2)
+        }
+        var times: [Double] = [], cpu: [Double] = []
+        for round in 0..<(config.warmup + config.repeats) {
+            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
+            try work()
+            if round >= config.warmup {
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                cpu.append((processCPUSeconds() - c0) * 1000)
+            }
+        }
+        let ms = times.sorted()[times.count / 2]
+        return ModelBenchmarkResult(ms: ms, imagesPerSecond: Double(n) / (ms / 1000), gflops: flops / 1e9 / (ms / 1000),
+                                    peakRSSMB: Double(MemoryStats.peakResidentBytes()) / 1_048_576, gflop: flops / 1e9,
+                                    runsMs: times, cosineVsFP32: check?(), cpuMs: cpu.sorted()[cpu.count / 2])
+    }
+
+    /// The smallest cosine similarity between corresponding rows of two `[N, D]` tensors.
+    public static func minimumRowCosine(_ a: Tensor, _ b: Tensor) -> Double {
+        let d = a.shape.last ?? 1, rows = a.count / max(d, 1)
+        var worst = 1.0
+        for r in 0..<rows {
+            var dot = 0.0, na = 0.0, nb = 0.0
+            for j in 0..<d {
+                let x = Double(a.pointer[r * d + j]), y = Double(b.pointer[r * d + j])
+                dot += x * y; na += x * x; nb += y * y
+            }
+            worst = min(worst, dot / max((na * nb).squareRoot(), 1e-30))
+        }
+        return worst
+    }
+
+    /// CPU seconds used by this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// `count` token rows of `length` tokens (start of text, random word ids, end of text last), zero-padded to 77.
+    public static func prompts(count: Int, length: Int, config: CLIPConfiguration, rng: inout SeededGenerator) -> [[Int32]] {
+        let sot = Int32(config.vocabSize - 2), eot = Int32(config.vocabSize - 1)
+        return (0..<count).map { _ in
+            var row = [Int32](repeating: 0, count: config.contextLength)
+            row[0] = sot
+            for i in 1..<(length - 1) { row[i] = Int32(256 + Int(rng.next() % UInt64(40_000))) }
+            row[length - 1] = eot
+            return row
+        }
+    }
+}
+
+/// Accuracy of bf16 inference against fp32 on one random RN50 IP-IQA model (eval mode).
+public struct PrecisionCheckResult: Codable, Sendable {
+    /// Smallest cosine similarity of image embeddings (bf16 vs fp32).
+    public var embeddingCosine: Double
+    /// Largest |score_bf16 − score_fp32| of the IP-IQA head outputs.
+    public var maxScoreDifference: Double
+    /// Largest |score_fp32| (for scale).
+    public var maxScore: Double
+
+    enum CodingKeys: String, CodingKey {
+        case embeddingCosine = "embedding_cosine", maxScoreDifference = "max_score_difference", maxScore = "max_score"
+    }
+}
+
+extension ModelBenchmark {
+    /// Runs `batch` random images through a random RN50 IP-IQA model at `resolution` in fp32 and in `precision`.
+    public static func precisionCheck(_ precision: Precision, resolution: Int = 224, batch: Int = 4,
+                                      seed: UInt64 = 1) throws -> PrecisionCheckResult {
+        var rng = SeededGenerator(seed: seed)
+        var iq = IPIQAConfiguration(outputs: 2)
+        iq.resolution = resolution
+        let clip = CLIPModel(config: .rn50, seed: seed)
+        // OpenAI's init zeroes every block's last BN gain (blocks start as identities); give them weight so that
+        // every convolution shapes the result.
+        for stage in clip.visual.layers { for block in stage.items { block.bn3.weight.value.fill(0.5) } }
+        let model = try IPIQAModel(clip: clip, config: iq)
+        model.setMode(training: false)
+        let images = Tensor.randn([batch, resolution, resolution, 3], using: &rng)
+        let tokens = prompts(count: batch, length: 20, config: .rn50, rng: &rng)
+        func run(_ p: Precision) throws -> (Tensor, Tensor) {
+            guard model.clip.setPrecision(p) else {
+                throw ModelBenchmarkError(message: "this CPU has no kernels for \(p.rawValue)")
+            }
+            return try withoutGradients {
+                (model.clip.encodeImage(Var(images)).value, try model.forward(Var(images), tokens: tokens).scores.value)
+            }
+        }
+        let (e32, s32) = try run(.fp32)
+        let (eLow, sLow) = try run(precision)
+        _ = model.clip.setPrecision(.fp32)
+        var maxDiff = 0.0, maxScore = 0.0
+        for i in 0..<s32.count {
+            maxDiff = max(maxDiff, abs(Double(s32.pointer[i]) - Double(sLow.pointer[i])))
+            maxScore = max(maxScore, abs(Double(s32.pointer[i])))
+        }
+        return PrecisionCheckResult(embeddingCosine: minimumRowCosine(eLow, e32), maxScoreDifference: maxDiff, maxScore: maxScore)
+    }
+}

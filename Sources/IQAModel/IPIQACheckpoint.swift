@@ -1,0 +1,45 @@
+import Checkpoints
+import CLIP
+import Foundation
+import NN
+import Tensor
+
+/// A trained IP-IQA model on disk: one safetensors file holding every parameter and buffer (PyTorch layout, keys
+/// `clip.…`, `qa_token`, `txt_attnpool.…`, `head.…`) and, in its metadata, the two configurations as JSON, so the
+/// file alone rebuilds the model (`ipiqa score --model FILE`).
+public enum IPIQACheckpoint {
+    public static let formatTag = "ipiqa-model-v1"
+
+    /// Writes `model` atomically (temp file + rename). `extraMetadata` is stored alongside (e.g. dataset, split, epoch).
+    public static func save(_ model: IPIQAModel, to url: URL, extraMetadata: [String: String] = [:]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var metadata = extraMetadata
+        metadata["format"] = "pt"
+        metadata["ipiqa_format"] = formatTag
+        metadata["ipiqa_config"] = String(decoding: try encoder.encode(model.config), as: UTF8.self)
+        metadata["clip_config"] = String(decoding: try encoder.encode(model.clip.config), as: UTF8.self)
+        try SafetensorsWriter.write(CheckpointMapping.fileTensors(model), dtype: .f32, metadata: metadata, to: url)
+    }
+
+    /// Rebuilds a model saved by ``save(_:to:extraMetadata:)``, verifying every tensor strictly. Returns it in eval mode.
+    public static func load(_ url: URL) throws -> (model: IPIQAModel, metadata: [String: String]) {
+        let dict = try CheckpointLoader.load(url)
+        guard dict.metadata["ipiqa_format"] == formatTag,
+              let iqaJSON = dict.metadata["ipiqa_config"], let clipJSON = dict.metadata["clip_config"] else {
+            throw IPIQAError.notAModel(file: url.path, reason: "not an IP-IQA model file (no '\(formatTag)' metadata; a CLIP checkpoint goes to --clip)")
+        }
+        let decoder = JSONDecoder()
+        let config: IPIQAConfiguration, clipConfig: CLIPConfiguration
+        do {
+            config = try decoder.decode(IPIQAConfiguration.self, from: Data(iqaJSON.utf8))
+            clipConfig = try decoder.decode(CLIPConfiguration.self, from: Data(clipJSON.utf8))
+        } catch {
+            throw IPIQAError.notAModel(file: url.path, reason: "unreadable model configuration in metadata (\(error.localizedDescription))")
+        }
+        let model = try withoutInitialization { try IPIQAModel(clip: CLIPModel(config: clipConfig), config: config) }
+        try model.loadStateDict(CheckpointMapping.engineTensors(dict), strict: true, source: url.path)
+        model.setMode(training: false)
+        return (model, dict.metadata)
+    }
+}

@@ -1,0 +1,145 @@
+import CLIP
+import Foundation
+import NN
+import Tensor
+
+/// IP-IQA (Qu, Li, Gao, ICME 2024): quality and image–prompt alignment of an AI-generated image from the image and
+/// its prompt, on a CLIP ModifiedResNet backbone. Data flow:
+///
+///     image  → CLIP trunk (layer4) → F [N, h, w, C]
+///     F      → CLIP attention pool (positional embedding interpolated to h×w)           → v [N, E]
+///     prompt → tokens; [QA] embedding at the end-of-text position → frozen text encoder → t [N, E]
+///     F, t   → cross-modality attention pool (query = t)                                → c [N, E]
+///     [v; c] → head (MLP or linear)                                                     → scores [N, k]
+///
+/// With `fusion = .paperSimilarity` (beyond the paper, see ``IPIQAConfiguration/Fusion``) the head input is
+/// `[v; c; BN(s)]`, `s = [v̂ ⊙ t̂; v̂ · t̂]`. With `useText = false` the head sees `v` alone (the image-only ablation)
+/// and no text computation happens.
+/// Everything in the text path except the [QA] vector is frozen and in eval mode.
+///
+/// ```swift
+/// let model = try IPIQAModel(clip: CLIPModel.load(url), config: IPIQAConfiguration(outputs: 2))
+/// let scores = try model(images, prompts: tokens)           // [N, 2]
+/// ```
+public final class IPIQAModel: Module {
+    public var isTraining = true
+    public let config: IPIQAConfiguration
+    public let clip: CLIPModel
+    /// The trainable [QA] embedding (`config.qaToken == .token`), initialised from the end-of-text row.
+    public let qaToken: Var?
+    public let crossPool: CrossModalAttentionPool?
+    /// The batch norm of the similarity features (`fusion == .paperSimilarity` only).
+    public let similarityNorm: BatchNorm2d?
+    public let head: any Module
+    private let applyHead: (Var) -> Var
+    /// How many times the text encoder ran (observable proof that the image-only model never touches text).
+    public private(set) var textEncodings = 0
+
+    public init(clip: CLIPModel, config: IPIQAConfiguration) throws {
+        try config.validate(featureChannels: clip.config.featureChannels)
+        self.config = config
+        self.clip = clip
+        var rng = SeededGenerator(seed: config.seed)
+        let grid = config.resolution / 32
+        clip.visual.attnpool.resizePositionalEmbedding(grid: grid)
+        let embed = clip.config.embedDim
+        if config.useText {
+            crossPool = CrossModalAttentionPool(grid: grid, channels: clip.config.featureChannels, textDim: embed,
+                                                heads: config.crossHeads, outputDim: embed, rng: &rng)
+            if config.qaToken == .token {
+                let eot = Int(clip.config.vocabSize - 1)
+                let row = clip.tokenEmbedding.weight.value.slice(rows: eot..<(eot + 1)).copy()
+                qaToken = Var(row.reshaped([clip.config.transformerWidth]), requiresGrad: true, name: "qa_token")
+            } else {
+                qaToken = nil
+            }
+        } else {
+            crossPool = nil
+            qaToken = nil
+        }
+        similarityNorm = config.effectiveFusion == .paperSimilarity ? BatchNorm2d(embed + 1) : nil
+        let headInputs = !config.useText ? embed : 2 * embed + (similarityNorm == nil ? 0 : embed + 1)
+        switch config.head {
+        case .mlp:
+            let h = MLPHead(inputs: headInputs, outputs: config.outputs, dropout: config.dropout, rng: &rng)
+            head = h; applyHead = { h($0) }
+        case .linear:
+            let h = LinearHead(inputs: headInputs, outputs: config.outputs, rng: &rng)
+            head = h; applyHead = { h($0) }
+        }
+        // Frozen text path (eval mode is applied in `setTraining`): everything but the visual tower and new layers.
+        clip.freeze()
+        clip.unfreeze(prefix: "visual")
+        if config.useText && config.qaToken == .table { clip.unfreeze(prefix: "token_embedding") }
+    }
+
+    public var localParameters: [(String, Var)] { qaToken.map { [("qa_token", $0)] } ?? [] }
+    public var children: [(String, any Module)] {
+        var c: [(String, any Module)] = [("clip", clip)]
+        if let crossPool { c.append(("txt_attnpool", crossPool)) }
+        if let similarityNorm { c.append(("similarity_norm", similarityNorm)) }
+        c.append(("head", head))
+        return c
+    }
+
+    /// Training mode for the visual tower, fusion and head; the text encoder always stays in eval mode.
+    public func setMode(training: Bool) {
+        setTraining(training)
+        clip.transformer.eval(); clip.lnFinal.eval(); clip.tokenEmbedding.eval()
+    }
+
+    /// The prompt's text feature `[N, E]` (with the [QA] token per `config.qaToken`).
+    public func textFeature(_ tokens: [[Int32]]) throws -> Var {
+        textEncodings += 1
+        return try clip.encodeText(tokens, replacingEOTWith: config.qaToken == .token ? qaToken : nil)
+    }
+
+    /// Scores from a layer4 feature map and (unless image-only) the text feature: the part of the model after the trunk.
+    public func scores(features: Var, text: Var?) -> (scores: Var, crossWeights: Tensor?) {
+        let visualFeature = clip.visual.attnpool(features)
+        guard config.useText, let crossPool, let text else { return (applyHead(visualFeature), nil) }
+        let (fused, weights) = crossPool(features, text: text)
+        return (head(visual: visualFeature, fused: fused, text: text), weights)
+    }
+
+    /// The head over the fusion of the pooled features: `[v; c]` (paper) or `[v; c; BN(s)]` (paper + similarity).
+    /// Every input path (images, cached maps, cached projections) ends here.
+    public func head(visual: Var, fused: Var, text: Var) -> Var {
+        guard let similarityNorm else { return applyHead(concat([visual, fused], axis: 1)) }
+        let normalized = similarityNorm(Self.similarityFeatures(image: visual, text: text))     // BN over [N, E + 1]
+        return applyHead(concat([visual, fused, normalized], axis: 1))
+    }
+
+    /// The head over the visual feature alone (the image-only model).
+    public func head(visual: Var) -> Var { applyHead(visual) }
+
+    /// CLIPScore-style interaction features `[v̂ ⊙ t̂; v̂ · t̂]` `[N, E + 1]` of image and text embeddings `[N, E]`
+    /// (`x̂ = x / ‖x‖`; the last column is their cosine, the zero-shot CLIPScore up to CLIPScore's `w · max(·, 0)`).
+    public static func similarityFeatures(image: Var, text: Var) -> Var {
+        let product = mul(l2Normalize(image), l2Normalize(text))
+        let e = product.shape[1]
+        let cosine = reshape(scale(meanAxis(product, axis: 1), Float(e)), [product.shape[0], 1])
+        return concat([product, cosine], axis: 1)
+    }
+
+    /// Full forward pass: preprocessed images `[N, R, R, 3]` and token rows → scores `[N, k]` (+ cross-attention maps).
+    public func forward(_ images: Var, tokens: [[Int32]]) throws -> (scores: Var, crossWeights: Tensor?) {
+        guard images.value.rank == 4, images.shape[3] == 3 else {
+            throw IPIQAError.badInput("images must be [N, H, W, 3], got \(images.shape)")
+        }
+        guard !config.useText || tokens.count == images.shape[0] else {
+            throw IPIQAError.badInput("\(images.shape[0]) images but \(tokens.count) prompts")
+        }
+        let features = clip.visual.trunk(images)
+        let text = config.useText ? try textFeature(tokens) : nil
+        return scores(features: features, text: text)
+    }
+
+    public func callAsFunction(_ images: Var, prompts tokens: [[Int32]]) throws -> Var { try forward(images, tokens: tokens).scores }
+
+    /// Parameters trained at the base learning rate and at `headScale ×` it (official: names containing `head`).
+    public func parameterGroups() -> (base: [(String, Var)], head: [(String, Var)]) {
+        let trainable = namedParameters().filter { $0.1.requiresGrad }
+        return (trainable.filter { !$0.0.hasPrefix("head.") }, trainable.filter { $0.0.hasPrefix("head.") })
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Imaging
+import IQAData
+import IQAModel
+
+/// One image to score in batch mode: the file, the name as the CSV wrote it (echoed in the output), its prompt and
+/// the CSV line it came from.
+///
+/// ```swift
+/// let r = ScoringRequest(image: URL(fileURLWithPath: "/data/a.png"), name: "a.png", prompt: "a cat", line: 2)
+/// ```
+public struct ScoringRequest: Sendable, Equatable {
+    public var image: URL
+    public var name: String
+    public var prompt: String
+    public var line: Int
+
+    public init(image: URL, name: String, prompt: String, line: Int) {
+        self.image = image
+        self.name = name
+        self.prompt = prompt
+        self.line = line
+    }
+}
+
+/// Column names of a scoring CSV, with defaults `image`, `prompt`.
+///
+/// ```swift
+/// let columns = ScoringCSVColumns(image: "name", prompt: "prompt")   // AGIQA-3k's data.csv
+/// ```
+public struct ScoringCSVColumns: Codable, Sendable, Equatable {
+    public var image: String = "image"
+    public var prompt: String = "prompt"
+
+    public init(image: String = "image", prompt: String = "prompt") {
+        self.image = image
+        self.prompt = prompt
+    }
+}
+
+/// Output of batch scoring: CSV (`image,<score names…>`) or JSON Lines (`{"image": …, "<name>": x, …}`).
+///
+/// ```swift
+/// let format = ScoreOutputFormat(rawValue: "jsonl") ?? .csv
+/// ```
+public enum ScoreOutputFormat: String, Codable, Sendable, CaseIterable {
+    case csv, jsonl
+}
+
+/// Batch scoring with a ``Scorer``: CSV rows → requests (relative image paths resolved against `root`, default the
+/// CSV's folder), existence checked up front, scored `batchSize` at a time, one output line per request in input
+/// order, optional attention overlays written as PNGs into a folder.
+///
+/// ```swift
+/// let requests = try BatchScorer.requests(csv: url, columns: ScoringCSVColumns(), root: nil, needPrompt: true)
+/// let text = try BatchScorer(scorer: scorer, batchSize: 8).run(requests, format: .csv) { done, total in }
+/// ```
+public struct BatchScorer {
+    public let scorer: Scorer
+    public let batchSize: Int
+
+    public static let defaultBatchSize = 8
+    /// Missing files listed by name in the error (the rest are counted).
+    static let missingListed = 10
+
+    public init(scorer: Scorer, batchSize: Int = BatchScorer.defaultBatchSize) {
+        self.scorer = scorer
+        self.batchSize = batchSize
+    }
+
+    /// Reads the requests of a CSV file with a header row; errors name the file and line.
+    public static func requests(csv: URL, columns: ScoringCSVColumns = ScoringCSVColumns(), root: URL? = nil,
+                                needPrompt: Bool = true) throws -> [ScoringRequest] {
+        let table = try CSVParser.parse(contentsOf: csv)
+        let imageIndex = try table.columnIndex(columns.image)
+        let promptIndex = needPrompt ? try table.columnIndex(columns.prompt) : nil
+        let base = root ?? csv.deletingLastPathComponent()
+        var out: [ScoringRequest] = []
+        for row in table.rows {
+            guard imageIndex < row.fields.count, promptIndex.map({ $0 < row.fields.count }) ?? true else {
+                throw ScoringError.badRow(file: csv.path, line: row.line, reason: "has \(row.fields.count) fields, fewer than the header")
+            }
+            let name = row.fields[imageIndex].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { throw ScoringError.badRow(file: csv.path, line: row.line, reason: "empty '\(columns.image)'") }
+            let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : base.appendingPathComponent(name)
+            out.append(ScoringRequest(image: url, name: name, prompt: promptIndex.map { row.fields[$0] } ?? "", line: row.line))
+        }
+        let missing = out.filter { !FileManager.default.fileExists(atPath: $0.image.path) }
+        if !missing.isEmpty {
+            throw ScoringError.missingImages(file: csv.path, paths: missing.prefix(missingListed).map { "\($0.image.path) (line \($0.line))" },
+                                             total: missing.count)
+        }
+        return out
+    }
+
+    /// Scores every request and returns the whole output text (header included for CSV). With `attentionDirectory`,
+    /// writes each image's overlay as `<file stem>.png` there (the CSV line is appended when stems repeat).
+    /// `progress(done, total)` is called after each batch.
+    public func run(_ requests: [ScoringRequest], format: ScoreOutputFormat,
+                    attention: AttentionHeadSelection? = nil, attentionDirectory: URL? = nil,
+                    progress: (Int, Int) -> Void = { _, _ in }) throws -> String {
+        guard batchSize > 0 else { throw ScoringError.badInput("batch size must be positive, got \(batchSize)") }
+        let wantMaps = attentionDirectory != nil
+        if wantMaps, !scorer.usesText { throw IPIQAError.imageOnlyModel(file: scorer.source) }
+        if let attentionDirectory {
+            do { try FileManager.default.createDirectory(at: attentionDirectory, withIntermediateDirectories: true) } catch {
+                throw ScoringError.output(path: attentionDirectory.path, reason: "cannot create folder (\(error.localizedDescription))")
+            }
+        }
+        let mapNames = Self.overlayNames(requests)
+        let writer = ScoreLineWriter(names: scorer.outputNames, format: format)
+        var text = writer.header
+        for start in stride(from: 0, to: requests.count, by: batchSize) {
+            let batch = Array(requests[start..<min(requests.count, start + batchSize)])
+            let images = try Scorer.decode(batch.map(\.image))
+            let results = try scorer.score(images: images, prompts: scorer.usesText ? batch.map(\.prompt) : [],
+                                           attention: wantMaps ? (attention ?? .mean) : nil)
+            for (j, result) in results.enumerated() {
+                text += writer.line(name: batch[j].name, values: result.values)
+                if let attentionDirectory, let map = result.attention {
+                    try ImageCodec.writePNG(map.overlay(on: images[j]),
+                                            to: attentionDirectory.appendingPathComponent(mapNames[start + j]))
+                }
+            }
+            progress(start + batch.count, requests.count)
+        }
+        return text
+    }
+
+    /// Overlay file names: the image's stem + `.png`, with `-<line>` added for stems that occur more than once.
+    public static func overlayNames(_ requests: [ScoringRequest]) -> [String] {
+        let stems = requests.map { $0.image.deletingPathExtension().lastPathComponent }
+        var counts: [String: Int] = [:]
+        for s in stems { counts[s, default: 0] += 1 }
+        return zip(stems, requests).map { stem, r in (counts[stem] ?? 0) > 1 ? "\(stem)-\(r.line).png" : "\(stem).png" }
+    }
+}

@@ -1,0 +1,106 @@
+import CLIP
+import CLIPTokenizer
+import Foundation
+import Imaging
+import IQAModel
+import Tensor
+
+/// Scores of one image (in the model's output order, see ``Scorer/outputNames``) and, when asked for, where the
+/// prompt attended.
+///
+/// ```swift
+/// let s = try scorer.score(files: [png], prompts: ["a cat"], attention: .mean)[0]   // s.values, s.attention
+/// ```
+public struct ImageScore: Sendable, Equatable {
+    public var values: [Float]
+    public var attention: AttentionMap?
+
+    public init(values: [Float], attention: AttentionMap? = nil) {
+        self.values = values
+        self.attention = attention
+    }
+}
+
+/// A trained IP-IQA model ready to score images: loaded once, then batches of decoded images or files with their
+/// prompts. Preprocessing is IP-IQA's eval transform — bicubic squash to `config.resolution` (512), CLIP mean/std —
+/// and prompts are tokenized as the official code does (context 77, `truncate = True`). Eval mode, no gradients.
+///
+///     scores[i] = IPIQA(squash(image_i), tokenize(prompt_i))      (k values: e.g. quality, alignment)
+///
+/// ```swift
+/// let scorer = try Scorer(checkpoint: URL(fileURLWithPath: "ipiqa-3k.safetensors"))
+/// let r = try scorer.score(files: [png], prompts: ["a red bicycle"], attention: .mean)
+/// print(zip(scorer.outputNames, r[0].values).map { "\($0)=\($1)" })
+/// ```
+public final class Scorer {
+    public let model: IPIQAModel
+    public let tokenizer: CLIPTokenizer
+    /// The checkpoint path (for messages), if loaded from a file.
+    public let source: String?
+
+    public init(model: IPIQAModel, tokenizer: CLIPTokenizer, source: String? = nil) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.source = source
+        model.setMode(training: false)
+    }
+
+    /// Wraps a model with the bundled CLIP tokenizer.
+    public convenience init(model: IPIQAModel, source: String? = nil) throws {
+        try self.init(model: model, tokenizer: CLIPTokenizer(), source: source)
+    }
+
+    /// Loads an ``IPIQACheckpoint`` file and the bundled tokenizer.
+    public convenience init(checkpoint url: URL) throws {
+        let (model, _) = try IPIQACheckpoint.load(url)
+        try self.init(model: model, tokenizer: CLIPTokenizer(), source: url.path)
+    }
+
+    /// Names of the scores, in order (`config.outputNames`).
+    public var outputNames: [String] { model.config.outputNames }
+    /// Input side (the images are squashed to it).
+    public var resolution: Int { model.config.resolution }
+    /// Whether the model reads prompts (and so has cross-modality attention).
+    public var usesText: Bool { model.config.useText }
+
+    /// Scores image files with their prompts; files are decoded in parallel and a failure names the file.
+    public func score(files: [URL], prompts: [String], attention: AttentionHeadSelection? = nil) throws -> [ImageScore] {
+        try score(images: Self.decode(files), prompts: prompts, attention: attention)
+    }
+
+    /// Scores decoded images with their prompts (`prompts` may be empty for an image-only model).
+    /// `attention` (text models only) adds each image's ``AttentionMap``.
+    public func score(images: [RGBImage], prompts: [String], attention: AttentionHeadSelection? = nil) throws -> [ImageScore] {
+        if usesText, prompts.count != images.count {
+            throw ScoringError.badInput("\(images.count) images but \(prompts.count) prompts")
+        }
+        if attention != nil, !usesText { throw IPIQAError.imageOnlyModel(file: source) }
+        if images.isEmpty { return [] }
+        let pixels = try ImageBatch.tensor(images, size: resolution, mode: .squash)
+        let tokens = usesText ? try tokenizer.tokenize(prompts, contextLength: model.clip.config.contextLength, truncate: true) : []
+        let (scores, weights) = try withoutGradients { try model.forward(Var(pixels), tokens: tokens) }
+        let k = scores.shape[1], values = scores.value.array
+        return try (0..<images.count).map { i in
+            var map: AttentionMap?
+            if let attention, let weights { map = try AttentionMap(crossWeights: weights, index: i, heads: attention) }
+            return ImageScore(values: Array(values[(i * k)..<((i + 1) * k)]), attention: map)
+        }
+    }
+
+    /// Decodes image files in parallel; rethrows the first failure in file order (the message names the file).
+    public static func decode(_ files: [URL]) throws -> [RGBImage] {
+        let slots = DecodeSlots(files.count)
+        parallelFor(files.count, costPerItem: 1 << 20) { i in
+            do { slots.set(i, .success(try ImageCodec.decode(contentsOf: files[i]))) } catch { slots.set(i, .failure(error)) }
+        }
+        return try slots.results.map { try $0.get() }
+    }
+}
+
+/// One result slot per file, written from parallel workers (distinct indices only).
+private final class DecodeSlots: @unchecked Sendable {
+    private var slots: [Result<RGBImage, Error>]
+    init(_ n: Int) { slots = Array(repeating: .failure(ScoringError.badInput("not decoded")), count: n) }
+    func set(_ i: Int, _ r: Result<RGBImage, Error>) { slots.withUnsafeMutableBufferPointer { $0[i] = r } }
+    var results: [Result<RGBImage, Error>] { slots }
+}

@@ -1,0 +1,249 @@
+import Checkpoints
+import CLIP
+import Foundation
+import Imaging
+import IQAModel
+import NN
+import Tensor
+
+/// One image in one orientation, as the frozen trunk sees it.
+///
+/// ```swift
+/// let item = StoreItem(image: URL(fileURLWithPath: "AGIQA-3K/a.png"), flipped: true)
+/// ```
+public struct StoreItem: Hashable, Sendable {
+    public let image: URL
+    public let flipped: Bool
+    public init(image: URL, flipped: Bool) {
+        self.image = image
+        self.flipped = flipped
+    }
+}
+
+/// Per-image cache, on disk, of what a frozen trunk (``TrainingConfiguration/freezeTrunk``) makes of an image —
+/// its layer4 map (`content == .features`) or the frozen pools' projections of it (`.projections`,
+/// ``TrainingConfiguration/freezeKV``, see ``ProjectedBatch``):
+///
+///     features     F = trunk(squash(image, R), BatchNorm in eval mode)                [g, g, C], g = R / 32
+///     projections  mean(F), [mean F; F] W_kᵀ + b_k, … of both pools                  [C], [g² + 1, C] × 4
+///
+/// Layout: one safetensors file per image and orientation (written atomically, F16 or F32 per ``FeaturePrecision``):
+///
+///     <root>/trunk-<trunk hash>-r<R>-<precision>/<image hash>[-flip].safetensors
+///     <root>/kv-<trunk hash>-<projection hash>-r<R>-<precision>/<image hash>[-flip].safetensors
+///
+/// where the trunk hash covers every trunk weight and BatchNorm statistic (the checkpoint's content), the image hash
+/// the file's bytes (a changed image never hits a stale entry), and the projection hash the four frozen `k_proj` /
+/// `v_proj` weights and biases. Entries are shared by splits and runs; an interrupted extraction keeps what it
+/// wrote. Values computed now are rounded to the storage precision before use, so a fresh entry and a cache hit give
+/// identical numbers. RN50 at 512 px: 1 MiB (features) or 4.0 MiB (projections) per entry in F16.
+///
+/// ```swift
+/// let store = try FeatureStore(root: cacheURL, model: model, content: .features, precision: .f16)
+/// let files = try store.prepare([StoreItem(image: url, flipped: false)])    // computes what is missing
+/// let input = try store.reader.input(files)                                 // ModelInput.features [1, 16, 16, 2048]
+/// ```
+public final class FeatureStore {
+    public enum Content: String, Sendable { case features, projections }
+
+    public let model: IPIQAModel
+    public let content: Content
+    public let precision: FeaturePrecision
+    public let resolution: Int
+    /// The folder of this store's entries.
+    public let directory: URL
+    /// Reads entries of this store into batches (a value: safe to use from a prefetching thread).
+    public let reader: FeatureReader
+    /// Entries computed (not found on disk) by this object.
+    public private(set) var computed = 0
+    private let trunkStore: FeatureStore?
+    private let imageKeys: ImageKeys
+
+    /// Image content hashes by file, shared with the trunk store behind a projection store.
+    final class ImageKeys {
+        var keys: [URL: String] = [:]
+    }
+
+    public convenience init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision = .f16) throws {
+        try self.init(root: root, model: model, content: content, precision: precision, imageKeys: ImageKeys())
+    }
+
+    init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision, imageKeys: ImageKeys) throws {
+        self.imageKeys = imageKeys
+        self.model = model
+        self.content = content
+        self.precision = precision
+        resolution = model.config.resolution
+        var trunk = ContentHash()
+        trunk.add(model.clip.visual) { !keyIsUnder($0, prefix: "attnpool") }
+        trunk.add("squash")
+        let suffix = "r\(resolution)-\(precision.rawValue)"
+        switch content {
+        case .features:
+            directory = root.appendingPathComponent("trunk-\(trunk.hex)-\(suffix)")
+            trunkStore = nil
+        case .projections:
+            var projections = ContentHash()
+            for prefix in TrainingModes.frozenKVPrefixes { projections.add(model) { keyIsUnder($0, prefix: prefix) } }
+            directory = root.appendingPathComponent("kv-\(trunk.hex)-\(projections.hex)-\(suffix)")
+            trunkStore = try FeatureStore(root: root, model: model, content: .features, precision: precision, imageKeys: imageKeys)
+        }
+        let g = resolution / 32, c = model.clip.config.featureChannels
+        reader = FeatureReader(content: content, grid: g, channels: c, fusion: model.crossPool != nil)
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw FeatureStoreError.unwritable(path: directory.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// The entry file of an item (it may not exist yet). Hashes the image file once per object.
+    public func file(for item: StoreItem) throws -> URL {
+        let key: String
+        if let known = imageKeys.keys[item.image] { key = known } else {
+            guard let data = FileManager.default.contents(atPath: item.image.path) else {
+                throw FeatureStoreError.unreadableImage(path: item.image.path)
+            }
+            var h = ContentHash()
+            h.add(data)
+            key = h.hex
+            imageKeys.keys[item.image] = key
+        }
+        return directory.appendingPathComponent(key + (item.flipped ? "-flip" : "") + ".safetensors")
+    }
+
+    /// Entry files of `items` (in order), computing the missing ones in batches of `batchSize` images;
+    /// `progress(done, missing)` follows the computation.
+    public func prepare(_ items: [StoreItem], batchSize: Int = TrainingDefaults.featureExtractionBatch,
+                        progress: ((Int, Int) -> Void)? = nil) throws -> [URL] {
+        let files = try items.map { try file(for: $0) }
+        var missing: [Int] = []
+        var seen = Set<URL>()
+        for (i, f) in files.enumerated() where !FileManager.default.fileExists(atPath: f.path) && seen.insert(f).inserted {
+            missing.append(i)
+        }
+        var done = 0
+        let step = max(1, batchSize)
+        for start in stride(from: 0, to: missing.count, by: step) {
+            let chunk = Array(missing[start..<min(start + step, missing.count)])
+            let entries = try compute(chunk.map { items[$0] })
+            for (k, i) in chunk.enumerated() { try write(entries[k], item: items[i], to: files[i]) }
+            computed += chunk.count
+            done += chunk.count
+            progress?(done, missing.count)
+        }
+        return files
+    }
+
+    /// Named tensors of each item, rounded to the storage precision.
+    private func compute(_ items: [StoreItem]) throws -> [[(String, Tensor)]] {
+        switch content {
+        case .features:
+            let pixels = try ImageBatch.load(items.map(\.image), size: resolution, mode: .squash, flips: items.map(\.flipped))
+            let visual = model.clip.visual
+            let modes = visual.namedModules().map { ($0.1, $0.1.isTraining) }
+            visual.eval()
+            defer { for (m, t) in modes { m.isTraining = t } }
+            let maps = withoutGradients { visual.trunk(Var(pixels)) }.value
+            roundToPrecision(maps)
+            return items.indices.map { [("features", maps.slice(rows: $0..<($0 + 1)))] }
+        case .projections:
+            guard let trunkStore else { return [] }
+            let files = try trunkStore.prepare(items, batchSize: items.count)
+            guard case let .features(maps) = try trunkStore.reader.input(files) else { return [] }
+            let p = FrozenProjections.project(model, features: maps)
+            for t in [p.mean, p.visualKeys, p.visualValues] + [p.crossKeys, p.crossValues].compactMap({ $0 }) { roundToPrecision(t) }
+            return items.indices.map { p.item($0) }
+        }
+    }
+
+    private func roundToPrecision(_ t: Tensor) {
+        guard precision == .f16 else { return }
+        let p = t.pointer
+        parallelChunks(t.count, costPerItem: 4) { r in
+            for i in r { p[i] = FloatConversion.halfToFloat(FloatConversion.floatToHalf(p[i])) }
+        }
+    }
+
+    private func write(_ tensors: [(String, Tensor)], item: StoreItem, to file: URL) throws {
+        let records = tensors.map { (name, t) in (name, shape: Array(t.shape.dropFirst()), values: t.array) }
+        let metadata = ["image": item.image.path, "flipped": String(item.flipped), "resolution": String(resolution),
+                        "content": content.rawValue]
+        do {
+            try SafetensorsWriter.write(records, dtype: precision == .f16 ? .f16 : .f32, metadata: metadata, to: file)
+        } catch {
+            throw FeatureStoreError.unwritable(path: file.path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+}
+
+/// Reads entries of a ``FeatureStore`` into a batch ``ModelInput``, checking every shape.
+///
+/// ```swift
+/// let input = try store.reader.input(files)      // .features([n, g, g, C]) or .projected(ProjectedBatch)
+/// ```
+public struct FeatureReader: Sendable {
+    public let content: FeatureStore.Content
+    public let grid: Int, channels: Int
+    /// Whether projection entries hold the fusion pool's keys/values.
+    public let fusion: Bool
+
+    public init(content: FeatureStore.Content, grid: Int, channels: Int, fusion: Bool) {
+        self.content = content
+        self.grid = grid
+        self.channels = channels
+        self.fusion = fusion
+    }
+
+    public func input(_ files: [URL]) throws -> ModelInput {
+        let n = files.count, c = channels, t = grid * grid + 1
+        switch content {
+        case .features:
+            let out = Tensor(uninitialized: [n, grid, grid, c])
+            for (i, f) in files.enumerated() { try read(f, ["features": (out, [grid, grid, c])], row: i) }
+            return .features(out)
+        case .projections:
+            let mean = Tensor(uninitialized: [n, c])
+            let vk = Tensor(uninitialized: [n, t, c]), vv = Tensor(uninitialized: [n, t, c])
+            let ck = fusion ? Tensor(uninitialized: [n, t, c]) : nil, cv = fusion ? Tensor(uninitialized: [n, t, c]) : nil
+            var wanted: [String: (Tensor, [Int])] = ["mean": (mean, [c]), "visual_keys": (vk, [t, c]), "visual_values": (vv, [t, c])]
+            if let ck, let cv { wanted["cross_keys"] = (ck, [t, c]); wanted["cross_values"] = (cv, [t, c]) }
+            for (i, f) in files.enumerated() { try read(f, wanted, row: i) }
+            return .projected(ProjectedBatch(mean: mean, visualKeys: vk, visualValues: vv, crossKeys: ck, crossValues: cv))
+        }
+    }
+
+    /// Copies each wanted tensor of `file` into row `row` of its batch tensor.
+    private func read(_ file: URL, _ wanted: [String: (Tensor, [Int])], row: Int) throws {
+        let dict: StateDict
+        do { dict = try CheckpointLoader.load(file, normalization: .none) } catch {
+            throw FeatureStoreError.badEntry(path: file.path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        for (name, (batch, shape)) in wanted {
+            guard let t = dict[name] else { throw FeatureStoreError.badEntry(path: file.path, reason: "no tensor '\(name)'") }
+            guard t.shape == shape else {
+                throw FeatureStoreError.badEntry(path: file.path, reason: "tensor '\(name)' has shape \(t.shape), expected \(shape)")
+            }
+            let per = t.values.count
+            t.values.withUnsafeBufferPointer { (batch.pointer + row * per).update(from: $0.baseAddress!, count: per) }
+        }
+    }
+}
+
+/// Errors of the feature cache; messages name the file and the problem.
+///
+/// ```swift
+/// do { _ = try store.reader.input(files) } catch let e as FeatureStoreError { print(e.localizedDescription) }
+/// ```
+public enum FeatureStoreError: LocalizedError, Equatable {
+    case unreadableImage(path: String)
+    case unwritable(path: String, reason: String)
+    case badEntry(path: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .unreadableImage(path): return "\(path): cannot read the image to key the feature cache"
+        case let .unwritable(path, reason): return "\(path): cannot write the feature cache (\(reason))"
+        case let .badEntry(path, reason):
+            return "\(path): unusable feature-cache entry: \(reason) (delete the file; it is recomputed on the next run)"
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Errors of training and evaluation. Messages name the file, split or value involved.
+///
+/// ```swift
+/// do { try trainer.run() } catch let e as TrainingError { print(e.localizedDescription) }
+/// ```
+public enum TrainingError: LocalizedError, Equatable {
+    /// Bad configuration values, all listed.
+    case invalidConfiguration([String])
+    /// A JSON configuration file that cannot be used.
+    case badConfigFile(file: String, reason: String)
+    /// Images that exist but cannot be decoded (checked before any training step); at most a few are listed.
+    case undecodableImages(count: Int, messages: [String])
+    /// A split part too small to train or evaluate on.
+    case emptySplit(split: Int, part: String, reason: String)
+    /// A resume directory that does not hold a usable run.
+    case badResume(directory: String, reason: String)
+    /// A training checkpoint that does not fit the run.
+    case badCheckpoint(file: String, reason: String)
+    /// A step's batch whose inputs, names and targets do not fit together or the model.
+    case badBatch(String)
+    /// The loss became NaN or infinite.
+    case diverged(split: Int, epoch: Int, step: Int)
+    /// Training was stopped by a hook (tests simulate a kill with it).
+    case interrupted(split: Int, epoch: Int, step: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidConfiguration(problems):
+            return "invalid training configuration: " + problems.joined(separator: "; ")
+        case let .badConfigFile(file, reason):
+            return "\(file): unusable training configuration: \(reason)"
+        case let .undecodableImages(count, messages):
+            let more = count > messages.count ? "\n  … and \(count - messages.count) more" : ""
+            return "\(count) image\(count == 1 ? "" : "s") cannot be decoded:\n" + messages.map { "  " + $0 }.joined(separator: "\n") + more
+        case let .emptySplit(split, part, reason):
+            return "split \(split): \(part) part: \(reason)"
+        case let .badResume(directory, reason):
+            return "\(directory): cannot resume: \(reason)"
+        case let .badCheckpoint(file, reason):
+            return "\(file): unusable training checkpoint: \(reason)"
+        case let .badBatch(m):
+            return "training step: " + m
+        case let .diverged(split, epoch, step):
+            return "split \(split), epoch \(epoch), step \(step): the loss is not finite (diverged); try a lower --lr or --max-grad-norm"
+        case let .interrupted(split, epoch, step):
+            return "training interrupted at split \(split), epoch \(epoch), step \(step)"
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import CLIP
+import Foundation
+import IQAModel
+import NN
+import Tensor
+
+/// Seeds of every random draw of training, derived from `(seed, split, epoch, step)` with SplitMix64 mixing, so a
+/// resumed run draws exactly what an uninterrupted one would without saving generator states.
+///
+/// ```swift
+/// var rng = TrainingSeeds.generator(seed: 42, split: 0, epoch: 3)       // shuffle order and flips of epoch 3
+/// ```
+public enum TrainingSeeds {
+    /// SplitMix64 finaliser chained over the values.
+    public static func mix(_ values: [UInt64]) -> UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3
+        for v in values {
+            h = (h ^ v) &+ 0x9E37_79B9_7F4A_7C15
+            h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+            h ^= h >> 31
+        }
+        return h
+    }
+
+    /// Shuffling and flips of one epoch.
+    public static func generator(seed: UInt64, split: Int, epoch: Int) -> SeededGenerator {
+        SeededGenerator(seed: mix([seed, 1, UInt64(split), UInt64(epoch)]))
+    }
+
+    /// Dropout masks of one step (dropout layer `layer` of the model).
+    public static func dropoutSeed(seed: UInt64, split: Int, epoch: Int, step: Int, layer: Int) -> UInt64 {
+        mix([seed, 2, UInt64(split), UInt64(epoch), UInt64(step), UInt64(layer)])
+    }
+}
+
+/// One optimisation step and the optimizer of the recipe.
+///
+///     L = (1/(n·k)) Σ (f(xᵢ)ⱼ − MOSᵢⱼ)²                       (MSE on the raw MOS, mean over batch and outputs)
+///     micro-batches m: L = Σ_m (n_m / n) · L_m   (gradients accumulate; BatchNorm statistics are per micro-batch)
+///     optional clip: g ← g · min(1, c / ‖g‖₂);   AdamW step;   gradients cleared
+///
+/// ```swift
+/// let optimizer = TrainingStep.makeOptimizer(model, config: config)
+/// let loss = try TrainingStep.run(model: model, optimizer: optimizer, batch: batch, microBatch: 8, maxGradNorm: nil)
+/// ```
+public enum TrainingStep {
+    /// AdamW over the trainable parameters: base group at `learningRate`, the head (names under `head.`) at
+    /// `learningRate × headLearningRateScale`; weight decay `weightDecay` for both (official: 0).
+    public static func makeOptimizer(_ model: IPIQAModel, config: TrainingConfiguration) -> AdamW {
+        let (base, head) = model.parameterGroups()
+        return AdamW([ParamGroup(base, learningRate: config.learningRate, weightDecay: config.weightDecay),
+                      ParamGroup(head, learningRate: config.learningRate * config.headLearningRateScale, weightDecay: config.weightDecay)],
+                     beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay)
+    }
+
+    /// Reseeds every dropout layer of `model` (in module order) for one step.
+    public static func seedDropout(_ model: IPIQAModel, seed: UInt64, split: Int, epoch: Int, step: Int) {
+        let layers = model.namedModules().compactMap { $0.1 as? Dropout }
+        for (i, d) in layers.enumerated() {
+            d.rng = SeededGenerator(seed: TrainingSeeds.dropoutSeed(seed: seed, split: split, epoch: epoch, step: step, layer: i))
+        }
+    }
+
+    /// Forward, backward (in micro-batches of at most `microBatch` images), optional gradient clipping, optimizer
+    /// step. The model must be in training mode. Returns the batch loss (mean over images and outputs).
+    /// `text` (nil: the full text pass) supplies the text features, e.g. through the exact [QA] prefix cache.
+    public static func run(model: IPIQAModel, optimizer: any Optimizer, batch: TrainingBatch, microBatch: Int,
+                           maxGradNorm: Double?, text: TextFeatureSource? = nil) throws -> Double {
+        try run(model: model, optimizer: optimizer, batch: StepBatch(batch), microBatch: microBatch, maxGradNorm: maxGradNorm, text: text)
+    }
+
+    /// ``run(model:optimizer:batch:microBatch:maxGradNorm:text:)`` for a batch in any input form (images, cached
+    /// layer4 maps, cached projections; see ``ModelInput``).
+    public static func run(model: IPIQAModel, optimizer: any Optimizer, batch: StepBatch, microBatch: Int,
+                           maxGradNorm: Double?, text: TextFeatureSource? = nil) throws -> Double {
+        let n = batch.count
+        guard n > 0 else { return 0 }
+        guard batch.input.count == n, batch.targets.shape == [n, model.config.outputs] else {
+            throw TrainingError.badBatch("\(batch.input.count) inputs, \(n) names and targets \(batch.targets.shape) do not match \(model.config.outputs) outputs")
+        }
+        let size = max(1, min(microBatch, n))
+        var total = 0.0
+        var start = 0
+        while start < n {
+            let part = batch.slice(start..<min(start + size, n))
+            let weight = Float(part.count) / Float(n)
+            let features = try textFeatures(model, part.tokens, source: text)
+            let scores = try model.scores(part.input, text: features).scores
+            let loss = mseLoss(scores, Var(part.targets))
+            total += Double(weight) * Double(loss.value.item)
+            (weight == 1 ? loss : scale(loss, weight)).backward()
+            start += part.count
+        }
+        if let maxGradNorm { optimizer.clipGradNorm(maxNorm: maxGradNorm) }
+        optimizer.step()
+        optimizer.zeroGrad()
+        model.zeroGrad()
+        return total
+    }
+
+    /// Text features of token rows through `source`, or the model's full text pass (nil for the image-only model).
+    static func textFeatures(_ model: IPIQAModel, _ tokens: [[Int32]], source: TextFeatureSource?) throws -> Var? {
+        guard model.config.useText else { return nil }
+        if let source { return try source.features(tokens) }
+        return try model.textFeature(tokens)
+    }
+}
