@@ -8,10 +8,10 @@ import Tensor
 /// `2 · 8 · 56 · 56 · 256 · 256 · 9 ≈ 29.6` GFLOP per pass.
 ///
 /// ```swift
-/// let result = ConvBenchmark.run(ConvBenchmarkConfig(repeats: 7))
+/// let result = ConvBenchmark.run(ConvBenchmarkConfiguration(repeats: 7))
 /// print(result.forwardGFLOPS)
 /// ```
-public struct ConvBenchmarkConfig: Codable, Sendable, Equatable {
+public struct ConvBenchmarkConfiguration: Codable, Sendable, Equatable {
     public var batch: Int = 8
     public var size: Int = 56
     public var inChannels: Int = 256
@@ -40,7 +40,7 @@ public struct ConvBenchmarkConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = ConvBenchmarkConfig()
+        let d = ConvBenchmarkConfiguration()
         batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? d.batch
         size = try c.decodeIfPresent(Int.self, forKey: .size) ?? d.size
         inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? d.inChannels
@@ -105,7 +105,7 @@ public struct ConvBenchmarkResult: Codable, Sendable {
 public enum ConvBenchmark {
     /// Runs forward, backward-data (frozen weight) and backward-weights (input without gradient) passes of the
     /// configured convolution, and a plain sgemm of the same inner GEMM shape.
-    public static func run(_ config: ConvBenchmarkConfig) throws -> ConvBenchmarkResult {
+    public static func run(_ config: ConvBenchmarkConfiguration) throws -> ConvBenchmarkResult {
         try config.validate()
         var rng = SeededGenerator(seed: config.seed)
         let c = config

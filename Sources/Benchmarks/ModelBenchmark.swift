@@ -13,7 +13,7 @@ public enum ModelBenchmarkCase: String, Codable, Sendable, CaseIterable {
     case rn50Forward512B8 = "rn50_forward_512_b8"
     /// Text encoder, 32 prompts padded to 77 tokens with the end-of-text token last (OpenAI's full-length pass).
     case textForwardB32L77 = "text_forward_b32_l77"
-    /// Text encoder, 32 prompts of ``ModelBenchmarkConfig/promptLength`` tokens: both engines cut at the last EOT.
+    /// Text encoder, 32 prompts of ``ModelBenchmarkConfiguration/promptLength`` tokens: both engines cut at the last EOT.
     case textForwardB32Cut = "text_forward_b32_cut"
     /// One IP-IQA training step (trunk + attention pools + MLP head + [QA] token, BN train mode, AdamW).
     case ipiqaTrain224B8 = "ipiqa_train_224_b8"
@@ -46,12 +46,12 @@ public enum ModelBenchmarkCase: String, Codable, Sendable, CaseIterable {
         }
     }
 
-    /// Whether the case honours ``ModelBenchmarkConfig/precision`` (inference only).
+    /// Whether the case honours ``ModelBenchmarkConfiguration/precision`` (inference only).
     public var isInference: Bool { if case .trainStep = kind { false } else { true } }
 }
 
 /// Options of ``ModelBenchmark``.
-public struct ModelBenchmarkConfig: Codable, Sendable, Equatable {
+public struct ModelBenchmarkConfiguration: Codable, Sendable, Equatable {
     /// Timed runs per case (the median is reported).
     public var repeats: Int = 5
     /// Untimed runs first.
@@ -69,7 +69,7 @@ public struct ModelBenchmarkConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = ModelBenchmarkConfig()
+        let d = ModelBenchmarkConfiguration()
         repeats = try c.decodeIfPresent(Int.self, forKey: .repeats) ?? d.repeats
         warmup = try c.decodeIfPresent(Int.self, forKey: .warmup) ?? d.warmup
         precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? d.precision
@@ -110,12 +110,12 @@ public struct ModelBenchmarkError: LocalizedError, Sendable {
 /// Whole-model benchmark behind `ipiqa bench` (see ``ModelBenchmarkCase``).
 ///
 /// ```swift
-/// let r = try ModelBenchmark.run(.rn50Forward224B1, config: ModelBenchmarkConfig(repeats: 5))
+/// let r = try ModelBenchmark.run(.rn50Forward224B1, config: ModelBenchmarkConfiguration(repeats: 5))
 /// print(r.ms, r.gflops)
 /// ```
 public enum ModelBenchmark {
     /// Runs one case in this process. The peak-memory reading is reset first (Linux), so it covers this case only.
-    public static func run(_ kase: ModelBenchmarkCase, config: ModelBenchmarkConfig) throws -> ModelBenchmarkResult {
+    public static func run(_ kase: ModelBenchmarkCase, config: ModelBenchmarkConfiguration) throws -> ModelBenchmarkResult {
         guard config.repeats >= 1, config.warmup >= 0 else {
             throw ModelBenchmarkError(message: "repeats must be ≥ 1 and warmup ≥ 0 (got \(config.repeats), \(config.warmup))")
         }

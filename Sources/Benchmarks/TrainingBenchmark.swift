@@ -10,10 +10,10 @@ import Tensor
 /// an AGIQA-3k-sized epoch of 3,000 training images, prompts of 20 tokens.
 ///
 /// ```swift
-/// var bench = TrainingBenchmarkConfig()
+/// var bench = TrainingBenchmarkConfiguration()
 /// bench.includeFull = false            // skip the slow full fine-tuning measurement
 /// ```
-public struct TrainingBenchmarkConfig: Codable, Sendable, Equatable {
+public struct TrainingBenchmarkConfiguration: Codable, Sendable, Equatable {
     public var resolution = 512
     public var batchSize = 32
     /// Images per measured forward/backward pass of full fine-tuning (scaled to the batch).
@@ -57,10 +57,10 @@ public struct ModeTiming: Codable, Sendable {
 /// Results of ``TrainingBenchmark/run(_:clip:log:)`` (written as JSON by `ipiqa bench-train`).
 ///
 /// ```swift
-/// print(TrainingBenchmark.table(try TrainingBenchmark.run(TrainingBenchmarkConfig())))
+/// print(TrainingBenchmark.table(try TrainingBenchmark.run(TrainingBenchmarkConfiguration())))
 /// ```
 public struct TrainingBenchmarkResult: Codable, Sendable {
-    public let config: TrainingBenchmarkConfig
+    public let config: TrainingBenchmarkConfiguration
     public let threads: Int
     public let cost: TrainingCost
     public let modes: [ModeTiming]
@@ -77,10 +77,10 @@ public struct TrainingBenchmarkResult: Codable, Sendable {
 /// per epoch: `epoch = floor(epochImages / batch) × step`. One-time costs (feature extraction) are reported apart.
 ///
 /// ```swift
-/// let result = try TrainingBenchmark.run(TrainingBenchmarkConfig()) { print($0) }
+/// let result = try TrainingBenchmark.run(TrainingBenchmarkConfiguration()) { print($0) }
 /// ```
 public enum TrainingBenchmark {
-    public static func run(_ bench: TrainingBenchmarkConfig, clip clipConfig: CLIPConfiguration = .rn50,
+    public static func run(_ bench: TrainingBenchmarkConfiguration, clip clipConfig: CLIPConfiguration = .rn50,
                            log: (String) -> Void = { _ in }) throws -> TrainingBenchmarkResult {
         var config = TrainingConfiguration()
         config.resolution = bench.resolution
@@ -185,7 +185,7 @@ public enum TrainingBenchmark {
     }
 
     /// Writes one F16 entry of each kind, then times reading `batchSize` of them.
-    private static func readTimes(_ bench: TrainingBenchmarkConfig, maps: Tensor, projected: ProjectedBatch?, tokens: Int,
+    private static func readTimes(_ bench: TrainingBenchmarkConfiguration, maps: Tensor, projected: ProjectedBatch?, tokens: Int,
                                   channels c: Int) throws -> (Double, Double) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipiqa-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -8,18 +8,18 @@ import Tensor
 /// (off by default, as OpenAI's `clip.tokenize`: an over-long prompt is an error naming it) and images per forward pass.
 ///
 /// ```swift
-/// let config = CLIPEmbedConfig(resolution: 512, preprocess: .squash)   // IP-IQA's input
+/// let config = CLIPEmbedConfiguration(resolution: 512, preprocess: .squash)   // IP-IQA's input
 /// ```
-public struct CLIPEmbedConfig: Codable, Sendable, Equatable {
+public struct CLIPEmbedConfiguration: Codable, Sendable, Equatable {
     public var resolution: Int?
     public var preprocess: PreprocessMode = .clip
     public var truncate: Bool = false
-    public var batchSize: Int = CLIPEmbedConfig.defaultBatchSize
+    public var batchSize: Int = CLIPEmbedConfiguration.defaultBatchSize
 
     public static let defaultBatchSize = 8
 
     public init(resolution: Int? = nil, preprocess: PreprocessMode = .clip, truncate: Bool = false,
-                batchSize: Int = CLIPEmbedConfig.defaultBatchSize) {
+                batchSize: Int = CLIPEmbedConfiguration.defaultBatchSize) {
         self.resolution = resolution
         self.preprocess = preprocess
         self.truncate = truncate
@@ -54,9 +54,9 @@ public struct CLIPEmbeddings: Codable, Sendable, Equatable {
 public final class CLIPEmbedder {
     public let model: CLIPModel
     public let tokenizer: CLIPTokenizer
-    public let config: CLIPEmbedConfig
+    public let config: CLIPEmbedConfiguration
 
-    public init(model: CLIPModel, tokenizer: CLIPTokenizer, config: CLIPEmbedConfig = CLIPEmbedConfig()) {
+    public init(model: CLIPModel, tokenizer: CLIPTokenizer, config: CLIPEmbedConfiguration = CLIPEmbedConfiguration()) {
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
@@ -112,7 +112,7 @@ public final class CLIPEmbedder {
 
 extension CLIPEmbedder {
     /// Uses the bundled CLIP tokenizer.
-    public convenience init(model: CLIPModel, config: CLIPEmbedConfig = CLIPEmbedConfig()) throws {
+    public convenience init(model: CLIPModel, config: CLIPEmbedConfiguration = CLIPEmbedConfiguration()) throws {
         try self.init(model: model, tokenizer: CLIPTokenizer(), config: config)
     }
 }

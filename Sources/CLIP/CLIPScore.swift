@@ -8,11 +8,11 @@ import Tensor
 /// `"A photo depicts "`; pass it as `promptPrefix` to reproduce that), over-long prompts rejected.
 ///
 /// ```swift
-/// let hessel = CLIPScoreConfig(promptPrefix: "A photo depicts ")
+/// let hessel = CLIPScoreConfiguration(promptPrefix: "A photo depicts ")
 /// ```
-public struct CLIPScoreConfig: Codable, Sendable, Equatable {
+public struct CLIPScoreConfiguration: Codable, Sendable, Equatable {
     /// The rescaling weight `w` of CLIP-S.
-    public var weight: Float = CLIPScoreConfig.hesselWeight
+    public var weight: Float = CLIPScoreConfiguration.hesselWeight
     /// Text put before every prompt before tokenizing.
     public var promptPrefix: String = ""
     /// Cut prompts longer than the context length instead of failing.
@@ -25,7 +25,7 @@ public struct CLIPScoreConfig: Codable, Sendable, Equatable {
     /// Hessel et al.'s `w`.
     public static let hesselWeight: Float = 2.5
 
-    public init(weight: Float = CLIPScoreConfig.hesselWeight, promptPrefix: String = "", truncate: Bool = false,
+    public init(weight: Float = CLIPScoreConfiguration.hesselWeight, promptPrefix: String = "", truncate: Bool = false,
                 preprocess: PreprocessMode = .clip, resolution: Int? = nil) {
         self.weight = weight
         self.promptPrefix = promptPrefix
@@ -67,9 +67,9 @@ public struct CLIPScoreResult: Codable, Sendable, Equatable {
 public final class CLIPScorer {
     public let model: CLIPModel
     public let tokenizer: CLIPTokenizer
-    public let config: CLIPScoreConfig
+    public let config: CLIPScoreConfiguration
 
-    public init(model: CLIPModel, tokenizer: CLIPTokenizer, config: CLIPScoreConfig = CLIPScoreConfig()) {
+    public init(model: CLIPModel, tokenizer: CLIPTokenizer, config: CLIPScoreConfiguration = CLIPScoreConfiguration()) {
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
@@ -77,7 +77,7 @@ public final class CLIPScorer {
     }
 
     /// Uses the bundled CLIP tokenizer.
-    public convenience init(model: CLIPModel, config: CLIPScoreConfig = CLIPScoreConfig()) throws {
+    public convenience init(model: CLIPModel, config: CLIPScoreConfiguration = CLIPScoreConfiguration()) throws {
         try self.init(model: model, tokenizer: CLIPTokenizer(), config: config)
     }
 
@@ -85,7 +85,7 @@ public final class CLIPScorer {
     public var resolution: Int { config.resolution ?? model.config.imageResolution }
 
     /// `w · max(c, 0)`.
-    public static func score(cosine: Float, weight: Float = CLIPScoreConfig.hesselWeight) -> Float {
+    public static func score(cosine: Float, weight: Float = CLIPScoreConfiguration.hesselWeight) -> Float {
         weight * max(cosine, 0)
     }
 

@@ -16,7 +16,7 @@ public struct DemoKeys: Sendable, Equatable {
     public let agiCorpus: String
     public let image2prompt: String
 
-    public init(_ c: DemoConfig, blasCore: String) {
+    public init(_ c: DemoConfiguration, blasCore: String) {
         iqaSet = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "prompts": "\(c.prompts)", "generators": "\(c.generators)"])
         naturalCorpus = Self.hash(["seed": "\(c.seed)", "world": Self.json(c.world), "pairs": "\(c.naturalPairs)"])
         clip = Self.hash(["version": "\(DemoConstants.cacheVersion)", "corpus": naturalCorpus, "arch": Self.json(c.architecture), "train": Self.json(c.contrastive),

@@ -24,7 +24,7 @@ import Tensor
 /// print(DemoTable.text(result))
 /// ```
 public enum DemoRunner {
-    public static func run(config: DemoConfig, directory: URL, log: @escaping (String) -> Void = { _ in }) throws -> DemoResult {
+    public static func run(config: DemoConfiguration, directory: URL, log: @escaping (String) -> Void = { _ in }) throws -> DemoResult {
         try config.validate()
         Threading.setThreads(config.threads)
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
@@ -37,7 +37,7 @@ public enum DemoRunner {
 
 /// State of one demo run (stages in ``execute()``; stage code in the extensions).
 final class DemoRun {
-    let config: DemoConfig
+    let config: DemoConfiguration
     let directory: URL
     let keys: DemoKeys
     let world: SynthWorld
@@ -45,7 +45,7 @@ final class DemoRun {
     let log: (String) -> Void
     let started = Date()
 
-    init(config: DemoConfig, directory: URL, log: @escaping (String) -> Void) throws {
+    init(config: DemoConfiguration, directory: URL, log: @escaping (String) -> Void) throws {
         self.config = config
         self.directory = directory
         self.log = log

@@ -38,7 +38,7 @@ extension DemoRun {
         }
         let dataset = try DatasetLoader.load(.agiqa3k, labels: folder.appendingPathComponent("data.csv"), root: folder)
         try checkImagesExist(dataset, root: folder)
-        var split = GroupedSplitConfig()
+        var split = GroupedSplitConfiguration()
         split.trainFraction = config.trainFraction
         split.validationFraction = 0
         split.testFraction = 1 - config.trainFraction

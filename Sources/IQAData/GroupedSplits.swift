@@ -1,7 +1,7 @@
 import Foundation
 
 /// Fractions of groups in train / validation / test for ``GroupedSplits``. Defaults 70 / 10 / 20.
-public struct GroupedSplitConfig: Codable, Sendable, Equatable {
+public struct GroupedSplitConfiguration: Codable, Sendable, Equatable {
     public var trainFraction: Double = 0.7
     public var validationFraction: Double = 0.1
     public var testFraction: Double = 0.2
@@ -14,7 +14,7 @@ public struct GroupedSplitConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = GroupedSplitConfig()
+        let d = GroupedSplitConfiguration()
         trainFraction = try c.decodeIfPresent(Double.self, forKey: .trainFraction) ?? d.trainFraction
         validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? d.validationFraction
         testFraction = try c.decodeIfPresent(Double.self, forKey: .testFraction) ?? d.testFraction
@@ -44,7 +44,7 @@ public struct GroupedSplitConfig: Codable, Sendable, Equatable {
 /// ```
 public enum GroupedSplits {
     public static func make(_ dataset: Dataset, count: Int = AGIQAConstants.officialSplitCount, seed: Int = AGIQAConstants.officialSeed,
-                            config: GroupedSplitConfig = GroupedSplitConfig()) throws -> [Split] {
+                            config: GroupedSplitConfiguration = GroupedSplitConfiguration()) throws -> [Split] {
         try OfficialSplits.checkCount(count)
         try config.validate()
         let groups = Array(Set(dataset.samples.map(\.group))).sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
@@ -90,7 +90,7 @@ public enum SplitProtocol: String, Codable, CaseIterable, Sendable {
 public enum SplitMaker {
     public static func make(_ proto: SplitProtocol, dataset: Dataset, kind: DatasetKind,
                             count: Int = AGIQAConstants.officialSplitCount, seed: Int = AGIQAConstants.officialSeed,
-                            grouped: GroupedSplitConfig = GroupedSplitConfig()) throws -> [Split] {
+                            grouped: GroupedSplitConfiguration = GroupedSplitConfiguration()) throws -> [Split] {
         switch (proto, kind) {
         case (.official, .agiqa1k): return try OfficialSplits.agiqa1k(dataset, count: count, seed: seed)
         case (.official, .agiqa3k): return try OfficialSplits.agiqa3k(dataset, count: count, seed: seed)

@@ -50,7 +50,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// nil: `official` for AGIQA-1k/3k, `grouped` for CSV tables.
     public var splitProtocol: SplitProtocol? = nil
     /// Grouped protocol fractions (validation part: the epoch choice of the honest report).
-    public var grouped = GroupedSplitConfig()
+    public var grouped = GroupedSplitConfiguration()
     /// Seed of the splits, the new layers' initialisation, shuffling, flips and dropout.
     public var seed = TrainingDefaults.seed
     /// Worker threads (nil: all cores). Results are reproducible for a fixed seed AND thread count.

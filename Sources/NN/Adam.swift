@@ -4,7 +4,7 @@ import Tensor
 
 /// Hyper-parameters of ``Adam`` / ``AdamW`` shared by all groups (the learning rate and, optionally, the weight
 /// decay live in each ``ParamGroup``). Decoding fills absent keys with the defaults below.
-public struct AdamConfig: Codable, Equatable, Sendable {
+public struct AdamConfiguration: Codable, Equatable, Sendable {
     public var beta1: Double = NNDefaults.adamBeta1
     public var beta2: Double = NNDefaults.adamBeta2
     public var eps: Double = NNDefaults.adamEps
@@ -29,7 +29,7 @@ public struct AdamConfig: Codable, Equatable, Sendable {
     }
 
     /// `torch.optim.AdamW`'s defaults (weight decay 0.01, decoupled).
-    public static let adamW = AdamConfig(weightDecay: NNDefaults.adamWWeightDecay, decoupledWeightDecay: true)
+    public static let adamW = AdamConfiguration(weightDecay: NNDefaults.adamWWeightDecay, decoupledWeightDecay: true)
 }
 
 /// Adam with PyTorch's exact update rule (`torch.optim.Adam`, single-tensor path, amsgrad off). Per parameter,
@@ -47,7 +47,7 @@ public struct AdamConfig: Codable, Equatable, Sendable {
 /// ```
 public class Adam: Optimizer {
     public var groups: [ParamGroup]
-    public let config: AdamConfig
+    public let config: AdamConfiguration
 
     /// Per-parameter state: step count and the two moment estimates.
     final class State {
@@ -58,7 +58,7 @@ public class Adam: Optimizer {
     }
     var states: [ObjectIdentifier: State] = [:]
 
-    public init(_ groups: [ParamGroup], config: AdamConfig = AdamConfig()) {
+    public init(_ groups: [ParamGroup], config: AdamConfiguration = AdamConfiguration()) {
         let names = groups.flatMap { $0.parameters.map(\.name) }
         precondition(Set(names).count == names.count, "Adam: parameter names must be unique across groups")
         self.groups = groups
@@ -151,7 +151,7 @@ public class Adam: Optimizer {
 public final class AdamW: Adam {
     public init(_ groups: [ParamGroup], beta1: Double = NNDefaults.adamBeta1, beta2: Double = NNDefaults.adamBeta2,
                 eps: Double = NNDefaults.adamEps, weightDecay: Double = NNDefaults.adamWWeightDecay) {
-        super.init(groups, config: AdamConfig(beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
+        super.init(groups, config: AdamConfiguration(beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
                                               decoupledWeightDecay: true))
     }
 }

@@ -21,23 +21,23 @@ struct BenchConvCommand: ParsableCommand {
         abstract: "Convolution GFLOP/s (default: 3×3, 256→256 channels, 8×56×56, padding 1; median of the timed runs)."
     )
 
-    @Option(help: "Batch size.") var batch = ConvBenchmarkConfig().batch
-    @Option(help: "Input height and width.") var size = ConvBenchmarkConfig().size
-    @Option(help: "Input channels.") var inChannels = ConvBenchmarkConfig().inChannels
-    @Option(help: "Output channels.") var outChannels = ConvBenchmarkConfig().outChannels
-    @Option(help: "Kernel size.") var kernel = ConvBenchmarkConfig().kernel
-    @Option(help: "Stride.") var stride = ConvBenchmarkConfig().stride
-    @Option(help: "Zero padding.") var padding = ConvBenchmarkConfig().padding
-    @Option(help: "Timed runs per measurement (median reported).") var repeats = ConvBenchmarkConfig().repeats
-    @Option(help: "Untimed warm-up runs.") var warmup = ConvBenchmarkConfig().warmup
-    @Option(help: "Floats per im2col tile.") var tileElements = ConvBenchmarkConfig().tileElements
+    @Option(help: "Batch size.") var batch = ConvBenchmarkConfiguration().batch
+    @Option(help: "Input height and width.") var size = ConvBenchmarkConfiguration().size
+    @Option(help: "Input channels.") var inChannels = ConvBenchmarkConfiguration().inChannels
+    @Option(help: "Output channels.") var outChannels = ConvBenchmarkConfiguration().outChannels
+    @Option(help: "Kernel size.") var kernel = ConvBenchmarkConfiguration().kernel
+    @Option(help: "Stride.") var stride = ConvBenchmarkConfiguration().stride
+    @Option(help: "Zero padding.") var padding = ConvBenchmarkConfiguration().padding
+    @Option(help: "Timed runs per measurement (median reported).") var repeats = ConvBenchmarkConfiguration().repeats
+    @Option(help: "Untimed warm-up runs.") var warmup = ConvBenchmarkConfiguration().warmup
+    @Option(help: "Floats per im2col tile.") var tileElements = ConvBenchmarkConfiguration().tileElements
     @Option(help: "Worker threads (OpenBLAS and engine); default: all cores.") var threads: Int?
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
         // OpenBLAS kernel selection (relaunch with OPENBLAS_CORETYPE) happens in IPIQACommand.main for every subcommand.
         if let threads { Threading.setThreads(threads) }
-        let config = ConvBenchmarkConfig(batch: batch, size: size, inChannels: inChannels, outChannels: outChannels,
+        let config = ConvBenchmarkConfiguration(batch: batch, size: size, inChannels: inChannels, outChannels: outChannels,
                                          kernel: kernel, stride: stride, padding: padding, repeats: repeats, warmup: warmup,
                                          tileElements: tileElements)
         let result: ConvBenchmarkResult

@@ -13,11 +13,11 @@ struct BenchModelsCommand: ParsableCommand {
 
     @Option(help: "Comma-separated cases (default: all): \(ModelBenchmarkCase.allCases.map(\.rawValue).joined(separator: ", ")).")
     var cases: String?
-    @Option(help: "Timed runs per case (median reported).") var repeats = ModelBenchmarkConfig().repeats
-    @Option(help: "Untimed warm-up runs per case.") var warmup = ModelBenchmarkConfig().warmup
+    @Option(help: "Timed runs per case (median reported).") var repeats = ModelBenchmarkConfiguration().repeats
+    @Option(help: "Untimed warm-up runs per case.") var warmup = ModelBenchmarkConfiguration().warmup
     @Option(help: "Inference GEMM precision of the forward cases: fp32 or bf16.") var precision = "fp32"
     @Option(help: "Tokens per prompt (with start/end of text) for the cut text case and the training steps.")
-    var promptLength = ModelBenchmarkConfig().promptLength
+    var promptLength = ModelBenchmarkConfiguration().promptLength
     @Option(help: "Worker threads (OpenBLAS and engine); default: all cores.") var threads: Int?
     @Flag(help: "Print the result as JSON.") var json = false
     @Flag(help: "Print the OpenBLAS kernel choice on stderr.") var verbose = false
@@ -38,7 +38,7 @@ struct BenchModelsCommand: ParsableCommand {
                 }
             } ?? ModelBenchmarkCase.allCases
             if let threads { Threading.setThreads(threads) }
-            let config = ModelBenchmarkConfig(repeats: repeats, warmup: warmup, precision: precision, promptLength: promptLength)
+            let config = ModelBenchmarkConfiguration(repeats: repeats, warmup: warmup, precision: precision, promptLength: promptLength)
             var results: [String: ModelBenchmarkResult] = [:]
             if !json {
                 print("OpenBLAS core \(BLASCoreOverride.coreName()), \(Threading.workers) threads, precision \(precision.rawValue), "

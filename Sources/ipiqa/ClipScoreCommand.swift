@@ -33,7 +33,7 @@ struct ClipScoreCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let model = try CLIPModel.load(URL(fileURLWithPath: clip))
-            let scorer = try CLIPScorer(model: model, config: CLIPScoreConfig(promptPrefix: prefix, truncate: truncate))
+            let scorer = try CLIPScorer(model: model, config: CLIPScoreConfiguration(promptPrefix: prefix, truncate: truncate))
             let r = try scorer.score(files: [URL(fileURLWithPath: image)], prompts: [prompt])[0]
             if json {
                 print("{\"clipscore\": \(r.score), \"cosine\": \(r.cosine)}")

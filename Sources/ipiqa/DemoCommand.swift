@@ -33,20 +33,20 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Number of grouped train/test splits.")
     var splits: Int?
 
-    @Option(name: .long, help: "A JSON file with DemoConfig settings; missing keys keep the preset's (default or --quick) values.")
+    @Option(name: .long, help: "A JSON file with DemoConfiguration settings; missing keys keep the preset's (default or --quick) values.")
     var config: String?
 
     func run() throws {
         try CLI.run {
-            var settings = quick ? DemoConfig.quick : DemoConfig.standard
+            var settings = quick ? DemoConfiguration.quick : DemoConfiguration.standard
             if let config {
                 let url = URL(fileURLWithPath: config)
                 guard let data = FileManager.default.contents(atPath: url.path) else {
                     throw ValidationError("cannot read --config \(config)")
                 }
                 let decoder = JSONDecoder()
-                decoder.userInfo[DemoConfig.baseKey] = settings
-                do { settings = try decoder.decode(DemoConfig.self, from: data) } catch {
+                decoder.userInfo[DemoConfiguration.baseKey] = settings
+                do { settings = try decoder.decode(DemoConfiguration.self, from: data) } catch {
                     throw ValidationError("--config \(config): \(error.localizedDescription)")
                 }
             }

@@ -35,7 +35,7 @@ struct EmbedCommand: ParsableCommand {
     var truncate = false
 
     @Option(help: "Images / prompts per forward pass.")
-    var batchSize: Int = CLIPEmbedConfig.defaultBatchSize
+    var batchSize: Int = CLIPEmbedConfiguration.defaultBatchSize
 
     @Flag(help: "Print load and encode times to stderr.")
     var timings = false
@@ -60,7 +60,7 @@ struct EmbedCommand: ParsableCommand {
             let model = try CLIPModel.load(URL(fileURLWithPath: clip))
             model.setPrecision(precision)
             let loaded = Date()
-            let config = CLIPEmbedConfig(resolution: resolution, preprocess: PreprocessMode(rawValue: preprocess) ?? .clip,
+            let config = CLIPEmbedConfiguration(resolution: resolution, preprocess: PreprocessMode(rawValue: preprocess) ?? .clip,
                                          truncate: truncate, batchSize: batchSize)
             let embedder = try CLIPEmbedder(model: model, config: config)
             let result = try embedder.embed(images: images.map { URL(fileURLWithPath: $0) }, prompts: prompts)

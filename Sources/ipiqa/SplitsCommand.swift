@@ -33,10 +33,10 @@ struct SplitsCommand: ParsableCommand {
     var splitProtocol: SplitProtocol = .official
 
     @Option(help: "Grouped protocol: fraction of groups in validation (train gets the rest).")
-    var validationFraction: Double = GroupedSplitConfig().validationFraction
+    var validationFraction: Double = GroupedSplitConfiguration().validationFraction
 
     @Option(help: "Grouped protocol: fraction of groups in test.")
-    var testFraction: Double = GroupedSplitConfig().testFraction
+    var testFraction: Double = GroupedSplitConfiguration().testFraction
 
     @Option(help: "CSV datasets: image column.")
     var imageColumn: String = CSVColumns().image
@@ -67,7 +67,7 @@ struct SplitsCommand: ParsableCommand {
             let ds = try DatasetLoader.load(dataset, labels: labels.map { URL(fileURLWithPath: $0) },
                                             csvColumns: dataset == .csv ? columns : nil)
             for w in ds.warnings { FileHandle.standardError.write(Data((w.description + "\n").utf8)) }
-            let config = GroupedSplitConfig(trainFraction: 1 - validationFraction - testFraction,
+            let config = GroupedSplitConfiguration(trainFraction: 1 - validationFraction - testFraction,
                                             validationFraction: validationFraction, testFraction: testFraction)
             let set = SplitSet(splits: try SplitMaker.make(splitProtocol, dataset: ds, kind: dataset, count: count,
                                                            seed: seed, grouped: config))

@@ -16,13 +16,13 @@ struct TrainBenchCommand: ParsableCommand {
         extraction is reported apart. Use a release build.
         """)
 
-    @Option(help: "Input side in pixels.") var resolution = TrainingBenchmarkConfig().resolution
-    @Option(help: "Images per optimisation step.") var batchSize = TrainingBenchmarkConfig().batchSize
-    @Option(help: "Images per timed pass of full fine-tuning.") var fullMicroBatch = TrainingBenchmarkConfig().fullMicroBatch
-    @Option(help: "Images per timed pass with a frozen trunk.") var frozenMicroBatch = TrainingBenchmarkConfig().frozenMicroBatch
-    @Option(help: "Tokens per prompt (between start and end of text).") var promptTokens = TrainingBenchmarkConfig().promptTokens
-    @Option(help: "Training images per epoch.") var epochImages = TrainingBenchmarkConfig().epochImages
-    @Option(help: "Timed repetitions (median) after one warm-up.") var repeats = TrainingBenchmarkConfig().repeats
+    @Option(help: "Input side in pixels.") var resolution = TrainingBenchmarkConfiguration().resolution
+    @Option(help: "Images per optimisation step.") var batchSize = TrainingBenchmarkConfiguration().batchSize
+    @Option(help: "Images per timed pass of full fine-tuning.") var fullMicroBatch = TrainingBenchmarkConfiguration().fullMicroBatch
+    @Option(help: "Images per timed pass with a frozen trunk.") var frozenMicroBatch = TrainingBenchmarkConfiguration().frozenMicroBatch
+    @Option(help: "Tokens per prompt (between start and end of text).") var promptTokens = TrainingBenchmarkConfiguration().promptTokens
+    @Option(help: "Training images per epoch.") var epochImages = TrainingBenchmarkConfiguration().epochImages
+    @Option(help: "Timed repetitions (median) after one warm-up.") var repeats = TrainingBenchmarkConfiguration().repeats
     @Flag(help: "Skip full fine-tuning (the slow measurement).") var skipFull = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "Also write the result as JSON to this file.") var json: String?
@@ -37,7 +37,7 @@ struct TrainBenchCommand: ParsableCommand {
         }
         try CLI.run {
             if let threads { Threading.setThreads(threads) }
-            var c = TrainingBenchmarkConfig()
+            var c = TrainingBenchmarkConfiguration()
             c.resolution = resolution
             c.batchSize = batchSize
             c.fullMicroBatch = fullMicroBatch

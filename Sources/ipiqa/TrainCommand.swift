@@ -90,7 +90,7 @@ struct TrainCommand: ParsableCommand {
         if let splitProtocol { c.splitProtocol = splitProtocol }
         if validationFraction != nil || testFraction != nil {
             let v = validationFraction ?? c.grouped.validationFraction, t = testFraction ?? c.grouped.testFraction
-            c.grouped = GroupedSplitConfig(trainFraction: 1 - v - t, validationFraction: v, testFraction: t)
+            c.grouped = GroupedSplitConfiguration(trainFraction: 1 - v - t, validationFraction: v, testFraction: t)
         }
         if imageOnly { c.useText = false }
         if let qaToken { c.qaToken = qaToken }

@@ -63,7 +63,7 @@ extension DemoSuites {
         @Test("cache keys: a setting changes exactly the artefacts that depend on it")
         func keys() {
             let base = DemoKeys(.quick, blasCore: "X")
-            var c = DemoConfig.quick
+            var c = DemoConfiguration.quick
             c.contrastive.steps += 1
             let k = DemoKeys(c, blasCore: "X")
             #expect(k.iqaSet == base.iqaSet && k.agiCorpus == base.agiCorpus && k.naturalCorpus == base.naturalCorpus)
@@ -77,11 +77,11 @@ extension DemoSuites {
         @Test("config JSON: missing keys keep the preset's values; bad values are refused by name")
         func configDecoding() throws {
             let decoder = JSONDecoder()
-            decoder.userInfo[DemoConfig.baseKey] = DemoConfig.quick
-            let c = try decoder.decode(DemoConfig.self, from: Data(#"{"splits": 4, "training": {"epochs": 3}}"#.utf8))
+            decoder.userInfo[DemoConfiguration.baseKey] = DemoConfiguration.quick
+            let c = try decoder.decode(DemoConfiguration.self, from: Data(#"{"splits": 4, "training": {"epochs": 3}}"#.utf8))
             #expect(c.splits == 4 && c.training.epochs == 3 && c.training.learningRate == CachedTrainingConfig().learningRate)
-            #expect(c.prompts == DemoConfig.quick.prompts && c.contrastive == DemoConfig.quick.contrastive)
-            var bad = DemoConfig.quick
+            #expect(c.prompts == DemoConfiguration.quick.prompts && c.contrastive == DemoConfiguration.quick.contrastive)
+            var bad = DemoConfiguration.quick
             bad.crossHeads = 7
             #expect(throws: DemoError.self) { try bad.validate() }
             #expect(throws: DemoError.self) { try DemoRunner.run(config: bad, directory: temporaryFolder("bad")) }

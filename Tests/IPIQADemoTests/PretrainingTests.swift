@@ -43,7 +43,7 @@ extension DemoSuites {
                 let pairs = try world.corpusPairs(CorpusSpec(count: 16, style: .natural), range: 0..<16)
                 let tokens = try CLIPTokenizerBox.shared.tokenize(pairs.map(\.prompt), contextLength: 77, truncate: true)
                 let images = try PixelTensor.make(pairs.map(\.image))
-                var config = ContrastiveConfig()
+                var config = ContrastiveConfiguration()
                 config.batchSize = 16
                 config.steps = 12
                 config.warmupSteps = 2

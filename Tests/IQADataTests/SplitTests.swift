@@ -64,7 +64,7 @@ struct SplitTests {
         let oneK = try GroupedSplits.make(try DatasetLoader.load(.agiqa1k), count: 1, seed: 42)[0]
         #expect(oneK.allNames.count == 1079)
         #expect(throws: DataError.self) {
-            _ = try GroupedSplits.make(ds, config: GroupedSplitConfig(trainFraction: 0.5, validationFraction: 0.1, testFraction: 0.2))
+            _ = try GroupedSplits.make(ds, config: GroupedSplitConfiguration(trainFraction: 0.5, validationFraction: 0.1, testFraction: 0.2))
         }
     }
 

@@ -172,7 +172,7 @@ struct TrainerTests {
         defer { data.remove() }
         var config = MiniAGIQA3k.config(epochs: 2)
         config.splitProtocol = .grouped
-        config.grouped = GroupedSplitConfig(trainFraction: 0.5, validationFraction: 0.25, testFraction: 0.25)
+        config.grouped = GroupedSplitConfiguration(trainFraction: 0.5, validationFraction: 0.25, testFraction: 0.25)
         config.useText = false
         config.head = .linear
         config.plots = false

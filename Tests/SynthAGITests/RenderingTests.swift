@@ -57,7 +57,7 @@ struct RenderingTests {
                                  ObjectGroup(shape: .square, colour: .white, count: 1, placement: .bottomRight)],
                         background: plainBackground())
         var rng = SeededGenerator(seed: 2)
-        let weights = WorldConfig().alignmentKindWeights
+        let weights = WorldConfiguration().alignmentKindWeights
         for _ in 0..<300 {
             let (made, errors) = SceneCorruptor.corrupt(two, errorCount: 3, kindWeights: weights, using: &rng)
             let missing = Set(errors.filter { $0.kind == .missing }.map(\.group))

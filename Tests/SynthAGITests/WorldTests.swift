@@ -144,16 +144,16 @@ struct WorldTests {
 
     @Test("config validation throws named errors; partial JSON decodes with defaults")
     func config() throws {
-        var bad = WorldConfig()
+        var bad = WorldConfiguration()
         bad.imageSize = 4
         #expect(throws: SynthError.self) { try SynthWorld(seed: 1, config: bad) }
         #expect(throws: SynthError.self) { try SynthWorld(seed: 1).makeIQASet(prompts: 3, generators: 9) }
         #expect(throws: SynthError.self) { try SynthWorld(seed: 1).makeCorpus(count: 3, style: .agi, mismatchFraction: 2) }
-        let decoded = try JSONDecoder().decode(WorldConfig.self, from: Data(#"{"imageSize": 32, "mos": {"noiseSD": 0.2}}"#.utf8))
+        let decoded = try JSONDecoder().decode(WorldConfiguration.self, from: Data(#"{"imageSize": 32, "mos": {"noiseSD": 0.2}}"#.utf8))
         #expect(decoded.imageSize == 32 && decoded.mos.noiseSD == 0.2 && decoded.mos.raters == 20)
         #expect(decoded.generators == GeneratorProfile.defaults)
         // Sizes that are not multiples of 8 (partial JPEG blocks) render at the asked size.
-        var odd = WorldConfig()
+        var odd = WorldConfiguration()
         odd.imageSize = 36
         let set = try SynthWorld(seed: 2, config: odd).makeIQASet(prompts: 2, generators: 8)
         #expect(set.samples.allSatisfy { $0.image.width == 36 && $0.image.height == 36 && $0.image.pixels.count == 36 * 36 * 3 })

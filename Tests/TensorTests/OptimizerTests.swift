@@ -123,15 +123,15 @@ struct OptimizerTests {
         #expect(run(Array(1..<n)) == whole)
     }
 
-    @Test("zeroGrad drops gradients; AdamConfig decodes absent keys to PyTorch defaults")
+    @Test("zeroGrad drops gradients; AdamConfiguration decodes absent keys to PyTorch defaults")
     func misc() throws {
         let p = Var(Tensor(zeros: [2]), requiresGrad: true)
         p.grad = Tensor(shape: [2], repeating: 1)
         let opt = Adam([ParamGroup([p], learningRate: 1e-3)])
         opt.zeroGrad()
         #expect(p.grad == nil)
-        let cfg = try JSONDecoder().decode(AdamConfig.self, from: Data("{\"weightDecay\": 0.5}".utf8))
-        #expect(cfg == AdamConfig(weightDecay: 0.5))
-        #expect(AdamConfig.adamW.weightDecay == 0.01 && AdamConfig.adamW.decoupledWeightDecay)
+        let cfg = try JSONDecoder().decode(AdamConfiguration.self, from: Data("{\"weightDecay\": 0.5}".utf8))
+        #expect(cfg == AdamConfiguration(weightDecay: 0.5))
+        #expect(AdamConfiguration.adamW.weightDecay == 0.01 && AdamConfiguration.adamW.decoupledWeightDecay)
     }
 }

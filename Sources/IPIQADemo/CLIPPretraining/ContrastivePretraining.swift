@@ -6,10 +6,10 @@ import Tensor
 /// Settings of the tiny CLIP's contrastive pre-training (defaults: what the SynthAGI prototype found to work).
 ///
 /// ```swift
-/// var config = ContrastiveConfig()
+/// var config = ContrastiveConfiguration()
 /// config.steps = 150; config.batchSize = 128           // the quick demo
 /// ```
-public struct ContrastiveConfig: Codable, Sendable, Equatable {
+public struct ContrastiveConfiguration: Codable, Sendable, Equatable {
     public var steps = 400
     public var batchSize = 256
     /// Peak AdamW learning rate (cosine schedule after `warmupSteps` linear warm-up steps).
@@ -27,7 +27,7 @@ public struct ContrastiveConfig: Codable, Sendable, Equatable {
     /// Decodes JSON; missing keys keep their defaults.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = ContrastiveConfig()
+        let d = ContrastiveConfiguration()
         steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? d.steps
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
         learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
@@ -69,11 +69,11 @@ public struct ContrastiveProgress: Sendable {
 /// ```
 public final class ContrastivePretrainer {
     public let clip: CLIPModel
-    public let config: ContrastiveConfig
+    public let config: ContrastiveConfiguration
     public let optimizer: AdamW
     private var rng: SeededGenerator
 
-    public init(clip: CLIPModel, config: ContrastiveConfig) throws {
+    public init(clip: CLIPModel, config: ContrastiveConfiguration) throws {
         try config.validate()
         self.clip = clip
         self.config = config

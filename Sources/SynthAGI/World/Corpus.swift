@@ -50,7 +50,7 @@ public struct CorpusPair: Sendable {
 /// ```
 public struct SynthCorpus: Sendable {
     public let seed: UInt64
-    /// ``WorldConfig/fingerprint`` of the world that made the corpus.
+    /// ``WorldConfiguration/fingerprint`` of the world that made the corpus.
     public let configFingerprint: String
     public let spec: CorpusSpec
     public let pairs: [CorpusPair]

@@ -32,7 +32,7 @@ public struct SynthIQASample: Sendable {
 public struct SynthIQASet: Sendable {
     public let seed: UInt64
     public let imageSize: Int
-    /// ``WorldConfig/fingerprint`` of the world that made the set.
+    /// ``WorldConfiguration/fingerprint`` of the world that made the set.
     public let configFingerprint: String
     public let generators: [GeneratorProfile]
     /// Intended scene of each prompt id.

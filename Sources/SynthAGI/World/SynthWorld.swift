@@ -13,9 +13,9 @@ import Tensor
 /// ```
 public struct SynthWorld: Sendable {
     public let seed: UInt64
-    public let config: WorldConfig
+    public let config: WorldConfiguration
 
-    public init(seed: UInt64, config: WorldConfig = WorldConfig()) throws {
+    public init(seed: UInt64, config: WorldConfiguration = WorldConfiguration()) throws {
         try config.validate()
         self.seed = seed
         self.config = config

@@ -5,11 +5,11 @@ import Tensor
 /// these defaults).
 ///
 /// ```swift
-/// var config = WorldConfig()
+/// var config = WorldConfiguration()
 /// config.imageSize = 96
 /// let world = try SynthWorld(seed: 7, config: config)
 /// ```
-public struct WorldConfig: Codable, Sendable, Equatable {
+public struct WorldConfiguration: Codable, Sendable, Equatable {
     /// Side of the square images, in pixels.
     public var imageSize = 64
     /// Probability that a prompt has two object groups (else one).
@@ -31,7 +31,7 @@ public struct WorldConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = WorldConfig()
+        let d = WorldConfiguration()
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
         twoGroupProbability = try c.decodeIfPresent(Double.self, forKey: .twoGroupProbability) ?? d.twoGroupProbability
         generators = try c.decodeIfPresent([GeneratorProfile].self, forKey: .generators) ?? d.generators

@@ -97,18 +97,18 @@ public struct DemoTraining: Codable, Sendable, Equatable {
 /// exactly what it affects.
 ///
 /// ```swift
-/// var config = DemoConfig.quick
+/// var config = DemoConfiguration.quick
 /// config.seed = 7
 /// let result = try DemoRunner.run(config: config, directory: URL(fileURLWithPath: "ipiqa-demo"))
 /// ```
-public struct DemoConfig: Codable, Sendable, Equatable {
+public struct DemoConfiguration: Codable, Sendable, Equatable {
     /// Seed of the world (prompts, images, scores) and of every training run.
     public var seed: UInt64 = 42
     /// Worker threads (OpenBLAS and the engine): fixed, so that runs repeat exactly.
     public var threads = 2
     /// Threads while training the IP-IQA variants (small matrices: one thread wastes less time synchronising).
     public var evaluationThreads = 1
-    public var world = WorldConfig()
+    public var world = WorldConfiguration()
     /// The AGIQA-3k-like set: prompts × generators images.
     public var prompts = 300
     public var generators = 8
@@ -118,8 +118,8 @@ public struct DemoConfig: Codable, Sendable, Equatable {
     public var agiPairs = 4_000
     public var agiMismatch = 0.1
     public var architecture = TinyCLIPArchitecture()
-    public var contrastive = ContrastiveConfig()
-    public var image2prompt = DemoConfig.defaultImage2Prompt
+    public var contrastive = ContrastiveConfiguration()
+    public var image2prompt = DemoConfiguration.defaultImage2Prompt
     /// Fraction of Image2Prompt pairs kept by the similarity filter (threshold = that quantile of similarities).
     public var image2promptKeepFraction = 0.9
     /// IP-IQA input side (the 64-px images are upscaled, as AGIQA-3k's are to 512; grid = resolution / 32).
@@ -136,22 +136,22 @@ public struct DemoConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Decodes a JSON configuration on top of `DemoConfig.base` (the default or, via `userInfo[DemoConfig.baseKey]`,
+    /// Decodes a JSON configuration on top of `DemoConfiguration.base` (the default or, via `userInfo[DemoConfiguration.baseKey]`,
     /// the quick preset): missing keys keep the base's values.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = (decoder.userInfo[Self.baseKey] as? DemoConfig) ?? DemoConfig()
+        let d = (decoder.userInfo[Self.baseKey] as? DemoConfiguration) ?? DemoConfiguration()
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
         evaluationThreads = try c.decodeIfPresent(Int.self, forKey: .evaluationThreads) ?? d.evaluationThreads
-        world = try c.decodeIfPresent(WorldConfig.self, forKey: .world) ?? d.world
+        world = try c.decodeIfPresent(WorldConfiguration.self, forKey: .world) ?? d.world
         prompts = try c.decodeIfPresent(Int.self, forKey: .prompts) ?? d.prompts
         generators = try c.decodeIfPresent(Int.self, forKey: .generators) ?? d.generators
         naturalPairs = try c.decodeIfPresent(Int.self, forKey: .naturalPairs) ?? d.naturalPairs
         agiPairs = try c.decodeIfPresent(Int.self, forKey: .agiPairs) ?? d.agiPairs
         agiMismatch = try c.decodeIfPresent(Double.self, forKey: .agiMismatch) ?? d.agiMismatch
         architecture = try c.decodeIfPresent(TinyCLIPArchitecture.self, forKey: .architecture) ?? d.architecture
-        contrastive = try c.decodeIfPresent(ContrastiveConfig.self, forKey: .contrastive) ?? d.contrastive
+        contrastive = try c.decodeIfPresent(ContrastiveConfiguration.self, forKey: .contrastive) ?? d.contrastive
         image2prompt = try c.decodeIfPresent(Image2PromptConfiguration.self, forKey: .image2prompt) ?? d.image2prompt
         image2promptKeepFraction = try c.decodeIfPresent(Double.self, forKey: .image2promptKeepFraction) ?? d.image2promptKeepFraction
         iqaResolution = try c.decodeIfPresent(Int.self, forKey: .iqaResolution) ?? d.iqaResolution
@@ -165,7 +165,7 @@ public struct DemoConfig: Codable, Sendable, Equatable {
     }
 
     /// `JSONDecoder.userInfo` key holding the preset that missing keys fall back to.
-    public static let baseKey = CodingUserInfoKey(rawValue: "DemoConfig.base")!
+    public static let baseKey = CodingUserInfoKey(rawValue: "DemoConfiguration.base")!
 
     static var defaultImage2Prompt: Image2PromptConfiguration {
         var c = Image2PromptConfiguration()
@@ -179,12 +179,12 @@ public struct DemoConfig: Codable, Sendable, Equatable {
     }
 
     /// The default run (≈ 10 minutes on 2 cores, release build).
-    public static var standard: DemoConfig { DemoConfig() }
+    public static var standard: DemoConfiguration { DemoConfiguration() }
 
     /// The quick run (≈ 1 minute): fewer prompts, pairs, steps, splits and epochs, IP-IQA at the native 64 px
     /// (a 2 × 2 feature grid: the attention figure is coarse).
-    public static var quick: DemoConfig {
-        var c = DemoConfig()
+    public static var quick: DemoConfiguration {
+        var c = DemoConfiguration()
         c.prompts = 120
         c.naturalPairs = 4_000
         c.agiPairs = 1_000
