@@ -13,7 +13,8 @@ import Tensor
 ///    layout and read back with `DatasetLoader`; grouped 80/20 splits by prompt (`SplitMaker .grouped`).
 /// 2. A tiny CLIP pre-trained contrastively on "natural" synthetic pairs (``ContrastivePretrainer``).
 /// 3. Image2Prompt on an "AGI-style" corpus (DiffusionDB layout, similarity filter, `Image2PromptTrainer`).
-/// 4. Frozen-trunk IP-IQA and its ablations on cached layer4 maps (`FeatureCache`, `CachedFeatureTrainer`), plus
+/// 4. IP-IQA with the paper's fusion and with similarity features (beyond the paper), and the ablations, each an
+///    ordinary `ipiqa train --freeze-trunk` run (`Trainer`, layer4 maps cached once per backbone), plus
 ///    the zero-shot CLIPScore baseline; SRCC/PLCC/KRCC mean ± std over the splits.
 ///
 /// Every artefact is cached in `directory` under a key of its settings (``DemoKeys``) and written atomically;
