@@ -20,9 +20,9 @@ let package = Package(
     targets: [
         // System libraries (Debian -dev packages).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        // Own C wrappers over the codecs (setjmp/longjmp error handling that Swift cannot express).
+        // Own C wrappers over libjpeg / libpng / libwebp (setjmp/longjmp error handling that Swift cannot express);
+        // they include the system headers and link the libraries themselves.
         .target(name: "CImageCodecsShim", linkerSettings: [
             .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
         ]),
@@ -40,11 +40,11 @@ let package = Package(
         // Exact port of CLIP's SimpleTokenizer.
         .target(name: "CLIPTokenizer", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // Image decoding/encoding and PIL-compatible resampling.
-        .target(name: "Imaging", dependencies: ["CImageCodecs", "CImageCodecsShim"], swiftSettings: optimized),
+        .target(name: "Imaging", dependencies: ["CImageCodecsShim"], swiftSettings: optimized),
         // CLIP ModifiedResNet + text Transformer.
         .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: optimized),
         // Dataset readers, split protocols.
-        .target(name: "IQAData", dependencies: ["Archive", "Imaging"], resources: [.copy("Resources")]),
+        .target(name: "IQAData", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
         // The IP-IQA model: configuration and fusion, pools, heads, model file format, attention maps.
@@ -54,9 +54,9 @@ let package = Package(
             "Archive", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
         ], swiftSettings: optimized),
         // Scoring with a trained model: single images, CSV batches, output writers.
-        .target(name: "IQAScoring", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
+        .target(name: "IQAScoring", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
                 swiftSettings: optimized),
-        // Image2Prompt pre-training: similarity filter and image-tower trainer.
+        // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
         .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
         .target(name: "Benchmarks", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATraining", "NN", "Tensor"],
@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "IPIQADemo", dependencies: [
             "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
         ], swiftSettings: optimized),
-        // Thin CLI.
+        // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
             "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
             "Image2Prompt", "Imaging", "Tensor",

@@ -164,6 +164,17 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
         figureImages = try c.decodeIfPresent(Int.self, forKey: .figureImages) ?? d.figureImages
     }
 
+    /// JSON settings read over `base` (e.g. ``quick``): keys the JSON leaves out keep the base's values.
+    ///
+    /// ```swift
+    /// let config = try DemoConfiguration(json: Data(#"{"splits": 5}"#.utf8), base: .quick)
+    /// ```
+    public init(json: Data, base: DemoConfiguration) throws {
+        let decoder = JSONDecoder()
+        decoder.userInfo[Self.baseKey] = base
+        self = try decoder.decode(DemoConfiguration.self, from: json)
+    }
+
     /// `JSONDecoder.userInfo` key holding the preset that missing keys fall back to.
     public static let baseKey = CodingUserInfoKey(rawValue: "DemoConfiguration.base")!
 

@@ -52,3 +52,35 @@ public struct LabelTable: Sendable, Equatable {
         return header.firstIndex { $0.trimmingCharacters(in: .whitespaces).lowercased() == key }
     }
 }
+
+extension LabelTable {
+    /// The values of two numeric columns, row by row — e.g. predictions and MOS for a correlation. Every cell must
+    /// hold a finite number; one ``DataError/badRows(file:issues:total:)`` lists the cells that do not (file, line,
+    /// column), a missing column is ``DataError/missingColumns(file:columns:header:)``.
+    ///
+    /// ```swift
+    /// let (predicted, mos) = try CSVParser.parse(contentsOf: url).numericColumns("pred", "mos")
+    /// ```
+    public func numericColumns(_ first: String, _ second: String) throws -> (first: [Double], second: [Double]) {
+        let indices = try columnIndices([first, second])
+        var issues = IssueCollector(file: file)
+        var a: [Double] = [], b: [Double] = []
+        for row in rows {
+            var values: [Double] = [], problems: [(column: String, message: String)] = []
+            for (name, index) in zip([first, second], indices) {
+                let text = index < row.fields.count ? row.fields[index].trimmingCharacters(in: .whitespaces) : ""
+                if let v = Double(text), v.isFinite { values.append(v); continue }
+                problems.append((name, text.isEmpty ? "missing value" : "'\(text)' is not a finite number"))
+            }
+            if problems.count == 1 {
+                issues.add(line: row.line, column: problems[0].column, problems[0].message)
+            } else if !problems.isEmpty {
+                issues.add(line: row.line, problems.map { "column '\($0.column)': \($0.message)" }.joined(separator: "; "))
+            } else {
+                a.append(values[0]); b.append(values[1])
+            }
+        }
+        try issues.throwIfAny()
+        return (a, b)
+    }
+}

@@ -87,6 +87,26 @@ public final class Scorer {
         }
     }
 
+    /// Scores one image file with its prompt (nil for an image-only model, which ignores it) and, with `overlay`,
+    /// writes the cross-modality attention (`heads`) drawn over the image to that PNG. Returns the values in
+    /// ``outputNames`` order.
+    ///
+    /// ```swift
+    /// let values = try scorer.score(file: png, prompt: "a red bicycle", overlay: URL(fileURLWithPath: "attention.png"))
+    /// ```
+    public func score(file: URL, prompt: String?, overlay: URL? = nil, heads: AttentionHeadSelection = .mean) throws -> [Float] {
+        if overlay != nil, !usesText { throw IPIQAError.imageOnlyModel(file: source) }
+        var prompts: [String] = []
+        if usesText {
+            guard let prompt else { throw ScoringError.badInput("\(file.path): this model reads prompts; none given") }
+            prompts = [prompt]
+        }
+        let images = try Self.decode([file])
+        let result = try score(images: images, prompts: prompts, attention: overlay != nil ? heads : nil)[0]
+        if let overlay, let map = result.attention { try ImageCodec.writePNG(map.overlay(on: images[0]), to: overlay) }
+        return result.values
+    }
+
     /// Decodes image files in parallel; rethrows the first failure in file order (the message names the file).
     public static func decode(_ files: [URL]) throws -> [RGBImage] {
         let slots = DecodeSlots(files.count)

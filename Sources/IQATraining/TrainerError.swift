@@ -24,6 +24,12 @@ public enum TrainingError: LocalizedError, Equatable {
     case diverged(split: Int, epoch: Int, step: Int)
     /// Training was stopped by a hook (tests simulate a kill with it).
     case interrupted(split: Int, epoch: Int, step: Int)
+    /// A model file whose outputs do not match the dataset's score columns.
+    case outputMismatch(model: String, outputNames: [String], datasetScores: Int)
+    /// A split index past the end of a split file.
+    case splitIndexOutOfRange(file: String, splits: Int, index: Int)
+    /// The validation part was asked for, but the split has none (e.g. the official protocol).
+    case noValidationPart(file: String, split: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -46,6 +52,13 @@ public enum TrainingError: LocalizedError, Equatable {
             return "split \(split), epoch \(epoch), step \(step): the loss is not finite (diverged); try a lower --lr or --max-grad-norm"
         case let .interrupted(split, epoch, step):
             return "training interrupted at split \(split), epoch \(epoch), step \(step)"
+        case let .outputMismatch(model, outputNames, datasetScores):
+            return "\(model): the model predicts \(outputNames.count) score(s) (\(outputNames.joined(separator: ", "))), "
+                + "the dataset has \(datasetScores)"
+        case let .splitIndexOutOfRange(file, splits, index):
+            return "\(file) has \(splits) split(s); --split-index \(index) is out of range"
+        case let .noValidationPart(file, split):
+            return "split \(split) of \(file) has no validation part"
         }
     }
 }

@@ -55,6 +55,8 @@ public enum Image2PromptError: LocalizedError, Equatable {
     case nothingKept(threshold: Float, pairs: Int)
     /// An output file could not be written.
     case writeFailed(file: String, reason: String)
+    /// The CLIP checkpoint's token embedding has fewer rows than CLIP's tokenizer has tokens.
+    case vocabularyTooSmall(file: String, rows: Int, needed: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -63,6 +65,8 @@ public enum Image2PromptError: LocalizedError, Equatable {
         case let .nothingKept(threshold, pairs):
             return "Image2Prompt: all \(pairs) pairs have CLIP similarity below the threshold \(threshold); nothing to train on"
         case let .writeFailed(file, reason): return "\(file): cannot write (\(reason))"
+        case let .vocabularyTooSmall(file, rows, needed):
+            return "\(file): the text vocabulary has \(rows) rows, CLIP's tokenizer needs \(needed)"
         }
     }
 }

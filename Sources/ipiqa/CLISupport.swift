@@ -21,10 +21,19 @@ enum CLI {
 
     /// Writes `value` as JSON (sorted keys) followed by a newline to stdout.
     static func printJSON<T: Encodable>(_ value: T, pretty: Bool = false) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
+        var data = try json(value, pretty: pretty)
         data.append(UInt8(ascii: "\n"))
         FileHandle.standardOutput.write(data)
+    }
+
+    /// Writes `value` as pretty-printed JSON (sorted keys) to `url`, atomically.
+    static func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+        try json(value, pretty: true).write(to: url, options: .atomic)
+    }
+
+    private static func json<T: Encodable>(_ value: T, pretty: Bool) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
     }
 }

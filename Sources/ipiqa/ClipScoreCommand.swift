@@ -12,8 +12,7 @@ struct ClipScoreCommand: ParsableCommand {
         "A photo depicts " before captions; pass --prefix "A photo depicts " to do the same.
         """)
 
-    @Option(help: "CLIP checkpoint: OpenAI TorchScript (RN50.pt), torch.save state dict or safetensors.")
-    var clip: String
+    @OptionGroup var clip: CLIPCheckpointOptions
 
     @Option(help: "Image file (JPEG/PNG/WebP).")
     var image: String
@@ -32,7 +31,7 @@ struct ClipScoreCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
-            let model = try CLIPModel.load(URL(fileURLWithPath: clip))
+            let model = try CLIPModel.load(clip.url)
             let scorer = try CLIPScorer(model: model, config: CLIPScoreConfiguration(promptPrefix: prefix, truncate: truncate))
             let r = try scorer.score(files: [URL(fileURLWithPath: image)], prompts: [prompt])[0]
             if json {

@@ -3,7 +3,8 @@ import Foundation
 import IQAData
 import IQAMetrics
 
-/// `ipiqa correlate FILE.csv --prediction COL --target COL`: SRCC, PLCC, KRCC and RMSE of any predictions.
+/// `ipiqa correlate FILE.csv --prediction COL --target COL`: SRCC, PLCC, KRCC and RMSE of any predictions
+/// (``MetricSet``).
 struct CorrelateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "correlate",
@@ -25,23 +26,8 @@ struct CorrelateCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let table = try CSVParser.parse(contentsOf: URL(fileURLWithPath: file))
-            let p = try table.columnIndex(prediction), t = try table.columnIndex(target)
-            var preds: [Double] = [], targets: [Double] = []
-            var bad: [String] = []
-            for row in table.rows {
-                guard let a = Double(row.fields[p].trimmingCharacters(in: .whitespaces)), a.isFinite,
-                      let b = Double(row.fields[t].trimmingCharacters(in: .whitespaces)), b.isFinite else {
-                    if bad.count < 20 { bad.append("\(file):\(row.line): non-numeric value in '\(prediction)' or '\(target)'") }
-                    continue
-                }
-                preds.append(a); targets.append(b)
-            }
-            guard bad.isEmpty else {
-                CLI.printError(bad.joined(separator: "\n"))
-                throw ExitCode.failure
-            }
-            let m = try MetricSet.compute(prediction: preds, target: targets, mapping: logistic ? .logistic : .none)
-            try CLI.printJSON(m)
+            let (predicted, targets) = try table.numericColumns(prediction, target)
+            try CLI.printJSON(try MetricSet.compute(prediction: predicted, target: targets, mapping: logistic ? .logistic : .none))
         }
     }
 }

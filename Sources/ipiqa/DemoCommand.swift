@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import IPIQADemo
 
-/// `ipiqa demo`: the whole IP-IQA method on the embedded synthetic world SynthAGI, with cached artefacts; tables on
-/// stdout, progress on stderr.
+/// `ipiqa demo`: the whole IP-IQA method on the embedded synthetic world SynthAGI, with cached artefacts
+/// (``DemoRunner``); tables on stdout, progress on stderr.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -27,6 +27,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "World and training seed (default 42).")
     var seed: UInt64?
 
+    // Not ThreadOptions: the demo's default is 2 (not all cores), part of its cache keys.
     @Option(name: .long, help: "Worker threads (default 2; part of every cache key).")
     var threads: Int?
 
@@ -36,26 +37,29 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "A JSON file with DemoConfiguration settings; missing keys keep the preset's (default or --quick) values.")
     var config: String?
 
+    func validate() throws { _ = try settings() }
+
+    /// The preset (default or --quick), then --config FILE, then --seed/--threads/--splits.
+    func settings() throws -> DemoConfiguration {
+        var settings = quick ? DemoConfiguration.quick : DemoConfiguration.standard
+        if let config {
+            guard let data = FileManager.default.contents(atPath: URL(fileURLWithPath: config).path) else {
+                throw ValidationError("cannot read --config \(config)")
+            }
+            do { settings = try DemoConfiguration(json: data, base: settings) } catch {
+                throw ValidationError("--config \(config): \(error.localizedDescription)")
+            }
+        }
+        if let seed { settings.seed = seed }
+        if let threads { settings.threads = threads }
+        if let splits { settings.splits = splits }
+        return settings
+    }
+
     func run() throws {
         try CLI.run {
-            var settings = quick ? DemoConfiguration.quick : DemoConfiguration.standard
-            if let config {
-                let url = URL(fileURLWithPath: config)
-                guard let data = FileManager.default.contents(atPath: url.path) else {
-                    throw ValidationError("cannot read --config \(config)")
-                }
-                let decoder = JSONDecoder()
-                decoder.userInfo[DemoConfiguration.baseKey] = settings
-                do { settings = try decoder.decode(DemoConfiguration.self, from: data) } catch {
-                    throw ValidationError("--config \(config): \(error.localizedDescription)")
-                }
-            }
-            if let seed { settings.seed = seed }
-            if let threads { settings.threads = threads }
-            if let splits { settings.splits = splits }
-            let result = try DemoRunner.run(config: settings, directory: URL(fileURLWithPath: dir)) { CLI.note($0) }
-            let out = json ? try DemoTable.json(result) : DemoTable.text(result)
-            FileHandle.standardOutput.write(Data(out.utf8))
+            let result = try DemoRunner.run(config: try settings(), directory: URL(fileURLWithPath: dir)) { CLI.note($0) }
+            FileHandle.standardOutput.write(Data((json ? try DemoTable.json(result) : DemoTable.text(result)).utf8))
         }
     }
 }

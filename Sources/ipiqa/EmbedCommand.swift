@@ -2,9 +2,9 @@ import ArgumentParser
 import CLIP
 import Foundation
 import Imaging
-import Tensor
 
-/// `ipiqa embed`: raw CLIP image and text projections (what OpenAI's `encode_image` / `encode_text` return) as JSON.
+/// `ipiqa embed`: raw CLIP image and text projections (what OpenAI's `encode_image` / `encode_text` return) as JSON
+/// (``CLIPEmbedder``).
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
@@ -16,8 +16,7 @@ struct EmbedCommand: ParsableCommand {
         Prompts are tokenized like clip.tokenize: an over-long prompt is an error unless --truncate.
         """)
 
-    @Option(help: "CLIP checkpoint: OpenAI TorchScript (RN50.pt), torch.save state dict or safetensors.")
-    var clip: String
+    @OptionGroup var clip: CLIPCheckpointOptions
 
     @Option(name: .customLong("image"), help: "Image file (JPEG/PNG/WebP); repeat for several.")
     var images: [String] = []
@@ -40,8 +39,7 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Print load and encode times to stderr.")
     var timings = false
 
-    @Option(help: "Image-encoder arithmetic: fp32 or bf16 (AVX-512 BF16 GEMM; see docs/performance.md).")
-    var precision: Precision = .fp32
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         guard !images.isEmpty || !prompts.isEmpty else { throw ValidationError("give at least one --image or --prompt") }
@@ -57,8 +55,8 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let start = Date()
-            let model = try CLIPModel.load(URL(fileURLWithPath: clip))
-            model.setPrecision(precision)
+            let model = try CLIPModel.load(clip.url)
+            model.setPrecision(precision.precision)
             let loaded = Date()
             let config = CLIPEmbedConfiguration(resolution: resolution, preprocess: PreprocessMode(rawValue: preprocess) ?? .clip,
                                          truncate: truncate, batchSize: batchSize)
@@ -66,7 +64,7 @@ struct EmbedCommand: ParsableCommand {
             let result = try embedder.embed(images: images.map { URL(fileURLWithPath: $0) }, prompts: prompts)
             if timings {
                 CLI.note(String(format: "loaded %@ in %.2f s; encoded %d image(s) at %d px and %d prompt(s) in %.2f s",
-                                clip, loaded.timeIntervalSince(start), images.count, embedder.resolution, prompts.count,
+                                clip.clip, loaded.timeIntervalSince(start), images.count, embedder.resolution, prompts.count,
                                 Date().timeIntervalSince(loaded)))
             }
             try CLI.printJSON(result)

@@ -20,7 +20,7 @@ struct IPIQACommand: ParsableCommand {
     static func main() {
         let verbose = CommandLine.arguments.contains("--verbose") || ProcessInfo.processInfo.environment["IPIQA_VERBOSE"] == "1"
         BLASCoreOverride.relaunchIfNeeded(verbose: verbose)
-        // `--verbose` is a global flag (read above); subcommands other than `bench` don't declare it.
+        // `--verbose` is a global flag (read above); only `bench` and `bench conv` declare it (BenchOutputOptions).
         var arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first != "bench" { arguments.removeAll { $0 == "--verbose" } }
         main(arguments)

@@ -1,13 +1,11 @@
 import ArgumentParser
-import CLIP
-import CLIPTokenizer
 import Foundation
 import Image2Prompt
 import Imaging
 import IQAData
-import Tensor
 
-/// `ipiqa pretrain`: Image2Prompt pre-training of a CLIP image tower on an image–prompt corpus.
+/// `ipiqa pretrain`: Image2Prompt pre-training of a CLIP image tower on an image–prompt corpus
+/// (``Image2PromptPipeline``).
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
@@ -21,7 +19,7 @@ struct PretrainCommand: ParsableCommand {
         Progress goes to stderr; a JSON summary to stdout.
         """)
 
-    @Option(help: "Starting CLIP checkpoint (OpenAI .pt, torch state dict or safetensors).") var clip: String
+    @OptionGroup var clip: CLIPCheckpointOptions
     @Option(help: "Corpus folder (DiffusionDB layout), part .json or .csv file.") var corpus: String
     @Option(help: "Output CLIP checkpoint (.safetensors), written atomically.") var out: String
     @Option(help: "Drop pairs whose starting CLIP cosine similarity is below this.")
@@ -36,7 +34,7 @@ struct PretrainCommand: ParsableCommand {
     var preprocess = Image2PromptConfiguration().preprocess.rawValue
     @Option(help: "Seed of the epoch shuffles.") var seed = Image2PromptConfiguration().seed
     @Option(help: "Use at most this many pairs (the first in corpus order).") var maxPairs: Int?
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @OptionGroup var threads: ThreadOptions
     @Flag(inversion: .prefixedNo, help: "Batch norm of the image tower in training mode (batch statistics), as PyTorch's model.train().")
     var bnTrain = Image2PromptConfiguration().batchNormTraining
     @Flag(help: "Skip corpus entries with an empty prompt or a missing image (listed on stderr) instead of failing.")
@@ -46,63 +44,33 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Where to list the dropped pairs (CSV: image, similarity, prompt); default: <out>.dropped.csv.")
     var dropped: String?
 
-    struct Summary: Encodable {
-        let pairs: Int, kept: Int, dropped: Int, skipped: Int
-        let threshold: Float
-        let droppedFile: String
-        let training: Image2PromptReport
-        let checkpoint: String
+    func validate() throws {
+        if let maxPairs, maxPairs < 1 { throw ValidationError("--max-pairs must be at least 1, got \(maxPairs)") }
+        do { try trainingConfiguration().validate() } catch let e as Image2PromptError { throw ValidationError(e.localizedDescription) }
+    }
+
+    /// The flags as an ``Image2PromptConfiguration``.
+    func trainingConfiguration() throws -> Image2PromptConfiguration {
+        guard let mode = PreprocessMode(rawValue: preprocess), mode != .none else {
+            throw ValidationError("--preprocess must be clip or squash, got '\(preprocess)'")
+        }
+        var config = Image2PromptConfiguration()
+        config.threshold = threshold; config.epochs = epochs; config.batchSize = batchSize
+        config.learningRate = lr; config.weightDecay = weightDecay; config.resolution = resolution
+        config.seed = seed; config.batchNormTraining = bnTrain; config.preprocess = mode
+        return config
     }
 
     func run() throws {
         try CLI.run {
-            if let threads { Threading.setThreads(threads) }
-            var config = Image2PromptConfiguration()
-            config.threshold = threshold; config.epochs = epochs; config.batchSize = batchSize
-            config.learningRate = lr; config.weightDecay = weightDecay; config.resolution = resolution
-            config.seed = seed; config.batchNormTraining = bnTrain
-            guard let mode = PreprocessMode(rawValue: preprocess), mode != .none else {
-                throw ValidationError("--preprocess must be clip or squash, got '\(preprocess)'")
-            }
-            config.preprocess = mode
-            try config.validate()
-
-            let data = try PretrainCorpus.load(URL(fileURLWithPath: corpus), options: PretrainCorpus.Options(
-                maxPairs: maxPairs, skipInvalid: skipInvalid, imageColumn: imageColumn, promptColumn: promptColumn))
-            for issue in data.skipped { CLI.note("skipped: \(issue)") }
-            CLI.note("corpus: \(data.pairs.count) pairs" + (data.skipped.isEmpty ? "" : ", \(data.skipped.count) skipped"))
-
-            let model = try CLIPModel.load(URL(fileURLWithPath: clip))
-            let tokenizer = try CLIPTokenizer()
-            guard model.config.vocabSize >= tokenizer.vocabularySize else {
-                throw ValidationError("\(clip): the text vocabulary has \(model.config.vocabSize) rows, CLIP's tokenizer needs \(tokenizer.vocabularySize)")
-            }
-            let context = model.config.contextLength
-            let trainer = try Image2PromptTrainer(clip: model, config: config) {
-                try tokenizer.tokenize($0, contextLength: context, truncate: true)
-            }
-
-            let started = Date()
-            let result = try trainer.filter(data.pairs, threshold: config.threshold) { done, total in
-                if done == total || (done / config.batchSize) % 10 == 0 {
-                    CLI.note("filter: \(done)/\(total) pairs scored (\(String(format: "%.0f", Date().timeIntervalSince(started))) s)")
-                }
-            }
-            let droppedURL = URL(fileURLWithPath: dropped ?? (URL(fileURLWithPath: out).deletingPathExtension().path + ".dropped.csv"))
-            try result.writeDropped(to: droppedURL)
-            CLI.note("filter: kept \(result.kept.count) of \(result.total) pairs with similarity ≥ \(config.threshold); "
-                     + "dropped \(result.dropped.count) (listed in \(droppedURL.path))")
-            guard !result.kept.isEmpty else { throw Image2PromptError.nothingKept(threshold: config.threshold, pairs: result.total) }
-
-            let report = try trainer.train(result.keptPairs) { p in
-                CLI.note(String(format: "epoch %d/%d step %d/%d  loss %.4f  (epoch mean %.4f)  %.1f img/s",
-                                p.epoch, p.epochs, p.step, p.stepsPerEpoch, p.loss, p.epochMeanLoss, p.imagesPerSecond))
-            }
-            try trainer.save(to: URL(fileURLWithPath: out))
-            CLI.note("wrote \(out)")
-            try CLI.printJSON(Summary(pairs: result.total, kept: result.kept.count, dropped: result.dropped.count,
-                                      skipped: data.skipped.count, threshold: config.threshold, droppedFile: droppedURL.path,
-                                      training: report, checkpoint: out))
+            threads.apply()
+            let pipeline = Image2PromptPipeline(
+                clip: clip.url, corpus: URL(fileURLWithPath: corpus), output: URL(fileURLWithPath: out),
+                droppedList: dropped.map { URL(fileURLWithPath: $0) },
+                corpusOptions: PretrainCorpus.Options(maxPairs: maxPairs, skipInvalid: skipInvalid,
+                                                      imageColumn: imageColumn, promptColumn: promptColumn),
+                configuration: try trainingConfiguration())
+            try CLI.printJSON(try pipeline.run { CLI.note($0) })
         }
     }
 }

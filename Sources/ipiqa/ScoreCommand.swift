@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
-import Imaging
 import IQAModel
 import IQAScoring
-import Tensor
 
-/// `ipiqa score`: quality / alignment of images with their prompts from a trained IP-IQA model file.
+/// `ipiqa score`: quality / alignment of images with their prompts from a trained IP-IQA model file
+/// (``Scorer``, ``BatchScorer``).
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
@@ -18,11 +17,8 @@ struct ScoreCommand: ParsableCommand {
         --attention-map / --attention-dir draw the cross-modality attention (mean over heads, or --head N) over the image.
         """)
 
-    @Option(help: "IP-IQA model file (written by training; safetensors with the configuration in its metadata).")
-    var model: String
-
-    @Option(help: "Image-encoder arithmetic: fp32 or bf16 (AVX-512 BF16 GEMM; see docs/performance.md).")
-    var precision: Precision = .fp32
+    @OptionGroup var model: ModelFileOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(help: "Image file to score.")
     var image: String?
@@ -77,31 +73,23 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
-            let scorer = try Scorer(checkpoint: URL(fileURLWithPath: model))
-            scorer.model.clip.setPrecision(precision)
+            let scorer = try Scorer(checkpoint: model.url)
+            scorer.model.clip.setPrecision(precision.precision)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
             if let image { try scoreOne(scorer, image: image, heads: heads) } else if let csv { try scoreBatch(scorer, csv: csv, heads: heads) }
         }
     }
 
     private func scoreOne(_ scorer: Scorer, image: String, heads: AttentionHeadSelection) throws {
-        if attentionMap != nil, !scorer.usesText { throw IPIQAError.imageOnlyModel(file: model) }
-        var prompts: [String] = []
-        if scorer.usesText {
-            guard let prompt else { throw ValidationError("this model reads prompts: give --prompt") }
-            prompts = [prompt]
-        } else if prompt != nil {
-            CLI.note("note: image-only model; --prompt is ignored")
-        }
-        let decoded = try Scorer.decode([URL(fileURLWithPath: image)])
-        let result = try scorer.score(images: decoded, prompts: prompts, attention: attentionMap != nil ? heads : nil)[0]
-        if let attentionMap, let map = result.attention {
-            try ImageCodec.writePNG(map.overlay(on: decoded[0]), to: URL(fileURLWithPath: attentionMap))
-        }
+        // Whether a prompt is needed depends on the model, so these flag checks come after loading it.
+        if scorer.usesText, prompt == nil { throw ValidationError("this model reads prompts: give --prompt") }
+        if !scorer.usesText, prompt != nil { CLI.note("note: image-only model; --prompt is ignored") }
+        let values = try scorer.score(file: URL(fileURLWithPath: image), prompt: prompt,
+                                      overlay: attentionMap.map { URL(fileURLWithPath: $0) }, heads: heads)
         if json {
-            print(ScoreLineWriter.jsonObject(names: scorer.outputNames, values: result.values))
+            print(ScoreLineWriter.jsonObject(names: scorer.outputNames, values: values))
         } else {
-            for (name, value) in zip(scorer.outputNames, result.values) { print("\(name) \(value)") }
+            for (name, value) in zip(scorer.outputNames, values) { print("\(name) \(value)") }
         }
     }
 

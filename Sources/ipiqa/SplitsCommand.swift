@@ -2,11 +2,8 @@ import ArgumentParser
 import Foundation
 import IQAData
 
-extension DatasetKind: ExpressibleByArgument {}
-extension SplitProtocol: ExpressibleByArgument {}
-
 /// `ipiqa splits`: train/test (and validation) splits of a dataset as JSON, with the official IP-IQA
-/// protocol (bit-identical to the official code) or a seeded grouped protocol.
+/// protocol (bit-identical to the official code) or a seeded grouped protocol (``SplitMaker``).
 struct SplitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "splits",
@@ -17,11 +14,7 @@ struct SplitsCommand: ParsableCommand {
         grouped: train/validation/test by group (AGIQA-1k object code, AGIQA-3k prompt id, CSV prompt), seeded.
         """)
 
-    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var dataset: DatasetKind
-
-    @Option(help: "Label file (default: the bundled one for agiqa-1k / agiqa-3k).")
-    var labels: String?
+    @OptionGroup var data: DatasetOptions
 
     @Option(help: "Number of splits.")
     var count: Int = AGIQAConstants.officialSplitCount
@@ -38,14 +31,7 @@ struct SplitsCommand: ParsableCommand {
     @Option(help: "Grouped protocol: fraction of groups in test.")
     var testFraction: Double = GroupedSplitConfiguration().testFraction
 
-    @Option(help: "CSV datasets: image column.")
-    var imageColumn: String = CSVColumns().image
-
-    @Option(help: "CSV datasets: prompt column.")
-    var promptColumn: String = CSVColumns().prompt
-
-    @Option(help: "CSV datasets: comma-separated score columns.")
-    var scoreColumns: String = CSVColumns().scores.joined(separator: ",")
+    @OptionGroup var columns: CSVColumnOptions
 
     @Option(help: "Write the JSON to this file (atomically) instead of stdout.")
     var output: String?
@@ -55,32 +41,24 @@ struct SplitsCommand: ParsableCommand {
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
-        if splitProtocol == .official, dataset == .csv {
-            throw ValidationError("there is no official protocol for CSV datasets; use --protocol grouped")
-        }
+        try DatasetOptions.checkProtocol(splitProtocol, for: data.dataset)
     }
 
     func run() throws {
-        do {
-            let columns = CSVColumns(image: imageColumn, prompt: promptColumn,
-                                     scores: scoreColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            let ds = try DatasetLoader.load(dataset, labels: labels.map { URL(fileURLWithPath: $0) },
-                                            csvColumns: dataset == .csv ? columns : nil)
-            for w in ds.warnings { FileHandle.standardError.write(Data((w.description + "\n").utf8)) }
-            let config = GroupedSplitConfiguration(trainFraction: 1 - validationFraction - testFraction,
-                                            validationFraction: validationFraction, testFraction: testFraction)
-            let set = SplitSet(splits: try SplitMaker.make(splitProtocol, dataset: ds, kind: dataset, count: count,
-                                                           seed: seed, grouped: config))
+        try CLI.run {
+            let ds = try DatasetLoader.load(data.dataset, labels: data.labelsURL, csvColumns: columns.columns(for: data.dataset))
+            for w in ds.warnings { CLI.note(w.description) }
+            let grouped = GroupedSplitConfiguration(trainFraction: 1 - validationFraction - testFraction,
+                                                    validationFraction: validationFraction, testFraction: testFraction)
+            let set = SplitSet(splits: try SplitMaker.make(splitProtocol, dataset: ds, kind: data.dataset, count: count,
+                                                           seed: seed, grouped: grouped))
             if let output {
                 try set.write(to: URL(fileURLWithPath: output), pretty: pretty)
             } else {
-                var data = try set.jsonData(pretty: pretty)
-                data.append(UInt8(ascii: "\n"))
-                FileHandle.standardOutput.write(data)
+                var json = try set.jsonData(pretty: pretty)
+                json.append(UInt8(ascii: "\n"))
+                FileHandle.standardOutput.write(json)
             }
-        } catch let e as DataError {
-            FileHandle.standardError.write(Data(("error: " + (e.errorDescription ?? "\(e)") + "\n").utf8))
-            throw ExitCode.failure
         }
     }
 }

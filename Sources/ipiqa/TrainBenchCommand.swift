@@ -4,7 +4,7 @@ import Foundation
 import Tensor
 
 /// `ipiqa bench-train`: per-step and per-epoch training time of full fine-tuning, --freeze-trunk and --freeze-kv on
-/// RN50-sized random weights, with the analytic FLOP bounds (docs/training-modes.md).
+/// RN50-sized random weights, with the analytic FLOP bounds (``TrainingBenchmark``, docs/training-modes.md).
 struct TrainBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-train",
@@ -24,19 +24,20 @@ struct TrainBenchCommand: ParsableCommand {
     @Option(help: "Training images per epoch.") var epochImages = TrainingBenchmarkConfiguration().epochImages
     @Option(help: "Timed repetitions (median) after one warm-up.") var repeats = TrainingBenchmarkConfiguration().repeats
     @Flag(help: "Skip full fine-tuning (the slow measurement).") var skipFull = false
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @OptionGroup var threads: ThreadOptions
     @Option(help: "Also write the result as JSON to this file.") var json: String?
 
-    func run() throws {
-        // OpenBLAS picks its kernels when it loads: relaunch once with a better core type if it fell back to generic.
-        if let core = BLASCoreOverride.betterCoreType() {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", &argv)
-            CLI.note("note: could not relaunch with OPENBLAS_CORETYPE=\(core)")
+    func validate() throws {
+        guard resolution >= 32, resolution % 32 == 0, batchSize >= 1, fullMicroBatch >= 1, frozenMicroBatch >= 1,
+              promptTokens >= 0, promptTokens <= 75, epochImages >= batchSize else {
+            throw ValidationError("need a resolution multiple of 32, positive batch sizes, 0…75 prompt tokens, --epoch-images ≥ --batch-size")
         }
+    }
+
+    func run() throws {
+        // OpenBLAS kernel selection (relaunch with OPENBLAS_CORETYPE) happens in IPIQACommand.main for every subcommand.
         try CLI.run {
-            if let threads { Threading.setThreads(threads) }
+            threads.apply()
             var c = TrainingBenchmarkConfiguration()
             c.resolution = resolution
             c.batchSize = batchSize
@@ -46,17 +47,9 @@ struct TrainBenchCommand: ParsableCommand {
             c.epochImages = epochImages
             c.repeats = repeats
             c.includeFull = !skipFull
-            guard resolution >= 32, resolution % 32 == 0, batchSize >= 1, fullMicroBatch >= 1, frozenMicroBatch >= 1,
-                  promptTokens >= 0, promptTokens <= 75, epochImages >= batchSize else {
-                throw ValidationError("need a resolution multiple of 32, positive batch sizes, 0…75 prompt tokens, --epoch-images ≥ --batch-size")
-            }
             CLI.note("OpenBLAS core \(BLASCoreOverride.coreName()), \(Threading.workers) threads")
             let result = try TrainingBenchmark.run(c) { CLI.note($0) }
-            if let json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic)
-            }
+            if let json { try CLI.writeJSON(result, to: URL(fileURLWithPath: json)) }
             print(TrainingBenchmark.table(result))
         }
     }

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import IQAData
+import Tensor
+
+// Options shared by several subcommands, each defined once (`@OptionGroup var threads: ThreadOptions`).
+
+/// `--threads N`: worker threads of the engine (train, evaluate, pretrain, bench, bench conv, bench-train).
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// Sets the engine's worker count where `--threads` was given.
+    func apply() { if let threads { Threading.setThreads(threads) } }
+}
+
+/// `--precision fp32|bf16`: arithmetic of the CLIP image encoder (score, embed).
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: "Image-encoder arithmetic: fp32 or bf16 (AVX-512 BF16 GEMM; see docs/performance.md).")
+    var precision: Precision = .fp32
+}
+
+/// `--clip FILE`: a CLIP checkpoint to load (embed, clipscore, pretrain; `train --clip` is optional there, see
+/// ``TrainCommand``).
+struct CLIPCheckpointOptions: ParsableArguments {
+    @Option(help: "CLIP checkpoint: OpenAI TorchScript (RN50.pt), torch.save state dict or safetensors.")
+    var clip: String
+
+    var url: URL { URL(fileURLWithPath: clip) }
+}
+
+/// `--model FILE`: a trained IP-IQA model file (score, evaluate).
+struct ModelFileOptions: ParsableArguments {
+    @Option(help: "Trained IP-IQA model file (a run's model_best.safetensors / model_final.safetensors: safetensors with the configuration in its metadata).")
+    var model: String
+
+    var url: URL { URL(fileURLWithPath: model) }
+}
+
+/// `--dataset KIND --labels FILE`: a labelled dataset (evaluate, splits; `train` takes them optionally, for --resume).
+struct DatasetOptions: ParsableArguments {
+    @Option(help: DatasetOptions.datasetHelp) var dataset: DatasetKind
+    @Option(help: DatasetOptions.labelsHelp) var labels: String?
+
+    // Also the help of `train`'s optional --dataset / --labels.
+    static let datasetHelp = ArgumentHelp("Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    static let labelsHelp: ArgumentHelp = "Label file (default: the bundled one for agiqa-1k / agiqa-3k)."
+
+    var labelsURL: URL? { labels.map { URL(fileURLWithPath: $0) } }
+
+    /// The official split protocol exists for the AGIQA datasets only (train, splits).
+    static func checkProtocol(_ splitProtocol: SplitProtocol?, for dataset: DatasetKind?) throws {
+        if splitProtocol == .official, dataset == .csv {
+            throw ValidationError("there is no official protocol for CSV datasets; use --protocol grouped")
+        }
+    }
+}
+
+/// `--image-column --prompt-column --score-columns`: the columns of a generic CSV dataset (train, evaluate, splits).
+struct CSVColumnOptions: ParsableArguments {
+    @Option(help: "CSV datasets: image column.") var imageColumn: String = CSVColumns().image
+    @Option(help: "CSV datasets: prompt column.") var promptColumn: String = CSVColumns().prompt
+    @Option(help: "CSV datasets: comma-separated score columns.") var scoreColumns: String = CSVColumns().scores.joined(separator: ",")
+
+    /// The columns for a CSV dataset; nil for the AGIQA datasets (their label files have fixed columns).
+    func columns(for kind: DatasetKind) -> CSVColumns? {
+        guard kind == .csv else { return nil }
+        return CSVColumns(image: imageColumn, prompt: promptColumn,
+                          scores: scoreColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+    }
+}
+
+/// `--json --verbose` of the benchmarks (bench, bench conv). `--verbose` is read before parsing, by
+/// ``IPIQACommand/main()``, which prints the OpenBLAS kernel choice.
+struct BenchOutputOptions: ParsableArguments {
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Flag(help: "Print the OpenBLAS kernel choice on stderr.") var verbose = false
+}
