@@ -96,6 +96,10 @@ public enum FrozenProjections {
         let v = addBroadcast(Var(p.visualValues), linear(positional, pool.vProj.weight))
         let visual = reshape(pool.cProj(attention(q: q, k: k, v: v, heads: pool.heads)), [n, pool.cProj.outFeatures])
         guard model.config.useText, let cross = model.crossPool, let text else { return (model.head(visual: visual), nil) }
+        guard model.similarityPool == nil else {
+            throw IPIQAError.badInput("cached projections (--freeze-kv) hold no input for the similarity features of the "
+                                      + "paper+similarity fusion; train it with --freeze-trunk or full fine-tuning")
+        }
 
         // Fusion pool (query: the text feature).
         guard let crossKeys = p.crossKeys, let crossValues = p.crossValues,
@@ -108,6 +112,6 @@ public enum FrozenProjections {
         let cv = addBroadcast(Var(crossValues), linear(crossPositional, cross.vProj.weight))
         let (attended, weights) = attentionWithWeights(q: cq, k: ck, v: cv, heads: cross.heads)
         let fused = reshape(cross.outProj(attended), [n, cross.outProj.outFeatures])
-        return (model.head(visual: visual, fused: fused, text: text), weights)
+        return (model.head(visual: visual, fused: fused, text: text, similarityImage: nil), weights)
     }
 }

@@ -30,6 +30,9 @@ public final class IPIQAModel: Module {
     public let crossPool: CrossModalAttentionPool?
     /// The batch norm of the similarity features (`fusion == .paperSimilarity` only).
     public let similarityNorm: BatchNorm2d?
+    /// A frozen copy of CLIP's attention pool (at the model's grid) that keeps the image embedding of the similarity
+    /// features in CLIP's joint space while the trainable pool `v` learns for the head (`.paperSimilarity` only).
+    public let similarityPool: AttentionPool2d?
     public let head: any Module
     private let applyHead: (Var) -> Var
     /// How many times the text encoder ran (observable proof that the image-only model never touches text).
@@ -57,7 +60,21 @@ public final class IPIQAModel: Module {
             crossPool = nil
             qaToken = nil
         }
-        similarityNorm = config.effectiveFusion == .paperSimilarity ? BatchNorm2d(embed + 1) : nil
+        if config.effectiveFusion == .paperSimilarity {
+            let source = clip.visual.attnpool
+            let pool = withoutInitialization {
+                var unused = SeededGenerator(seed: 0)
+                return AttentionPool2d(grid: grid, embedDim: source.kProj.inFeatures, heads: source.heads,
+                                       outputDim: source.cProj.outFeatures, rng: &unused)
+            }
+            try pool.loadStateDict(source.stateDict(), strict: true, source: "CLIP attention pool")
+            pool.freeze()
+            similarityPool = pool
+            similarityNorm = BatchNorm2d(embed + 1)
+        } else {
+            similarityPool = nil
+            similarityNorm = nil
+        }
         let headInputs = !config.useText ? embed : 2 * embed + (similarityNorm == nil ? 0 : embed + 1)
         switch config.head {
         case .mlp:
@@ -77,6 +94,7 @@ public final class IPIQAModel: Module {
     public var children: [(String, any Module)] {
         var c: [(String, any Module)] = [("clip", clip)]
         if let crossPool { c.append(("txt_attnpool", crossPool)) }
+        if let similarityPool { c.append(("similarity_pool", similarityPool)) }
         if let similarityNorm { c.append(("similarity_norm", similarityNorm)) }
         c.append(("head", head))
         return c
@@ -99,14 +117,15 @@ public final class IPIQAModel: Module {
         let visualFeature = clip.visual.attnpool(features)
         guard config.useText, let crossPool, let text else { return (applyHead(visualFeature), nil) }
         let (fused, weights) = crossPool(features, text: text)
-        return (head(visual: visualFeature, fused: fused, text: text), weights)
+        return (head(visual: visualFeature, fused: fused, text: text, similarityImage: similarityPool.map { $0(features) }), weights)
     }
 
-    /// The head over the fusion of the pooled features: `[v; c]` (paper) or `[v; c; BN(s)]` (paper + similarity).
-    /// Every input path (images, cached maps, cached projections) ends here.
-    public func head(visual: Var, fused: Var, text: Var) -> Var {
-        guard let similarityNorm else { return applyHead(concat([visual, fused], axis: 1)) }
-        let normalized = similarityNorm(Self.similarityFeatures(image: visual, text: text))     // BN over [N, E + 1]
+    /// The head over the fusion of the pooled features: `[v; c]` (paper) or `[v; c; BN(s)]` with
+    /// `s = similarityFeatures(similarityImage, text)` (paper + similarity; `similarityImage` is the frozen pool's
+    /// embedding of the same feature map). Every input path ends here.
+    public func head(visual: Var, fused: Var, text: Var, similarityImage: Var?) -> Var {
+        guard let similarityNorm, let similarityImage else { return applyHead(concat([visual, fused], axis: 1)) }
+        let normalized = similarityNorm(Self.similarityFeatures(image: similarityImage, text: text))     // BN over [N, E + 1]
         return applyHead(concat([visual, fused, normalized], axis: 1))
     }
 

@@ -154,6 +154,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if let g = maxGradNorm, !(g > 0) { problems.append("maxGradNorm must be > 0 (got \(g))") }
         if !(dropout >= 0 && dropout < 1) { problems.append("dropout must lie in [0, 1) (got \(dropout))") }
         if !(flipProbability >= 0 && flipProbability <= 1) { problems.append("flipProbability must lie in [0, 1] (got \(flipProbability))") }
+        if freezeKV && useText && fusion == .paperSimilarity {
+            problems.append("freezeKV caches no input for the paper+similarity fusion's similarity features (use freezeTrunk)")
+        }
         if crossHeads < 1 { problems.append("crossHeads must be ≥ 1 (got \(crossHeads))") }
         if let t = threads, t < 1 { problems.append("threads must be ≥ 1 (got \(t))") }
         if !problems.isEmpty { throw TrainingError.invalidConfiguration(problems) }
