@@ -7,7 +7,7 @@ import IQAModel
 import NN
 import Tensor
 
-/// Trains IP-IQA over repeated splits and reports per-split and summary metrics (the official recipe by default,
+/// Trains IP-IQA over repeated splits and reports per-split and summary metrics (by default the paper's model with the official training values,
 /// see ``TrainingConfiguration``). Per split: a fresh model from the CLIP checkpoint; per epoch: shuffle (seeded),
 /// train in batches (trunk BatchNorm in training mode, frozen text path in eval mode), evaluate on validation
 /// (grouped protocol) and test, write the resumable state atomically. A killed run continues with

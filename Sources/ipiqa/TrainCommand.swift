@@ -8,7 +8,7 @@ import IQATraining
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train IP-IQA over repeated splits (official recipe by default) and report SRCC/PLCC/KRCC per output.",
+        abstract: "Train IP-IQA over repeated splits (default: the paper's [QA] token and fusion with the official training values) and report SRCC/PLCC/KRCC per output.",
         discussion: """
         Defaults are the official recipe: AdamW lr 1e-5 (constant; head ×10), weight decay 0, batch 32, 100 epochs, \
         512² squashed inputs, horizontal flips in training, MSE on the raw MOS. Values come from the defaults, then \

@@ -3,7 +3,7 @@ import Foundation
 import NN
 import Tensor
 
-/// Settings of the tiny CLIP's contrastive pre-training (defaults: what the SynthAGI prototype found to work).
+/// Settings of the tiny CLIP's contrastive pre-training (defaults: settings that give a usable tiny CLIP on the synthetic world).
 ///
 /// ```swift
 /// var config = ContrastiveConfiguration()
