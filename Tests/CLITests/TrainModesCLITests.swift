@@ -2,7 +2,7 @@ import Foundation
 import IQATestSupport
 import Testing
 
-@Suite("ipiqa train: faster modes through the binary", .serialized)
+@Suite("ipiqa train: the frozen-trunk / frozen-k/v modes through the binary", .serialized)
 struct TrainModesCLITests {
     @Test("--freeze-kv --feature-cache DIR trains, writes metrics, and fills the shared cache (trunk maps and projections)")
     func freezeKV() throws {
