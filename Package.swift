@@ -74,23 +74,33 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Tests: one target per library target. Leaf layers test themselves alone; from IQAData up, tests share the
+        // fixture builders of IQATestSupport (scratch folders, pattern images, tiny CLIP / IP-IQA models, mini datasets).
+        .target(name: "IQATestSupport", dependencies: ["CLIP", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor"],
+                path: "Tests/IQATestSupport"),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "Tensor", "NN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQADataTests", dependencies: ["IQAData", "Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "IQATestSupport", "NN", "Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IQADataTests", dependencies: ["IQAData", "IQATestSupport", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
-        .target(name: "IQATestSupport", dependencies: ["CLIP", "IQAModel", "IQATraining", "NN", "Tensor"], path: "Tests/IQATestSupport"),
-        .testTarget(name: "IQAModelTests", dependencies: ["IQAModel", "IQATraining", "IQATestSupport", "CLIP", "NN", "Tensor"]),
+        .testTarget(name: "IQAModelTests", dependencies: [
+            "CLIP", "IQAModel", "IQAScoring", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
+        ]),
         .testTarget(name: "IQATrainingTests", dependencies: [
-            "IQATraining", "IQAModel", "IQATestSupport", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "Imaging", "NN", "Tensor",
+            "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
         ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQAScoringTests", dependencies: ["IQAScoring", "IQAModel", "CLIP", "Tensor"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "Image2PromptTests", dependencies: ["Image2Prompt", "CLIP", "IQAData", "NN", "Tensor"]),
-        .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "Imaging", "IQAData"]),
+        .testTarget(name: "IQAScoringTests", dependencies: ["CLIP", "IQAModel", "IQAScoring", "IQATestSupport", "Tensor"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "Image2PromptTests", dependencies: ["CLIP", "IQAData", "IQATestSupport", "Image2Prompt", "Imaging", "NN", "Tensor"]),
         .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "Tensor"]),
-        .testTarget(name: "IPIQADemoTests", dependencies: ["IPIQADemo", "SynthAGI", "IQAModel", "IQATraining", "CLIP", "CLIPTokenizer", "Imaging", "Tensor"]),
+        .testTarget(name: "IPIQADemoTests", dependencies: [
+            "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "SynthAGI", "Tensor",
+        ]),
+        // End to end through the built `ipiqa` binary.
+        .testTarget(name: "CLITests", dependencies: ["Checkpoints", "IQATestSupport"]),
     ]
 )

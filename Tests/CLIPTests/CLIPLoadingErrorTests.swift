@@ -2,13 +2,7 @@ import Checkpoints
 import Foundation
 import Testing
 @testable import CLIP
-
-/// A scratch folder removed by the caller.
-private func scratchFolder() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-errors-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
+import IQATestSupport
 
 /// Writes a (possibly edited) state dict as safetensors, PyTorch layout.
 private func writeSafetensors(_ tensors: [String: CheckpointTensor], to url: URL) throws {
@@ -34,10 +28,10 @@ private func expectLoadError(_ url: URL, mentioning fragments: [String], sourceL
 struct CLIPLoadingErrorTests {
     @Test("a state-dict zip truncated at 12 points fails naming the file")
     func truncatedZip() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let scratch = try ScratchFolder("clip-errors")
+        defer { scratch.remove() }
         let full = try Data(contentsOf: fixtureURL("tiny_clip_state_dict.bin"))
-        let cut = dir.appendingPathComponent("cut.bin")
+        let cut = scratch.file("cut.bin")
         for i in 1...12 {
             try full.prefix(full.count * i / 13).write(to: cut)
             expectLoadError(cut, mentioning: [])
@@ -58,12 +52,12 @@ struct CLIPLoadingErrorTests {
 
     @Test("tensors of the wrong shape are listed with expected and found shapes")
     func wrongShapes() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let scratch = try ScratchFolder("clip-errors")
+        defer { scratch.remove() }
         var dict = try CheckpointLoader.load(fixtureURL("tiny_clip.safetensors")).tensors
         dict["visual.attnpool.c_proj.bias"] = CheckpointTensor(shape: [31], dtype: .f32, values: [Float](repeating: 0, count: 31))
         dict["transformer.resblocks.1.mlp.c_fc.bias"] = CheckpointTensor(shape: [2, 128], dtype: .f32, values: [Float](repeating: 0, count: 256))
-        let url = dir.appendingPathComponent("wrong_shapes.safetensors")
+        let url = scratch.file("wrong_shapes.safetensors")
         try writeSafetensors(dict, to: url)
         expectLoadError(url, mentioning: ["2 key(s) with the wrong shape", "visual.attnpool.c_proj.bias expected [32] found [31]",
                                           "transformer.resblocks.1.mlp.c_fc.bias expected [256] found [2, 128]"])
@@ -71,17 +65,17 @@ struct CLIPLoadingErrorTests {
 
     @Test("missing parameters are listed; a missing architecture key names that key")
     func missingKeys() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let scratch = try ScratchFolder("clip-errors")
+        defer { scratch.remove() }
         var dict = try CheckpointLoader.load(fixtureURL("tiny_clip.safetensors")).tensors
         dict["ln_final.bias"] = nil
         dict["visual.layer2.1.bn2.running_var"] = nil
-        let url = dir.appendingPathComponent("missing.safetensors")
+        let url = scratch.file("missing.safetensors")
         try writeSafetensors(dict, to: url)
         expectLoadError(url, mentioning: ["missing 2 key(s)", "ln_final.bias [64]", "visual.layer2.1.bn2.running_var [8]"])
 
         dict["visual.attnpool.positional_embedding"] = nil
-        let noPos = dir.appendingPathComponent("no_positional.safetensors")
+        let noPos = scratch.file("no_positional.safetensors")
         try writeSafetensors(dict, to: noPos)
         expectLoadError(noPos, mentioning: ["not a CLIP ResNet checkpoint", "visual.attnpool.positional_embedding"])
     }
@@ -93,19 +87,19 @@ struct CLIPLoadingErrorTests {
 
     @Test("a safetensors file of some other network is not a CLIP checkpoint")
     func notCLIP() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let url = dir.appendingPathComponent("mlp.safetensors")
+        let scratch = try ScratchFolder("clip-errors")
+        defer { scratch.remove() }
+        let url = scratch.file("mlp.safetensors")
         try SafetensorsWriter.write([("fc.weight", shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), ("fc.bias", shape: [2], values: [0, 1])], to: url)
         expectLoadError(url, mentioning: ["not a CLIP ResNet checkpoint", "visual.layer1.*"])
     }
 
     @Test("a missing file and a non-checkpoint file are reported by name")
     func notCheckpoints() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        expectLoadError(dir.appendingPathComponent("RN50.pt"), mentioning: ["does not exist"])
-        let text = dir.appendingPathComponent("notes.pt")
+        let scratch = try ScratchFolder("clip-errors")
+        defer { scratch.remove() }
+        expectLoadError(scratch.file("RN50.pt"), mentioning: ["does not exist"])
+        let text = scratch.file("notes.pt")
         try Data("just text".utf8).write(to: text)
         expectLoadError(text, mentioning: ["unrecognised checkpoint format"])
     }

@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import Testing
 @testable import CLIP
+import IQATestSupport
 import NN
 import Tensor
 
@@ -16,23 +17,6 @@ struct TinyCLIPReference: Decodable {
 
 func fixtureURL(_ name: String) -> URL {
     Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
-}
-
-/// The deterministic "preprocessed" images of Scripts/clip_reference.py `pattern_images`, channels-last.
-func patternImages(_ n: Int, _ size: Int) -> Tensor {
-    let t = Tensor(uninitialized: [n, size, size, 3])
-    for b in 0..<n { for y in 0..<size { for x in 0..<size { for c in 0..<3 {
-        let idx = Double(y * size + x)
-        let v = 1.5 * sin(0.1 * idx + 1.3 * Double(c) + 0.7 * Double(b)) + 0.25 * cos(0.037 * idx * Double(c + 1))
-        t.pointer[((b * size + y) * size + x) * 3 + c] = Float(v)
-    } } } }
-    return t
-}
-
-func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-    var num = 0.0, den = 0.0
-    for (x, y) in zip(a, b) { num += Double(x - y) * Double(x - y); den += Double(y) * Double(y) }
-    return (num / max(den, 1e-30)).squareRoot()
 }
 
 @Suite("CLIP parity with OpenAI's clip/model.py")
@@ -56,9 +40,9 @@ struct CLIPParityTests {
         try withoutGradients {
             let text = try model.encodeText(reference.tokens)
             #expect(relativeL2(text.value.array, reference.text_embeddings.flatMap { $0 }) <= 1e-4)
-            let img64 = model.encodeImage(Var(patternImages(2, 64)))
+            let img64 = model.encodeImage(Var(PatternImages.tensor(2, size: 64)))
             #expect(relativeL2(img64.value.array, reference.image_embeddings_64.flatMap { $0 }) <= 1e-4)
-            let img96 = model.encodeImage(Var(patternImages(2, 96)))
+            let img96 = model.encodeImage(Var(PatternImages.tensor(2, size: 96)))
             #expect(relativeL2(img96.value.array, reference.image_embeddings_96.flatMap { $0 }) <= 1e-4)
             #expect(abs(model.logitScale.value.item - reference.logit_scale) <= 1e-6)
         }
@@ -77,18 +61,17 @@ struct CLIPParityTests {
     @Test("saved safetensors reload to the same embeddings")
     func saveRoundTrip() throws {
         let model = try CLIPModel.load(fixtureURL("tiny_clip_torchscript.pt"))
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-save-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let url = dir.appendingPathComponent("m.safetensors")
+        let scratch = try ScratchFolder("clip-save")
+        defer { scratch.remove() }
+        let url = scratch.file("m.safetensors")
         try model.save(to: url)
         let again = try CLIPModel.load(url)
         try withoutGradients {
             let a = try model.encodeText(reference.tokens).value.array
             let b = try again.encodeText(reference.tokens).value.array
             #expect(a == b)
-            let ia = model.encodeImage(Var(patternImages(1, 64))).value.array
-            let ib = again.encodeImage(Var(patternImages(1, 64))).value.array
+            let ia = model.encodeImage(Var(PatternImages.tensor(1, size: 64))).value.array
+            let ib = again.encodeImage(Var(PatternImages.tensor(1, size: 64))).value.array
             #expect(ia == ib)
         }
     }

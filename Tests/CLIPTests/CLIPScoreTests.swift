@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import CLIP
 import Tensor
+import IQATestSupport
 
 /// Scripts/fixtures_inference.py: CLIPScore of tiny_clip.safetensors computed with OpenAI's model.py and PIL.
 struct CLIPScoreReference: Decodable {
@@ -19,7 +20,7 @@ struct CLIPScoreTests {
     @Test("preprocessed pattern images: cosine and score within 1e-5 of torch")
     func patterns() throws {
         let scorer = try CLIPScorer(model: CLIPModel.load(fixtureURL("tiny_clip.safetensors")))
-        let r = try scorer.score(pixels: patternImages(2, 64), tokens: reference.tokens)
+        let r = try scorer.score(pixels: PatternImages.tensor(2, size: 64), tokens: reference.tokens)
         for i in 0..<2 {
             #expect(abs(Double(r[i].cosine) - reference.pattern_cosine[i]) <= 1e-5)
             #expect(abs(Double(r[i].score) - reference.pattern_score[i]) <= 1e-5)
@@ -45,7 +46,7 @@ struct CLIPScoreTests {
         #expect(CLIPScorer.score(cosine: -0.3) == 0)
         #expect(CLIPScorer.score(cosine: 0.3, weight: 1) == 0.3)
         let scorer = try CLIPScorer(model: CLIPModel.load(fixtureURL("tiny_clip.safetensors")))
-        #expect(throws: CLIPError.self) { _ = try scorer.score(pixels: patternImages(1, 64), tokens: reference.tokens) }
+        #expect(throws: CLIPError.self) { _ = try scorer.score(pixels: PatternImages.tensor(1, size: 64), tokens: reference.tokens) }
     }
 
     @Test("a missing image file fails naming the file")

@@ -1,15 +1,9 @@
 import Foundation
 import Testing
 @testable import CLIP
+import IQATestSupport
 import NN
 import Tensor
-
-/// max |a − b| / max |b| over all elements.
-private func maxRelativeError(_ a: [Float], _ b: [Float]) -> Double {
-    var diff = 0.0, scale = 0.0
-    for (x, y) in zip(a, b) { diff = max(diff, Double(abs(x - y))); scale = max(scale, Double(abs(y))) }
-    return diff / max(scale, 1e-30)
-}
 
 /// A zero-padded token row: start id, `body`, end-of-text id (the highest id of the vocabulary).
 private func row(_ body: [Int32], vocab: Int, context: Int = 77) -> [Int32] {

@@ -1,8 +1,6 @@
-import CLIP
 import Checkpoints
 import Foundation
-import Imaging
-import IQAData
+import IQATestSupport
 import Testing
 
 /// End-to-end checks of the built `ipiqa` binary (SwiftPM builds it next to the test bundle).
@@ -33,50 +31,13 @@ enum Binary {
     }
 }
 
-/// A folder shaped like AGIQA-3k: the real `data.csv` rows of a few prompts and small generated PNGs with those names,
-/// plus a tiny random CLIP checkpoint.
-struct MiniAGIQAFolder {
-    let directory: URL, images: URL, labels: URL, clip: URL
-
-    init(prompts: Int) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ipiqa-cli-\(UUID().uuidString)")
-        images = directory.appendingPathComponent("images")
-        labels = directory.appendingPathComponent("data.csv")
-        clip = directory.appendingPathComponent("clip.safetensors")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        let source = try String(contentsOf: DatasetLoader.bundledResource(AGIQAConstants.agiqa3kLabels), encoding: .utf8)
-        var lines = source.split(whereSeparator: \.isNewline).map(String.init)
-        let header = lines.removeFirst()
-        // Every generator's image of prompts 000 ..< prompts (the prompt id is the number after the last "_").
-        let chosen = lines.filter { line in
-            let name = line.prefix { $0 != "," }
-            guard let id = Int(name.split(separator: "_").last?.split(separator: ".").first ?? "") else { return false }
-            return id < prompts
-        }
-        try ([header] + chosen).joined(separator: "\n").appending("\n").write(to: labels, atomically: true, encoding: .utf8)
-        for (i, line) in chosen.enumerated() {
-            let name = String(line.prefix { $0 != "," })
-            var pixels = [UInt8](repeating: 0, count: 48 * 40 * 3)
-            for p in 0..<(48 * 40) {
-                pixels[3 * p] = UInt8((p * 7 + i * 31) % 256)
-                pixels[3 * p + 1] = UInt8((p / 48 * 5 + i * 17) % 256)
-                pixels[3 * p + 2] = UInt8((i * 53 + p % 13) % 256)
-            }
-            try ImageCodec.writePNG(try RGBImage(width: 48, height: 40, pixels: pixels), to: images.appendingPathComponent(name))
-        }
-        let config = CLIPConfiguration(embedDim: 16, imageResolution: 64, visionLayers: [1, 1, 1, 1], visionWidth: 4,
-                                       visionHeads: 2, contextLength: 77, vocabSize: 49408, transformerWidth: 16,
-                                       transformerHeads: 2, transformerLayers: 1)
-        try CLIPModel(config: config, seed: 3).save(to: clip)
-    }
-
+extension MiniAGIQA3k {
+    /// `ipiqa train` on this folder: 6 epochs, 1 split, 64 px, batches of 4, 2 cross heads, 1 thread, no plots.
     func trainArguments(out: URL) -> [String] {
         ["train", "--clip", clip.path, "--dataset", "agiqa-3k", "--labels", labels.path, "--root", images.path,
          "--epochs", "6", "--splits", "1", "--resolution", "64", "--batch-size", "4", "--cross-heads", "2",
          "--lr", "1e-4", "--threads", "1", "--out", out.path, "--no-plots"]
     }
-
-    func remove() { try? FileManager.default.removeItem(at: directory) }
 }
 
 @Suite("ipiqa binary end to end", .serialized)
@@ -84,7 +45,7 @@ struct KillResumeTests {
     @Test("kill -9 in mid-epoch, then --resume: no corrupt file, and the same metrics as an uninterrupted run")
     func killAndResume() throws {
         #expect(FileManager.default.isExecutableFile(atPath: Binary.url.path), "ipiqa not built at \(Binary.url.path)")
-        let data = try MiniAGIQAFolder(prompts: 12)
+        let data = try MiniAGIQA3k(trainPrompts: 9, testPrompts: 3)
         defer { data.remove() }
         let reference = data.directory.appendingPathComponent("reference")
         let (status, _, err) = try Binary.run(data.trainArguments(out: reference))
@@ -123,7 +84,7 @@ struct KillResumeTests {
 
     @Test("a dataset with a corrupt image fails before training, naming the file, exit ≠ 0")
     func corruptImage() throws {
-        let data = try MiniAGIQAFolder(prompts: 2)
+        let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
         defer { data.remove() }
         let victim = try FileManager.default.contentsOfDirectory(atPath: data.images.path).sorted()[3]
         try Data("not a png at all".utf8).write(to: data.images.appendingPathComponent(victim))
@@ -136,7 +97,7 @@ struct KillResumeTests {
 
     @Test("score on a trained model returns both outputs as JSON")
     func scoreAfterTraining() throws {
-        let data = try MiniAGIQAFolder(prompts: 2)
+        let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
         defer { data.remove() }
         let out = data.directory.appendingPathComponent("run")
         var args = data.trainArguments(out: out)

@@ -1,11 +1,12 @@
 import Foundation
+import IQATestSupport
 import Testing
 
-@Suite("ipiqa train: faster modes through the binary", .serialized)
+@Suite("ipiqa train: the frozen-trunk / frozen-k/v modes through the binary", .serialized)
 struct TrainModesCLITests {
     @Test("--freeze-kv --feature-cache DIR trains, writes metrics, and fills the shared cache (trunk maps and projections)")
     func freezeKV() throws {
-        let data = try MiniAGIQAFolder(prompts: 2)
+        let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
         defer { data.remove() }
         let cache = data.directory.appendingPathComponent("cache")
         var args = data.trainArguments(out: data.directory.appendingPathComponent("run"))

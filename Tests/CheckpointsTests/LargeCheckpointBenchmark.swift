@@ -2,16 +2,17 @@ import Foundation
 import Testing
 import Checkpoints
 
-/// Opt-in timing on a full-size archive (not committed: 250 MB). Make one with random weights in OpenAI's
-/// RN50 shape (`CLIP(1024, 224, (3,4,6,3), 64, None, 77, 49408, 512, 8, 12)`, `convert_weights`, `torch.jit.trace`,
-/// `torch.jit.save`) and run:
+/// Opt-in check of a full-size archive (not committed: 250 MB); the load time is printed, never asserted (times on
+/// shared machines are no pass/fail criterion). Make one with random weights in OpenAI's RN50 shape
+/// (`CLIP(1024, 224, (3,4,6,3), 64, None, 77, 49408, 512, 8, 12)`, `convert_weights`, `torch.jit.trace`, `torch.jit.save`)
+/// and run:
 /// `IPIQA_BENCH_CHECKPOINT=/tmp/rn50.pt IPIQA_BENCH_EXPECTED=/tmp/rn50.json swift test -c release -Xswiftc -enable-testing --filter LargeCheckpoint`
 /// where the JSON maps each `state_dict()` key to `[shape, float64 sum]`.
 @Suite("Large checkpoint (opt-in)")
 struct LargeCheckpointBenchmark {
     static let path = ProcessInfo.processInfo.environment["IPIQA_BENCH_CHECKPOINT"]
 
-    @Test("a 100M-parameter fp16 TorchScript archive loads in a few seconds with the expected keys and sums",
+    @Test("a 100M-parameter fp16 TorchScript archive loads with the expected keys and sums (the load time is printed, not checked)",
           .enabled(if: path != nil))
     func loadLarge() throws {
         let url = URL(fileURLWithPath: Self.path!)
@@ -37,6 +38,5 @@ struct LargeCheckpointBenchmark {
                 #expect(abs(sum - row.sum) <= 1e-9 * (1 + abssum), "\(key)")
             }
         }
-        #expect(seconds < 10)
     }
 }

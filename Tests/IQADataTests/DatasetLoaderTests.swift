@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import IQATestSupport
 @testable import IQAData
 
 @Suite("Dataset readers")
@@ -91,9 +92,9 @@ struct DatasetLoaderTests {
 
     @Test("missing images: one error with the count and every missing name")
     func missingImages() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iqadata-img-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let scratch = try ScratchFolder("iqadata-img")
+        defer { scratch.remove() }
+        let dir = scratch.url
         try Data([1]).write(to: dir.appendingPathComponent("b_002.jpg"))
         let ds = try DatasetLoader.load(.csv, labels: Fixtures.url("good.csv"), csvColumns: CSVColumns(scores: ["mos"]))
         let e = try Fixtures.dataError { try checkImagesExist(ds, root: dir) }

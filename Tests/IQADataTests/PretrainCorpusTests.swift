@@ -2,55 +2,17 @@ import Foundation
 import Imaging
 @testable import IQAData
 import Testing
-
-/// A fresh temporary folder (removed by the caller with `FileManager.default.removeItem`).
-func temporaryFolder(_ tag: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("ipiqa-\(tag)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// A small deterministic test image (a smooth colour pattern that depends on `seed`), `width × height`.
-func writePatternImage(to url: URL, seed: Int, width: Int = 72, height: Int = 64) throws {
-    var pixels = [UInt8](repeating: 0, count: width * height * 3)
-    for y in 0..<height { for x in 0..<width { for c in 0..<3 {
-        let v = 127.5 + 120 * sin(0.09 * Double(x * (c + 1)) + 0.13 * Double(y) * Double(seed % 5 + 1) + 1.7 * Double(seed) + Double(c))
-        pixels[(y * width + x) * 3 + c] = UInt8(max(0, min(255, v.rounded())))
-    } } }
-    try ImageCodec.writePNG(RGBImage(width: width, height: height, pixels: pixels), to: url)
-}
-
-/// Writes a DiffusionDB-style corpus: `parts` parts of `perPart` images; JSON inside the part folders or beside them.
-/// Prompts are "prompt <global index>".
-@discardableResult
-func writeDiffusionDBCorpus(at root: URL, parts: Int = 2, perPart: Int = 3, jsonInside: Bool = true) throws -> [String: String] {
-    var all: [String: String] = [:]
-    for k in 1...parts {
-        let part = String(format: "part-%06d", k)
-        let folder = root.appendingPathComponent(part)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var entries: [String] = []
-        for i in 0..<perPart {
-            let index = (k - 1) * perPart + i
-            let name = String(format: "%04d.png", index)
-            try writePatternImage(to: folder.appendingPathComponent(name), seed: index)
-            entries.append("  \"\(name)\": {\"p\": \"prompt \(index)\", \"se\": \(index), \"c\": 7.0, \"st\": 50, \"sa\": \"k_lms\"}")
-            all[part + "/" + name] = "prompt \(index)"
-        }
-        let json = "{\n" + entries.joined(separator: ",\n") + "\n}\n"
-        try Data(json.utf8).write(to: (jsonInside ? folder : root).appendingPathComponent(part + ".json"))
-    }
-    return all
-}
+import IQATestSupport
 
 @Suite("PretrainCorpus: DiffusionDB layout and CSV readers")
 struct PretrainCorpusTests {
     @Test("DiffusionDB layout with the JSON inside or next to each part folder gives the same pairs, in name order",
           arguments: [true, false])
     func diffusionDB(jsonInside: Bool) throws {
-        let root = try temporaryFolder("ddb")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let expected = try writeDiffusionDBCorpus(at: root, jsonInside: jsonInside)
+        let scratch = try ScratchFolder("ddb")
+        defer { scratch.remove() }
+        let root = scratch.url
+        let expected = try DiffusionDBCorpus.write(at: root, jsonInside: jsonInside)
         let corpus = try PretrainCorpus.load(root)
         #expect(corpus.pairs.map(\.name) == expected.keys.sorted())
         for pair in corpus.pairs {
@@ -63,9 +25,10 @@ struct PretrainCorpusTests {
 
     @Test("a single part folder and a part JSON file given directly are read too")
     func singlePart() throws {
-        let root = try temporaryFolder("ddb1")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try writeDiffusionDBCorpus(at: root, parts: 1, perPart: 2, jsonInside: true)
+        let scratch = try ScratchFolder("ddb1")
+        defer { scratch.remove() }
+        let root = scratch.url
+        try DiffusionDBCorpus.write(at: root, parts: 1, perPart: 2, jsonInside: true)
         let part = root.appendingPathComponent("part-000001")
         #expect(try PretrainCorpus.load(part).pairs.map(\.name) == ["0000.png", "0001.png"])
         let json = try PretrainCorpus.load(part.appendingPathComponent("part-000001.json"))
@@ -74,11 +37,12 @@ struct PretrainCorpusTests {
 
     @Test("CSV: image paths relative to the CSV's folder (or absolute), quoted prompts, custom column names")
     func csv() throws {
-        let root = try temporaryFolder("csv")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let scratch = try ScratchFolder("csv")
+        defer { scratch.remove() }
+        let root = scratch.url
         try FileManager.default.createDirectory(at: root.appendingPathComponent("img"), withIntermediateDirectories: true)
-        try writePatternImage(to: root.appendingPathComponent("img/a.png"), seed: 1)
-        try writePatternImage(to: root.appendingPathComponent("b.png"), seed: 2)
+        try PatternImages.writePNG(to: root.appendingPathComponent("img/a.png"), seed: 1, width: 72, height: 64)
+        try PatternImages.writePNG(to: root.appendingPathComponent("b.png"), seed: 2, width: 72, height: 64)
         let absolute = root.appendingPathComponent("b.png").path
         try Data("file,text\nimg/a.png,\"a cat, sitting\"\n\(absolute),\"say \"\"hi\"\"\"\n".utf8).write(to: root.appendingPathComponent("pairs.csv"))
         let corpus = try PretrainCorpus.load(root.appendingPathComponent("pairs.csv"), options: .init(imageColumn: "file", promptColumn: "text"))
@@ -93,9 +57,10 @@ struct PretrainCorpusTests {
 
     @Test("malformed JSON is reported with its file, line and column")
     func badJSON() throws {
-        let root = try temporaryFolder("badjson")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try writeDiffusionDBCorpus(at: root, parts: 1, perPart: 2)
+        let scratch = try ScratchFolder("badjson")
+        defer { scratch.remove() }
+        let root = scratch.url
+        try DiffusionDBCorpus.write(at: root, parts: 1, perPart: 2)
         let json = root.appendingPathComponent("part-000001/part-000001.json")
         try Data("{\n  \"0000.png\": {\"p\": \"a\"},\n  \"0001.png\": {\"p\" \"b\"}\n}\n".utf8).write(to: json)
         do {
@@ -110,14 +75,15 @@ struct PretrainCorpusTests {
 
     @Test("empty prompts, missing \"p\", missing images are listed together with file, line and image; skipInvalid skips them")
     func invalidEntries() throws {
-        let root = try temporaryFolder("invalid")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try writeDiffusionDBCorpus(at: root, parts: 1, perPart: 2)
+        let scratch = try ScratchFolder("invalid")
+        defer { scratch.remove() }
+        let root = scratch.url
+        try DiffusionDBCorpus.write(at: root, parts: 1, perPart: 2)
         let part = root.appendingPathComponent("part-000001")
         let json = part.appendingPathComponent("part-000001.json")
         try Data(("{\n  \"0000.png\": {\"p\": \"fine\"},\n  \"0001.png\": {\"p\": \"  \"},\n  \"0002.png\": {\"se\": 1},\n"
                   + "  \"ghost.png\": {\"p\": \"no file\"}\n}\n").utf8).write(to: json)
-        try writePatternImage(to: part.appendingPathComponent("0002.png"), seed: 9)
+        try PatternImages.writePNG(to: part.appendingPathComponent("0002.png"), seed: 9, width: 72, height: 64)
         do {
             _ = try PretrainCorpus.load(root)
             Issue.record("expected an error")
@@ -143,8 +109,9 @@ struct PretrainCorpusTests {
 
     @Test("a folder without the layout, a part without its JSON, an unknown file kind and a missing path are typed errors")
     func layoutErrors() throws {
-        let root = try temporaryFolder("layout")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let scratch = try ScratchFolder("layout")
+        defer { scratch.remove() }
+        let root = scratch.url
         #expect(throws: PretrainCorpusError.self) { try PretrainCorpus.load(root) }
         try FileManager.default.createDirectory(at: root.appendingPathComponent("part-000001"), withIntermediateDirectories: true)
         #expect(throws: PretrainCorpusError.unsupportedLayout(path: root.appendingPathComponent("part-000001").path,

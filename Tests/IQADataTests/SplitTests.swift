@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import IQATestSupport
 @testable import IQAData
 
 /// The official IP-IQA splits computed by Scripts/fixtures_splits.py (Python `random` / numpy, the official
@@ -82,9 +83,9 @@ struct SplitTests {
     func splitSetIO() throws {
         let ds = try DatasetLoader.load(.agiqa3k)
         let set = SplitSet(splits: try SplitMaker.make(.official, dataset: ds, kind: .agiqa3k, count: 2))
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iqadata-splits-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let scratch = try ScratchFolder("iqadata-splits")
+        defer { scratch.remove() }
+        let dir = scratch.url
         let url = dir.appendingPathComponent("splits.json")
         try set.write(to: url)
         try set.write(to: url)                   // overwriting works

@@ -4,15 +4,10 @@ import Testing
 @testable import IQAModel
 @testable import IQAScoring
 import Tensor
+import IQATestSupport
 
 private func fixture(_ name: String) -> URL {
     Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
-}
-
-private func scratchFolder() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("scoring-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
 }
 
 /// Width and height from a PNG's IHDR chunk (bytes 16–23, big-endian).
@@ -23,19 +18,12 @@ private func pngSize(_ url: URL) throws -> (Int, Int) {
     return (be(16), be(20))
 }
 
-/// A tiny IP-IQA model (CLIP with the real 49408-token vocabulary so the bundled tokenizer fits, 64-px inputs, a 2×2
-/// grid) saved as an IP-IQA checkpoint in `dir`, and a scorer loaded from that file.
-private func tinyScorer(in dir: URL, useText: Bool = true) throws -> Scorer {
-    let clipConfig = CLIPConfiguration(embedDim: 16, imageResolution: 64, visionLayers: [1, 1, 1, 1], visionWidth: 4,
-                                       transformerWidth: 16, transformerLayers: 1)
-    var config = IPIQAConfiguration(outputs: 2)
-    config.resolution = 64
-    config.crossHeads = 4
-    config.useText = useText
-    let model = try IPIQAModel(clip: CLIPModel(config: clipConfig, seed: 3), config: config)
-    let url = dir.appendingPathComponent(useText ? "tiny_ipiqa.safetensors" : "tiny_image_only.safetensors")
-    try IPIQACheckpoint.save(model, to: url)
-    return try Scorer(checkpoint: url)
+/// A scorer on the shared tiny IP-IQA model (real tokenizer vocabulary, 64 px, a 2×2 grid, 4 cross heads) saved in
+/// `scratch` and loaded back from that file.
+private func tinyScorer(in scratch: ScratchFolder, useText: Bool = true) throws -> Scorer {
+    try Scorer(checkpoint: TrainerFixtures.modelFile(in: scratch.url, name: useText ? "tiny_ipiqa.safetensors" : "tiny_image_only.safetensors") {
+        $0.useText = useText
+    })
 }
 
 private func close(_ a: [Float], _ b: [Float], tolerance: Float = 1e-5) -> Bool {
@@ -48,9 +36,9 @@ struct ScoringTests {
 
     @Test("one finite value per output name, in the configuration's order")
     func scoresShape() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let scorer = try tinyScorer(in: dir)
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let scorer = try tinyScorer(in: scratch)
         #expect(scorer.outputNames == ["quality", "alignment"])
         let r = try scorer.score(files: [a, b], prompts: ["a red bicycle", "an astronaut riding a horse"])
         #expect(r.count == 2)
@@ -60,9 +48,9 @@ struct ScoringTests {
 
     @Test("scoring a batch gives each image's single-image scores (relative 1e-5)")
     func batchEqualsSingle() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let scorer = try tinyScorer(in: dir)
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let scorer = try tinyScorer(in: scratch)
         let prompts = ["a red bicycle", "an astronaut riding a horse, highly detailed"]
         let both = try scorer.score(files: [a, b], prompts: prompts, attention: .mean)
         let first = try scorer.score(files: [a], prompts: [prompts[0]], attention: .mean)[0]
@@ -73,10 +61,10 @@ struct ScoringTests {
 
     @Test("the loaded checkpoint scores exactly like the in-memory model's forward pass")
     func checkpointRoundTrip() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let scorer = try tinyScorer(in: dir)
-        let again = try IPIQACheckpoint.load(dir.appendingPathComponent("tiny_ipiqa.safetensors")).model
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let scorer = try tinyScorer(in: scratch)
+        let again = try IPIQACheckpoint.load(scratch.file("tiny_ipiqa.safetensors")).model
         let pixels = try ImageBatch.load([a], size: 64, mode: .squash)
         let tokens = try scorer.tokenizer.tokenize(["a red bicycle"], truncate: true)
         let direct = try withoutGradients { try again.forward(Var(pixels), tokens: tokens).scores.value.array }
@@ -85,9 +73,9 @@ struct ScoringTests {
 
     @Test("attention maps: the head mean is the mean of the single heads, spatial tokens only, grid = resolution / 32")
     func attentionMaps() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let scorer = try tinyScorer(in: dir)
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let scorer = try tinyScorer(in: scratch)
         let mean = try scorer.score(files: [a], prompts: ["a cat"], attention: .mean)[0].attention!
         #expect(mean.grid == 2 && mean.weights.count == 4)
         let heads = try (0..<4).map { try scorer.score(files: [a], prompts: ["a cat"], attention: .head($0))[0].attention!.weights }
@@ -95,23 +83,23 @@ struct ScoringTests {
         #expect(close(mean.weights, average, tolerance: 1e-6))
         // Spatial probabilities of each head sum to 1 − P(mean token) < 1.
         for h in heads { #expect(h.reduce(0, +) < 1 && h.allSatisfy { $0 > 0 }) }
-        #expect(throws: ScoringError.self) { _ = try scorer.score(files: [a], prompts: ["a cat"], attention: .head(4)) }
+        #expect(throws: IPIQAError.self) { _ = try scorer.score(files: [a], prompts: ["a cat"], attention: .head(4)) }
     }
 
     @Test("batch mode: CSV rows → CSV / JSON Lines in input order, equal to single scores; overlays get the images' sizes")
     func batchMode() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let scorer = try tinyScorer(in: dir)
-        let images = dir.appendingPathComponent("imgs")
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let scorer = try tinyScorer(in: scratch)
+        let images = scratch.file("imgs")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: a, to: images.appendingPathComponent("a.png"))
         try FileManager.default.copyItem(at: b, to: images.appendingPathComponent("b.png"))
-        let csv = dir.appendingPathComponent("list.csv")
+        let csv = scratch.file("list.csv")
         try "image,prompt\nimgs/b.png,\"a dog, running\"\nimgs/a.png,a cat\nimgs/b.png,a cat\n".write(to: csv, atomically: true, encoding: .utf8)
         let requests = try BatchScorer.requests(csv: csv)
         #expect(requests.map(\.name) == ["imgs/b.png", "imgs/a.png", "imgs/b.png"] && requests[0].prompt == "a dog, running")
-        let maps = dir.appendingPathComponent("maps")
+        let maps = scratch.file("maps")
         var progress: [Int] = []
         let text = try BatchScorer(scorer: scorer, batchSize: 2).run(requests, format: .csv, attentionDirectory: maps) { done, _ in progress.append(done) }
         #expect(progress == [2, 3])
@@ -134,13 +122,13 @@ struct ScoringTests {
 
     @Test("batch mode: missing images and short rows are reported with the CSV's name and line")
     func batchErrors() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let csv = dir.appendingPathComponent("bad.csv")
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let csv = scratch.file("bad.csv")
         try "image,prompt\nnope.png,a cat\n".write(to: csv, atomically: true, encoding: .utf8)
         #expect { _ = try BatchScorer.requests(csv: csv) } throws: {
             let m = $0.localizedDescription
-            return m.contains(csv.path) && m.contains(dir.appendingPathComponent("nope.png").path) && m.contains("line 2")
+            return m.contains(csv.path) && m.contains(scratch.file("nope.png").path) && m.contains("line 2")
         }
         try "image,prompt\n,a cat\n".write(to: csv, atomically: true, encoding: .utf8)
         #expect { _ = try BatchScorer.requests(csv: csv) } throws: { $0.localizedDescription.contains("\(csv.path):2") }
@@ -148,22 +136,22 @@ struct ScoringTests {
 
     @Test("an undecodable image fails naming the file")
     func badImage() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let scorer = try tinyScorer(in: dir)
-        let bad = dir.appendingPathComponent("broken.png")
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let scorer = try tinyScorer(in: scratch)
+        let bad = scratch.file("broken.png")
         try Data("not a png".utf8).write(to: bad)
         #expect { _ = try scorer.score(files: [a, bad], prompts: ["x", "y"]) } throws: { $0.localizedDescription.contains(bad.path) }
     }
 
     @Test("an image-only model scores without prompts and refuses attention maps")
     func imageOnly() throws {
-        let dir = try scratchFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let scorer = try tinyScorer(in: dir, useText: false)
+        let scratch = try ScratchFolder("scoring")
+        defer { scratch.remove() }
+        let scorer = try tinyScorer(in: scratch, useText: false)
         #expect(!scorer.usesText)
         #expect(try scorer.score(files: [a, b], prompts: []).count == 2)
-        #expect(throws: ScoringError.imageOnlyModel(file: scorer.source)) { _ = try scorer.score(files: [a], prompts: [], attention: .mean) }
+        #expect(throws: IPIQAError.imageOnlyModel(file: scorer.source)) { _ = try scorer.score(files: [a], prompts: [], attention: .mean) }
     }
 
     @Test("output lines: CSV fields quoted per RFC 4180, JSON strings escaped, keys in model order")

@@ -66,23 +66,6 @@ struct FrozenTrunkTests {
         }
     }
 
-    @Test("gradient check of the cached-projection pools: positional embeddings, query projections, text feature (float32 central differences, rel. ≤ 1e-2)")
-    func projectionGradients() throws {
-        let config = TextModesTests.config { $0.freezeKV = true; $0.crossHeads = 2 }
-        let model = try TextModesTests.model(config)
-        TrainingModes.setMode(model, training: true, config: config)
-        var rng = SeededGenerator(seed: 9)
-        let maps = Tensor.randn([2, 2, 2, 64], using: &rng)
-        let projected = FrozenProjections.project(model, features: maps)
-        let text = Var(Tensor.randn([2, 16], using: &rng), requiresGrad: true)
-        let inputs = [model.clip.visual.attnpool.positionalEmbedding, model.crossPool!.positionalEmbedding,
-                      model.clip.visual.attnpool.qProj.weight, model.crossPool!.qProj.weight, text]
-        let report = gradientCheck(inputs: inputs) {
-            (try? FrozenProjections.scores(model, projected: projected, text: text).scores) ?? Var(Tensor(zeros: [2, 2]))
-        }
-        #expect(report.maxRelativeError <= 1e-2, "\(report)")
-    }
-
     @Test("feature store: F16 entries round-trip (fresh = hit), are keyed by image bytes and trunk weights, written atomically, bad entries named")
     func storeKeysAndPrecision() throws {
         let folder = try ImageFolder(count: 2)
@@ -126,12 +109,7 @@ struct FrozenTrunkTests {
 
     /// Entry files of a cache folder with their modification dates.
     static func listing(_ root: URL) throws -> [String: Date] {
-        var out: [String: Date] = [:]
-        guard let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.contentModificationDateKey]) else { return out }
-        for case let url as URL in e where url.pathExtension == "safetensors" {
-            out[url.path] = try url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate
-        }
-        return out
+        try ScratchFolder.listing(root) { $0.hasSuffix(".safetensors") }
     }
 
     @Test("trainer with --freeze-trunk / --freeze-kv: trunk unchanged, a killed run resumes to the same numbers and weights, the cache is reused")

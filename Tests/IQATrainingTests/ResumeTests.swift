@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import IQAData
+import IQATestSupport
 import Tensor
 import Testing
 @testable import IQATraining

@@ -10,67 +10,6 @@ import Testing
 @testable import IQAModel
 @testable import IQATraining
 
-/// A throwaway AGIQA-3k-shaped folder: a subset of the REAL bundled data.csv (prompts from both parts of official
-/// split 0), small generated PNG images under those names, and a tiny CLIP checkpoint.
-struct MiniAGIQA3k {
-    let directory: URL, images: URL, labels: URL, clip: URL
-    let names: [String]
-
-    init(trainPrompts: Int = 4, testPrompts: Int = 2) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ipiqa-trainer-\(UUID().uuidString)")
-        images = directory.appendingPathComponent("images")
-        labels = directory.appendingPathComponent("labels.csv")
-        clip = directory.appendingPathComponent("tiny_clip.safetensors")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-
-        let full = try DatasetLoader.load(.agiqa3k)
-        let split = try OfficialSplits.agiqa3k(full, count: 1, seed: 42)[0]
-        func firstGroups(_ names: [String], _ count: Int) -> Set<String> {
-            let groups = full.samples(named: names).map(\.group)
-            var out: [String] = []
-            for g in groups where !out.contains(g) { out.append(g); if out.count == count { break } }
-            return Set(out)
-        }
-        let keep = firstGroups(split.train, trainPrompts).union(firstGroups(split.test, testPrompts))
-        let keepNames = Set(full.samples.filter { keep.contains($0.group) }.map(\.image))
-        let source = try String(contentsOf: DatasetLoader.bundledResource(AGIQAConstants.agiqa3kLabels), encoding: .utf8)
-        var lines = source.split(whereSeparator: \.isNewline).map(String.init)
-        let header = lines.removeFirst()
-        let chosen = lines.filter { line in keepNames.contains(String(line.prefix { $0 != "," })) }
-        try ([header] + chosen).joined(separator: "\n").appending("\n").write(to: labels, atomically: true, encoding: .utf8)
-        names = chosen.map { String($0.prefix { $0 != "," }) }
-
-        for (i, name) in names.enumerated() {
-            var pixels = [UInt8](repeating: 0, count: 40 * 48 * 3)
-            for p in 0..<(40 * 48) {
-                pixels[3 * p] = UInt8((p * 7 + i * 31) % 256)
-                pixels[3 * p + 1] = UInt8((p / 40 * 5 + i * 17) % 256)
-                pixels[3 * p + 2] = UInt8((i * 53) % 256)
-            }
-            try ImageCodec.writePNG(try RGBImage(width: 40, height: 48, pixels: pixels), to: images.appendingPathComponent(name))
-        }
-        var clipConfig = TrainerFixtures.tinyCLIP
-        clipConfig.vocabSize = 49408     // the real tokenizer's ids
-        try CLIPModel(config: clipConfig, seed: 5).save(to: clip)
-    }
-
-    /// A fast configuration: tiny resolution, small batches.
-    static func config(epochs: Int = 1) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.epochs = epochs
-        c.splits = 1
-        c.resolution = 64
-        c.batchSize = 8
-        c.evalBatchSize = 16
-        c.crossHeads = 4
-        c.learningRate = 1e-4
-        c.threads = 2
-        return c
-    }
-
-    func remove() { try? FileManager.default.removeItem(at: directory) }
-}
-
 struct StepReference: Decodable {
     struct Parameter: Decodable { let grad_norm: Double; let grad: [Float]; let after: [Float]; let before: [Float] }
     let tokens: [[Int32]]
@@ -101,7 +40,7 @@ struct TrainerTests {
         let optimizer = TrainingStep.makeOptimizer(model, config: config)
         let frozen = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.0, $0.1) })
         let frozenBefore = ref.frozen_unchanged.map { frozen[$0]?.value.array ?? [] }
-        let batch = TrainingBatch(images: TrainerFixtures.patternImages(4, 96), tokens: ref.tokens,
+        let batch = TrainingBatch(images: PatternImages.tensor(4, size: 96), tokens: ref.tokens,
                                   targets: Tensor(shape: [4, 2], values: ref.targets.flatMap { $0 }), names: ["a", "b", "c", "d"])
         let loss = try TrainingStep.run(model: model, optimizer: optimizer, batch: batch, microBatch: 4, maxGradNorm: nil)
         #expect(abs(loss - ref.loss) <= 1e-4 * abs(ref.loss))
@@ -213,16 +152,15 @@ struct TrainerTests {
 
     @Test("configuration files: absent keys take the official defaults, unknown keys are an error")
     func configurationFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipiqa-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let good = dir.appendingPathComponent("good.json"), bad = dir.appendingPathComponent("bad.json")
+        let scratch = try ScratchFolder("config")
+        defer { scratch.remove() }
+        let good = scratch.file("good.json"), bad = scratch.file("bad.json")
         try Data(#"{"epochs": 3, "qaToken": "table", "microBatch": 4}"#.utf8).write(to: good)
         try Data(#"{"epochs": 3, "learning_rate": 0.1}"#.utf8).write(to: bad)
         let c = try TrainingConfiguration.read(from: good)
         #expect(c.epochs == 3 && c.qaToken == .table && c.effectiveMicroBatch == 4)
         #expect(c.learningRate == 1e-5 && c.headLearningRateScale == 10 && c.weightDecay == 0 && c.batchSize == 32 && c.resolution == 512)
-        #expect(try TrainingConfiguration.read(from: dir.appendingPathComponent("good.json")) == c)
+        #expect(try TrainingConfiguration.read(from: good) == c)
         #expect(throws: TrainingError.self) { try TrainingConfiguration.read(from: bad) }
         do { _ = try TrainingConfiguration.read(from: bad) } catch { #expect(error.localizedDescription.contains("learning_rate")) }
         let roundTrip = try JSONDecoder().decode(TrainingConfiguration.self, from: c.jsonData())

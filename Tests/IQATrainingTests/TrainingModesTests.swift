@@ -8,13 +8,6 @@ import Testing
 @testable import IQAModel
 @testable import IQATraining
 
-/// max |a − b| / max |b| (0 for two empty arrays).
-func maxRelativeError(_ a: [Float], _ b: [Float]) -> Double {
-    var diff = 0.0, scale = 0.0
-    for (x, y) in zip(a, b) { diff = max(diff, Double(abs(x - y))); scale = max(scale, Double(abs(y))) }
-    return a.count == b.count ? diff / max(scale, 1e-30) : .infinity
-}
-
 /// Two identically built models, a step on each, and the comparison of everything that trains.
 struct StepComparison {
     /// Loss, then per trainable parameter: gradient (before the update) and value after one AdamW step.
@@ -74,30 +67,18 @@ struct StepComparison {
     }
 }
 
-/// Small image files for the feature store (pattern pixels, distinct per index).
+/// Three (or `count`) small pattern PNGs in a scratch folder, for the feature store.
 struct ImageFolder {
-    let directory: URL
+    let scratch: ScratchFolder
     let urls: [URL]
+    var directory: URL { scratch.url }
 
-    init(count: Int, size: Int = 40) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ipiqa-modes-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var urls: [URL] = []
-        for i in 0..<count {
-            var pixels = [UInt8](repeating: 0, count: size * (size + 8) * 3)
-            for p in 0..<(size * (size + 8)) {
-                pixels[3 * p] = UInt8((p * 7 + i * 31) % 256)
-                pixels[3 * p + 1] = UInt8((p / size * 9 + i * 17) % 256)
-                pixels[3 * p + 2] = UInt8((p % size * 5 + i * 53) % 256)
-            }
-            let url = directory.appendingPathComponent("img\(i).png")
-            try ImageCodec.writePNG(try RGBImage(width: size, height: size + 8, pixels: pixels), to: url)
-            urls.append(url)
-        }
-        self.urls = urls
+    init(count: Int) throws {
+        scratch = try ScratchFolder("modes")
+        urls = try PatternImages.writePNGs(count: count, to: scratch.url)
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    func remove() { scratch.remove() }
 }
 
 @Suite("Training modes: exact text shortcuts and the official text quirk")

@@ -5,12 +5,11 @@ import Foundation
 import NN
 import Tensor
 import Testing
+import IQATestSupport
 
-/// A small random CLIP (64 px, 4-wide trunk, 2-layer text of width 32, vocabulary 100).
+/// The shared tiny CLIP (``TrainerFixtures/tinyCLIP``: 64 px, vocabulary 100), random, in eval mode.
 func smallCLIP(seed: UInt64 = 3) -> CLIPModel {
-    let model = CLIPModel(config: CLIPConfiguration(embedDim: 16, imageResolution: 64, visionLayers: [1, 1, 1, 1], visionWidth: 4,
-                                                    vocabSize: 100, transformerWidth: 32, transformerHeads: 2, transformerLayers: 2),
-                          seed: seed)
+    let model = CLIPModel(config: TrainerFixtures.tinyCLIP, seed: seed)
     model.eval()
     return model
 }
@@ -39,9 +38,10 @@ struct Image2PromptTests {
 
     @Test("the filter's similarities equal direct CLIPModel encodes (abs. error ≤ 1e-5) and it keeps exactly the pairs ≥ threshold")
     func filterKeepsAboveThreshold() throws {
-        let root = try temporaryFolder("filter")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try writeDiffusionDBCorpus(at: root, parts: 2, perPart: 4)
+        let scratch = try ScratchFolder("filter")
+        defer { scratch.remove() }
+        let root = scratch.url
+        try DiffusionDBCorpus.write(at: root, parts: 2, perPart: 4)
         let corpus = try PretrainCorpus.load(root)
         let clip = smallCLIP()
         let trainer = try Image2PromptTrainer(clip: clip, tokenize: toyTokenizer)
@@ -74,9 +74,10 @@ struct Image2PromptTests {
 
     @Test("a few AdamW steps on a tiny CLIP lower the Image2Prompt loss; only visual.* parameters change")
     func stepsLowerLoss() throws {
-        let root = try temporaryFolder("steps")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try writeDiffusionDBCorpus(at: root, parts: 1, perPart: 6)
+        let scratch = try ScratchFolder("steps")
+        defer { scratch.remove() }
+        let root = scratch.url
+        try DiffusionDBCorpus.write(at: root, parts: 1, perPart: 6)
         let corpus = try PretrainCorpus.load(root)
         let clip = smallCLIP()
         let textBefore = clip.namedParameters().filter { !$0.0.hasPrefix("visual.") }.map { ($0.0, $0.1.value.array) }
@@ -96,9 +97,10 @@ struct Image2PromptTests {
 
     @Test("train() runs epochs with progress; the written checkpoint loads with CLIPModel.load and differs only in visual.*")
     func trainAndSave() throws {
-        let root = try temporaryFolder("save")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try writeDiffusionDBCorpus(at: root, parts: 1, perPart: 5)
+        let scratch = try ScratchFolder("save")
+        defer { scratch.remove() }
+        let root = scratch.url
+        try DiffusionDBCorpus.write(at: root, parts: 1, perPart: 5)
         let corpus = try PretrainCorpus.load(root)
         let clip = smallCLIP()
         let original = root.appendingPathComponent("start.safetensors")

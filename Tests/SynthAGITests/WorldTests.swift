@@ -150,7 +150,7 @@ struct WorldTests {
         #expect(throws: SynthError.self) { try SynthWorld(seed: 1).makeIQASet(prompts: 3, generators: 9) }
         #expect(throws: SynthError.self) { try SynthWorld(seed: 1).makeCorpus(count: 3, style: .agi, mismatchFraction: 2) }
         let decoded = try JSONDecoder().decode(WorldConfiguration.self, from: Data(#"{"imageSize": 32, "mos": {"noiseSD": 0.2}}"#.utf8))
-        #expect(decoded.imageSize == 32 && decoded.mos.noiseSD == 0.2 && decoded.mos.raters == 20)
+        #expect(decoded.imageSize == 32 && decoded.mos.noiseSD == 0.2 && decoded.mos.raters == WorldConfiguration().mos.raters)
         #expect(decoded.generators == GeneratorProfile.defaults)
         // Sizes that are not multiples of 8 (partial JPEG blocks) render at the asked size.
         var odd = WorldConfiguration()
