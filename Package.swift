@@ -76,11 +76,13 @@ let package = Package(
 
         // Tests: one target per library target. Leaf layers test themselves alone; from IQAData up, tests share the
         // fixture builders of IQATestSupport (scratch folders, pattern images, tiny CLIP / IP-IQA models, mini datasets).
-        .target(name: "IQATestSupport", dependencies: ["CLIP", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor"],
+        // Fixture reader, error measures and tolerances of the numerical tests (Tensor only, so the engine's tests stay light).
+        .target(name: "TensorTestSupport", dependencies: ["Tensor"], path: "Tests/TensorTestSupport"),
+        .target(name: "IQATestSupport", dependencies: ["CLIP", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor", "TensorTestSupport"],
                 path: "Tests/IQATestSupport"),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),

@@ -251,6 +251,7 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
         guard trainFraction > 0, trainFraction < 1 else { throw bad("trainFraction must be in (0, 1)") }
         guard threads >= 1, evaluationThreads >= 1 else { throw bad("threads and evaluationThreads must be ≥ 1") }
         guard !variants.isEmpty else { throw bad("at least one variant is needed") }
+        guard (0...64).contains(figureImages) else { throw bad("figureImages must be in 0…64, got \(figureImages)") }
         var probe = trainingConfiguration(for: .similarity)
         probe.threads = evaluationThreads
         do { try probe.validate() } catch { throw bad("training: \(error.localizedDescription)") }

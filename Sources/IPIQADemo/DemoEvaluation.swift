@@ -72,10 +72,9 @@ extension DemoRun {
         let training = config.trainingConfiguration(for: variant)
         let key = DemoKeys.hash(["variant": variant.rawValue, "training": DemoKeys.json(training), "clip": clip.lastPathComponent,
                                  "data": data.folder.lastPathComponent, "version": "\(DemoConstants.cacheVersion)"])
-        let runs = directory.appendingPathComponent("runs")
-        let folder = runs.appendingPathComponent("\(variant.rawValue)-\(key)")
-        var config = training
-        config.featureCache = directory.appendingPathComponent("features").path
+        let folder = directory.appendingPathComponent("runs").appendingPathComponent("\(variant.rawValue)-\(key)")
+        var runConfiguration = training
+        runConfiguration.featureCache = directory.appendingPathComponent("features").path
         let progress = ProgressReporter(style: .silent)
         let layout = RunLayout(folder)
         let finished = (0..<data.splits.count).compactMap { try? JSONDecoder().decode(SplitResult.self, from: Data(contentsOf: layout.result($0))) }
@@ -88,7 +87,7 @@ extension DemoRun {
         if FileManager.default.fileExists(atPath: layout.manifest.path) {
             trainer = try Trainer.resume(directory: folder, progress: progress)
         } else {
-            trainer = try Trainer(config: config, clip: clip, dataset: .agiqa3k, labels: data.folder.appendingPathComponent("data.csv"),
+            trainer = try Trainer(config: runConfiguration, clip: clip, dataset: .agiqa3k, labels: data.folder.appendingPathComponent("data.csv"),
                                   root: data.folder, splits: data.splits, output: folder, progress: progress)
         }
         return (try trainer.run(), folder)
@@ -108,8 +107,8 @@ extension DemoRun {
             let tokens = try tokenize(batch.map { samples[$0].prompt })
             let (scores, weights) = try withoutGradients { try model.forward(Var(pixels), tokens: tokens) }
             for i in 0..<batch.count { predictions.append((0..<k).map { Double(scores.value.pointer[i * k + $0]) }) }
-            for (j, i) in shown.enumerated() where i >= start && i < start + batch.count {
-                guard let w = weights, j == attention.count else { continue }
+            guard let w = weights else { continue }
+            for i in shown where i >= start && i < start + batch.count {          // `shown` is increasing
                 let heads = w.shape[1], tokens = w.shape[3]
                 var row = [Float](repeating: 0, count: tokens)
                 for h in 0..<heads { for t in 0..<tokens { row[t] += w.pointer[((i - start) * heads + h) * tokens + t] / Float(heads) } }

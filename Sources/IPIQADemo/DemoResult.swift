@@ -1,5 +1,6 @@
 import Foundation
 import IQAMetrics
+import IQAModel
 
 /// Mean and standard deviation (ddof 0, over the splits) of SRCC, PLCC and KRCC for one score.
 /// JSON: `{"srcc", "plcc", "krcc", "srcc_std", "plcc_std", "krcc_std"}`.
@@ -97,8 +98,9 @@ public struct DemoVerdict: Codable, Sendable, Equatable {
             ? "the image-only model cannot tell whether an image matches its prompt; IP-IQA can."
             : "the thesis is only partly visible in this run."
         return (["Verdict (IP-IQA − image-only): " + thesis]
-                + [describe("paper's fusion", paper), describe("paper's fusion + similarity features (beyond the paper)", paperSimilarity)]
-                .compactMap { $0 }).joined(separator: "\n")
+                + [describe(IPIQAConfiguration.Fusion.paper.label, paper),
+                   describe(IPIQAConfiguration.Fusion.paperSimilarity.label, paperSimilarity)].compactMap { $0 })
+            .joined(separator: "\n")
     }
 }
 

@@ -13,7 +13,7 @@ import Tensor
 ///     [v; c] → head (MLP or linear)                                                     → scores [N, k]
 ///
 /// With `fusion = .paperSimilarity` (beyond the paper, see ``IPIQAConfiguration/Fusion``) the head input is
-/// `[v; c; BN(s)]`, `s = [v̂ ⊙ t̂; v̂ · t̂]`. With `useText = false` the head sees `v` alone (the image-only ablation)
+/// `[v; c; BN(s)]`, `s = [û ⊙ t̂; û · t̂]`, `u` = F pooled by a frozen copy of CLIP's attention pool. With `useText = false` the head sees `v` alone (the image-only ablation)
 /// and no text computation happens.
 /// Everything in the text path except the [QA] vector is frozen and in eval mode.
 ///

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import TensorTestSupport
 import Testing
 @testable import Tensor
 

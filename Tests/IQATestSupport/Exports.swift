@@ -1,0 +1,2 @@
+// The shared numerics (error measures, tolerances) come with the IQA fixtures.
+@_exported import TensorTestSupport
