@@ -13,7 +13,7 @@ import Tensor
 ///     [v; c] → head (MLP or linear)                                                     → scores [N, k]
 ///
 /// With `fusion = .paperSimilarity` (beyond the paper, see ``IPIQAConfiguration/Fusion``) the head input is
-/// `[v; c; BN(s)]`, `s = [û ⊙ t̂; û · t̂]`, `u` = F pooled by a frozen copy of CLIP's attention pool. With `useText = false` the head sees `v` alone (the image-only ablation)
+/// `[v; c; BN(s)]`, `s = [û ⊙ t̂; û · t̂]`, `u` = F at CLIP's native grid pooled by a frozen copy of CLIP's attention pool. With `useText = false` the head sees `v` alone (the image-only ablation)
 /// and no text computation happens.
 /// Everything in the text path except the [QA] vector is frozen and in eval mode.
 ///
@@ -30,9 +30,12 @@ public final class IPIQAModel: Module {
     public let crossPool: CrossModalAttentionPool?
     /// The batch norm of the similarity features (`fusion == .paperSimilarity` only).
     public let similarityNorm: BatchNorm2d?
-    /// A frozen copy of CLIP's attention pool (at the model's grid) that keeps the image embedding of the similarity
-    /// features in CLIP's joint space while the trainable pool `v` learns for the head (`.paperSimilarity` only).
+    /// A frozen copy of CLIP's attention pool at CLIP's native grid (its own positional embedding) that keeps the
+    /// image embedding `u` of the similarity features in CLIP's joint space while the trainable pool `v` learns for
+    /// the head (`.paperSimilarity` only). It reads the feature map pooled to that grid by ``similarityGrid``.
     public let similarityPool: AttentionPool2d?
+    /// The feature map's pooling to CLIP's native grid for ``similarityPool`` (`.paperSimilarity` only).
+    public let similarityGrid: NativeGridPooling?
     public let head: any Module
     private let applyHead: (Var) -> Var
     /// How many times the text encoder ran (observable proof that the image-only model never touches text).
@@ -44,6 +47,27 @@ public final class IPIQAModel: Module {
         self.clip = clip
         var rng = SeededGenerator(seed: config.seed)
         let grid = config.resolution / 32
+        if config.effectiveFusion == .paperSimilarity {
+            // Copied before the trainable pool's positional embedding is resized: the copy keeps CLIP's native grid.
+            let source = clip.visual.attnpool
+            guard source.nativeGrid >= 1 else {
+                throw IPIQAError.badConfiguration(file: nil, reason: "CLIP's attention pool has no spatial positions (positional embedding \(source.positionalEmbedding.shape))")
+            }
+            let pool = withoutInitialization {
+                var unused = SeededGenerator(seed: 0)
+                return AttentionPool2d(grid: source.nativeGrid, embedDim: source.kProj.inFeatures, heads: source.heads,
+                                       outputDim: source.cProj.outFeatures, rng: &unused)
+            }
+            try pool.loadStateDict(source.stateDict(), strict: true, source: "CLIP attention pool")
+            pool.freeze()
+            similarityPool = pool
+            similarityGrid = NativeGridPooling(from: grid, to: source.nativeGrid)
+            similarityNorm = BatchNorm2d(clip.config.embedDim + 1)
+        } else {
+            similarityPool = nil
+            similarityGrid = nil
+            similarityNorm = nil
+        }
         clip.visual.attnpool.resizePositionalEmbedding(grid: grid)
         let embed = clip.config.embedDim
         if config.useText {
@@ -59,21 +83,6 @@ public final class IPIQAModel: Module {
         } else {
             crossPool = nil
             qaToken = nil
-        }
-        if config.effectiveFusion == .paperSimilarity {
-            let source = clip.visual.attnpool
-            let pool = withoutInitialization {
-                var unused = SeededGenerator(seed: 0)
-                return AttentionPool2d(grid: grid, embedDim: source.kProj.inFeatures, heads: source.heads,
-                                       outputDim: source.cProj.outFeatures, rng: &unused)
-            }
-            try pool.loadStateDict(source.stateDict(), strict: true, source: "CLIP attention pool")
-            pool.freeze()
-            similarityPool = pool
-            similarityNorm = BatchNorm2d(embed + 1)
-        } else {
-            similarityPool = nil
-            similarityNorm = nil
         }
         let headInputs = !config.useText ? embed : 2 * embed + (similarityNorm == nil ? 0 : embed + 1)
         switch config.head {
@@ -117,7 +126,14 @@ public final class IPIQAModel: Module {
         let visualFeature = clip.visual.attnpool(features)
         guard config.useText, let crossPool, let text else { return (applyHead(visualFeature), nil) }
         let (fused, weights) = crossPool(features, text: text)
-        return (head(visual: visualFeature, fused: fused, text: text, similarityImage: similarityPool.map { $0(features) }), weights)
+        return (head(visual: visualFeature, fused: fused, text: text, similarityImage: similarityEmbedding(features)), weights)
+    }
+
+    /// `u`: the feature map at CLIP's native grid, pooled by the frozen copy of CLIP's attention pool (nil unless
+    /// `fusion == .paperSimilarity`).
+    public func similarityEmbedding(_ features: Var) -> Var? {
+        guard let similarityPool, let similarityGrid else { return nil }
+        return similarityPool(similarityGrid(features))
     }
 
     /// The head over the fusion of the pooled features: `[v; c]` (paper) or `[v; c; BN(s)]` with
