@@ -11,7 +11,7 @@ struct DemoCommand: ParsableCommand {
         discussion: """
         Artefacts (world images, CLIP checkpoints, Image2Prompt checkpoint, features) are cached in --dir under keys \
         of their settings; a second run reuses them and prints the same tables. The default run takes about \
-        5 minutes on 2 cores (release build, at most 10); --quick under a minute.
+        5 minutes on 2 cores (release build, at most 10); --quick about half a minute.
         """
     )
 
