@@ -148,7 +148,7 @@ public enum TrainingBenchmark {
         try measure("freeze-trunk", pass: bench.frozenMicroBatch, gflop: cost.kvTrainingPerImage, compareText: true,
                     configure: { $0.freezeTrunk = true }) { _ in
             var r = SeededGenerator(seed: 2)
-            return .features(Tensor.randn([bench.frozenMicroBatch, g, g, c], using: &r))
+            return .features(Tensor.randn([bench.frozenMicroBatch, g, g, c], using: &r), similarity: nil)
         }
         var projected: ProjectedBatch?
         try measure("freeze-kv", pass: bench.batchSize, gflop: cost.frozenKVPerStep / Double(bench.batchSize), compareText: true,

@@ -144,7 +144,7 @@ public enum DemoConstants {
     public static let alignmentGapTarget = 0.2
     /// Part of the trained artefacts' cache keys: raise it when training code or kernel numerics change, so that
     /// old checkpoints are not reused.
-    public static let cacheVersion = 4
+    public static let cacheVersion = 5
     /// Held-out natural pairs for the retrieval check.
     public static let retrievalPairs = 256
     /// Context length of token rows (CLIP's).

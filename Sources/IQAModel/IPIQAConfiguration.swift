@@ -24,11 +24,12 @@ public struct IPIQAConfiguration: Codable, Sendable, Equatable {
         /// feature `t`).
         case paper
         /// Beyond the paper: `[v; c; BN(s)]` with the CLIPScore-style interaction features of the image and text
-        /// embeddings `s = [û ⊙ t̂; û · t̂]` (`x̂ = x / ‖x‖`, `E + 1` values), where `u` is the feature map, average-pooled
-        /// to CLIP's native grid (``NativeGridPooling``), pooled by a frozen copy of CLIP's attention pool
-        /// (`similarity_pool`: it stays in CLIP's joint image–text space while the trainable pool `v` learns for the head), normalised by a batch norm (`similarity_norm`: batch statistics in
-        /// training, running statistics at evaluation, learned affine). The head then sees how well image and prompt
-        /// agree, not only where the prompt looked.
+        /// embeddings `s = [û ⊙ t̂; û · t̂]` (`x̂ = x / ‖x‖`, `E + 1` values). `u` is CLIP's image embedding at its
+        /// native resolution (224 px for RN50): the input image average-pooled to it (``NativeGridPooling``), the trunk
+        /// in eval mode without gradient, and a frozen copy of CLIP's attention pool (`similarity_pool`), so it stays in
+        /// CLIP's joint image–text space while the trainable pool `v` learns for the head. `s` is normalised by a batch
+        /// norm (`similarity_norm`: batch statistics in training, running statistics at evaluation, learned affine).
+        /// The head then sees how well image and prompt agree, not only where the prompt looked.
         case paperSimilarity = "paper+similarity"
 
         /// The name used in tables and figures, marking the variant that goes beyond the paper.

@@ -13,7 +13,9 @@ import Tensor
 ///     [v; c] → head (MLP or linear)                                                     → scores [N, k]
 ///
 /// With `fusion = .paperSimilarity` (beyond the paper, see ``IPIQAConfiguration/Fusion``) the head input is
-/// `[v; c; BN(s)]`, `s = [û ⊙ t̂; û · t̂]`, `u` = F at CLIP's native grid pooled by a frozen copy of CLIP's attention pool. With `useText = false` the head sees `v` alone (the image-only ablation)
+/// `[v; c; BN(s)]`, `s = [û ⊙ t̂; û · t̂]`, `u` = CLIP's image embedding at its native resolution: the trunk, in eval
+/// mode and without gradient, on the image average-pooled to that resolution, then a frozen copy of CLIP's attention
+/// pool. With `useText = false` the head sees `v` alone (the image-only ablation)
 /// and no text computation happens.
 /// Everything in the text path except the [QA] vector is frozen and in eval mode.
 ///
@@ -32,10 +34,10 @@ public final class IPIQAModel: Module {
     public let similarityNorm: BatchNorm2d?
     /// A frozen copy of CLIP's attention pool at CLIP's native grid (its own positional embedding) that keeps the
     /// image embedding `u` of the similarity features in CLIP's joint space while the trainable pool `v` learns for
-    /// the head (`.paperSimilarity` only). It reads the feature map pooled to that grid by ``similarityGrid``.
+    /// the head (`.paperSimilarity` only). It reads the trunk's map of the image at CLIP's native resolution.
     public let similarityPool: AttentionPool2d?
-    /// The feature map's pooling to CLIP's native grid for ``similarityPool`` (`.paperSimilarity` only).
-    public let similarityGrid: NativeGridPooling?
+    /// The input image's pooling to CLIP's native resolution for ``similarityEmbedding(images:)`` (`.paperSimilarity` only).
+    public let similarityResize: NativeGridPooling?
     public let head: any Module
     private let applyHead: (Var) -> Var
     /// How many times the text encoder ran (observable proof that the image-only model never touches text).
@@ -61,11 +63,11 @@ public final class IPIQAModel: Module {
             try pool.loadStateDict(source.stateDict(), strict: true, source: "CLIP attention pool")
             pool.freeze()
             similarityPool = pool
-            similarityGrid = NativeGridPooling(from: grid, to: source.nativeGrid)
+            similarityResize = NativeGridPooling(from: config.resolution, to: source.nativeGrid * 32)
             similarityNorm = BatchNorm2d(clip.config.embedDim + 1)
         } else {
             similarityPool = nil
-            similarityGrid = nil
+            similarityResize = nil
             similarityNorm = nil
         }
         clip.visual.attnpool.resizePositionalEmbedding(grid: grid)
@@ -122,23 +124,31 @@ public final class IPIQAModel: Module {
     }
 
     /// Scores from a layer4 feature map and (unless image-only) the text feature: the part of the model after the trunk.
-    public func scores(features: Var, text: Var?) -> (scores: Var, crossWeights: Tensor?) {
+    /// `similarity` is `u` of the images (``similarityEmbedding(images:)``), needed by `.paperSimilarity` only.
+    public func scores(features: Var, text: Var?, similarity: Tensor?) -> (scores: Var, crossWeights: Tensor?) {
         let visualFeature = clip.visual.attnpool(features)
         guard config.useText, let crossPool, let text else { return (applyHead(visualFeature), nil) }
         let (fused, weights) = crossPool(features, text: text)
-        return (head(visual: visualFeature, fused: fused, text: text, similarityImage: similarityEmbedding(features)), weights)
+        return (head(visual: visualFeature, fused: fused, text: text, similarityImage: similarity.map { Var($0) }), weights)
     }
 
-    /// `u`: the feature map at CLIP's native grid, pooled by the frozen copy of CLIP's attention pool (nil unless
-    /// `fusion == .paperSimilarity`).
-    public func similarityEmbedding(_ features: Var) -> Var? {
-        guard let similarityPool, let similarityGrid else { return nil }
-        return similarityPool(similarityGrid(features))
+    /// `u` `[N, E]`: CLIP's image embedding of preprocessed images `[N, R, R, 3]` at CLIP's native resolution — the
+    /// images average-pooled to it, the trunk in eval mode (BatchNorm running statistics), the frozen copy of CLIP's
+    /// attention pool — computed without gradient. Nil unless `fusion == .paperSimilarity`. While the trunk is frozen
+    /// this is exactly CLIP's embedding of the pooled image (and is cached with the feature map); while it is
+    /// fine-tuned, `u` follows the current trunk.
+    public func similarityEmbedding(images: Tensor) -> Tensor? {
+        guard let similarityPool, let similarityResize else { return nil }
+        let visual = clip.visual
+        let modes = visual.namedModules().map { ($0.1, $0.1.isTraining) }
+        visual.eval()
+        defer { for (m, t) in modes { m.isTraining = t } }
+        return withoutGradients { similarityPool(visual.trunk(similarityResize(Var(images)))) }.value
     }
 
     /// The head over the fusion of the pooled features: `[v; c]` (paper) or `[v; c; BN(s)]` with
-    /// `s = similarityFeatures(similarityImage, text)` (paper + similarity; `similarityImage` is the frozen pool's
-    /// embedding of the same feature map). Every input path ends here.
+    /// `s = similarityFeatures(similarityImage, text)` (paper + similarity; `similarityImage` is `u` of the same
+    /// images). Every input path ends here.
     public func head(visual: Var, fused: Var, text: Var, similarityImage: Var?) -> Var {
         guard let similarityNorm, let similarityImage else { return applyHead(concat([visual, fused], axis: 1)) }
         let normalized = similarityNorm(Self.similarityFeatures(image: similarityImage, text: text))     // BN over [N, E + 1]
@@ -159,15 +169,16 @@ public final class IPIQAModel: Module {
 
     /// Full forward pass: preprocessed images `[N, R, R, 3]` and token rows → scores `[N, k]` (+ cross-attention maps).
     public func forward(_ images: Var, tokens: [[Int32]]) throws -> (scores: Var, crossWeights: Tensor?) {
-        guard images.value.rank == 4, images.shape[3] == 3 else {
-            throw IPIQAError.badInput("images must be [N, H, W, 3], got \(images.shape)")
+        let r = config.resolution
+        guard images.shape.count == 4, images.shape[1] == r, images.shape[2] == r, images.shape[3] == 3 else {
+            throw IPIQAError.badInput("images must be [N, \(r), \(r), 3] for this model, got \(images.shape)")
         }
         guard !config.useText || tokens.count == images.shape[0] else {
             throw IPIQAError.badInput("\(images.shape[0]) images but \(tokens.count) prompts")
         }
         let features = clip.visual.trunk(images)
         let text = config.useText ? try textFeature(tokens) : nil
-        return scores(features: features, text: text)
+        return scores(features: features, text: text, similarity: config.useText ? similarityEmbedding(images: images.value) : nil)
     }
 
     public func callAsFunction(_ images: Var, prompts tokens: [[Int32]]) throws -> Var { try forward(images, tokens: tokens).scores }

@@ -6,21 +6,22 @@ import Tensor
 /// What enters the model for one batch, by training mode:
 ///
 ///     images(x)       preprocessed images [n, R, R, 3]          → trunk → F → pools → head   (full fine-tuning)
-///     features(F)     cached layer4 maps [n, g, g, C]           → pools → head               (--freeze-trunk)
+///     features(F, u)  cached layer4 maps [n, g, g, C] (+ u [n, E] for paper+similarity) → pools → head (--freeze-trunk)
 ///     projected(p)    cached pool keys/values (ProjectedBatch)  → attention → head          (--freeze-kv)
 ///
 /// ```swift
-/// let (scores, _) = try model.scores(.features(maps), text: try text.features(tokens))
+/// let (scores, _) = try model.scores(.features(maps, similarity: nil), text: try text.features(tokens))
 /// ```
 public enum ModelInput: Sendable {
     case images(Tensor)
-    case features(Tensor)
+    /// Layer4 maps and, for `paper+similarity`, the images' ``IPIQAModel/similarityEmbedding(images:)``.
+    case features(Tensor, similarity: Tensor?)
     case projected(ProjectedBatch)
 
     /// Items in the batch.
     public var count: Int {
         switch self {
-        case let .images(t), let .features(t): return t.shape.first ?? 0
+        case let .images(t), let .features(t, _): return t.shape.first ?? 0
         case let .projected(p): return p.count
         }
     }
@@ -29,7 +30,7 @@ public enum ModelInput: Sendable {
     public func slice(_ range: Range<Int>) -> ModelInput {
         switch self {
         case let .images(t): return .images(t.slice(rows: range))
-        case let .features(t): return .features(t.slice(rows: range))
+        case let .features(t, u): return .features(t.slice(rows: range), similarity: u?.slice(rows: range))
         case let .projected(p): return .projected(p.slice(range))
         }
     }
@@ -48,16 +49,23 @@ extension IPIQAModel {
         }
         switch input {
         case let .images(images):
-            guard images.rank == 4, images.shape[3] == 3 else {
-                throw IPIQAError.badInput("images must be [N, H, W, 3], got \(images.shape)")
+            let r = config.resolution
+            guard images.shape.count == 4, images.shape[1] == r, images.shape[2] == r, images.shape[3] == 3 else {
+                throw IPIQAError.badInput("images must be [N, \(r), \(r), 3] for this model, got \(images.shape)")
             }
-            return scores(features: clip.visual.trunk(Var(images)), text: text)
-        case let .features(maps):
+            let similarity = config.useText ? similarityEmbedding(images: images) : nil
+            return scores(features: clip.visual.trunk(Var(images)), text: text, similarity: similarity)
+        case let .features(maps, similarity):
             let g = config.resolution / 32
             guard maps.shape == [n, g, g, clip.config.featureChannels] else {
                 throw IPIQAError.badInput("cached feature maps must be [N, \(g), \(g), \(clip.config.featureChannels)], got \(maps.shape)")
             }
-            return scores(features: Var(maps), text: text)
+            if config.useText, similarityPool != nil {
+                guard let similarity, similarity.shape == [n, clip.config.embedDim] else {
+                    throw IPIQAError.badInput("the paper+similarity fusion needs the images' CLIP embeddings [N, \(clip.config.embedDim)] beside cached feature maps, got \(similarity.map { "\($0.shape)" } ?? "none")")
+                }
+            }
+            return scores(features: Var(maps), text: text, similarity: similarity)
         case let .projected(p):
             return try FrozenProjections.scores(self, projected: p, text: text)
         }

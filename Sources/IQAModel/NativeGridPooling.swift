@@ -1,36 +1,31 @@
 import Tensor
 
-/// Adaptive average pooling of a channels-last feature map to another grid side, as PyTorch's
+/// Adaptive average pooling of a square channels-last map (a feature map or an image) to another side, as PyTorch's
 /// `adaptive_avg_pool2d` computes it: output cell `i` of an axis averages input cells `⌊i·n/m⌋ ..< ⌈(i+1)·n/m⌉`
-/// (`n` input, `m` output cells; a cell is repeated when `m > n`). Written as one constant linear map
-/// `P` `[m², n²]` (`P = A ⊗ A`, `A` the 1-D averaging matrix) over the flattened grid, so the forward and backward
-/// passes are the engine's `permute` and `linear`:
+/// (`n` input, `m` output cells; a cell is repeated when `m > n`). It is separable: one constant 1-D averaging
+/// matrix `A` `[m, n]` applied to the rows, then to the columns, so the forward and backward passes are the
+/// engine's `permute` and `linear`:
 ///
-///     y[b, :, :, c] = reshape(P · vec(x[b, :, :, c]))          x [B, n, n, C] → y [B, m, m, C]
+///     y[b, :, :, c] = A · x[b, :, :, c] · Aᵀ          x [B, n, n, C] → y [B, m, m, C]
 ///
-/// IP-IQA's `paper+similarity` fusion uses it to bring the trunk's map at the model's resolution back to CLIP's
-/// native grid (7 for RN50: the 224-px grid), where its frozen copy of CLIP's attention pool and positional embedding
-/// were trained — what CLIPScore would see.
+/// IP-IQA's `paper+similarity` fusion uses it to bring the model's input image back to CLIP's native resolution
+/// (224 px for RN50), where its frozen attention pool and positional embedding were trained — what CLIPScore sees.
 ///
 /// ```swift
-/// let pool = NativeGridPooling(from: 16, to: 7)       // RN50 at 512 px → the 224-px grid
-/// let native = pool(features)                         // [N, 16, 16, 2048] → [N, 7, 7, 2048]
+/// let resize = NativeGridPooling(from: 512, to: 224)       // model input → CLIP's native resolution
+/// let native = resize(images)                              // [N, 512, 512, 3] → [N, 224, 224, 3]
 /// ```
 public struct NativeGridPooling: Sendable {
-    public let inputGrid: Int, outputGrid: Int
-    /// `[outputGrid², inputGrid²]`.
-    public let matrix: Tensor
+    public let inputSide: Int, outputSide: Int
+    /// The 1-D averaging matrix `A` `[outputSide, inputSide]`.
+    public let weights: Tensor
 
-    public init(from inputGrid: Int, to outputGrid: Int) {
-        precondition(inputGrid > 0 && outputGrid > 0, "NativeGridPooling: grids must be positive")
-        self.inputGrid = inputGrid
-        self.outputGrid = outputGrid
-        let a = Self.averagingWeights(from: inputGrid, to: outputGrid)                     // [m][n]
-        let n = inputGrid, m = outputGrid
-        matrix = Tensor(uninitialized: [m * m, n * n])
-        for i in 0..<m { for j in 0..<m { for y in 0..<n { for x in 0..<n {
-            matrix.pointer[(i * m + j) * n * n + y * n + x] = a[i][y] * a[j][x]
-        } } } }
+    public init(from inputSide: Int, to outputSide: Int) {
+        precondition(inputSide > 0 && outputSide > 0, "NativeGridPooling: sides must be positive")
+        self.inputSide = inputSide
+        self.outputSide = outputSide
+        let a = Self.averagingWeights(from: inputSide, to: outputSide)
+        weights = Tensor(shape: [outputSide, inputSide], values: a.flatMap { $0 })
     }
 
     /// The 1-D weights `A[i][k]` = 1 / window size where input cell `k` lies in output cell `i`'s window, else 0.
@@ -41,12 +36,12 @@ public struct NativeGridPooling: Sendable {
         }
     }
 
-    /// `[B, n, n, C]` → `[B, m, m, C]` (differentiable; the identity when the grids are equal).
+    /// `[B, n, n, C]` → `[B, m, m, C]` (differentiable; the identity when the sides are equal).
     public func callAsFunction(_ x: Var) -> Var {
-        guard inputGrid != outputGrid else { return x }
-        let b = x.shape[0], c = x.shape[3], n = inputGrid, m = outputGrid
-        let columns = permute(reshape(x, [b, n * n, c]), [0, 2, 1])                        // [B, C, n²]
-        let pooled = linear(columns, Var(matrix))                                          // [B, C, m²]
-        return reshape(permute(pooled, [0, 2, 1]), [b, m, m, c])
+        guard inputSide != outputSide else { return x }
+        let a = Var(weights)
+        let rows = linear(permute(x, [0, 2, 3, 1]), a)            // [B, W, C, H] → [B, W, C, m]
+        let both = linear(permute(rows, [0, 3, 2, 1]), a)         // [B, m, C, W] → [B, m, C, m]
+        return permute(both, [0, 1, 3, 2])                        // [B, m, m, C]
     }
 }

@@ -25,15 +25,17 @@ public struct StoreItem: Hashable, Sendable {
 /// ``TrainingConfiguration/freezeKV``, see ``ProjectedBatch``):
 ///
 ///     features     F = trunk(squash(image, R), BatchNorm in eval mode)                [g, g, C], g = R / 32
+///                  + u = CLIP's embedding at its native resolution (paper+similarity)  [E]
 ///     projections  mean(F), [mean F; F] W_kᵀ + b_k, … of both pools                  [C], [g² + 1, C] × 4
 ///
 /// Layout: one safetensors file per image and orientation (written atomically, F16 or F32 per ``FeaturePrecision``):
 ///
-///     <root>/trunk-<trunk hash>-r<R>-<precision>/<image hash>[-flip].safetensors
+///     <root>/trunk-<trunk hash>[-sim<pool hash>]-r<R>-<precision>/<image hash>[-flip].safetensors
 ///     <root>/kv-<trunk hash>-<projection hash>-r<R>-<precision>/<image hash>[-flip].safetensors
 ///
 /// where the trunk hash covers every trunk weight and BatchNorm statistic (the checkpoint's content), the image hash
-/// the file's bytes (a changed image never hits a stale entry), and the projection hash the four frozen `k_proj` /
+/// the file's bytes (a changed image never hits a stale entry), the pool hash the frozen `similarity_pool` that makes
+/// `u` (``IPIQAModel/similarityEmbedding(images:)``), and the projection hash the four frozen `k_proj` /
 /// `v_proj` weights and biases. Entries are shared by splits and runs; an interrupted extraction keeps what it
 /// wrote. Values computed now are rounded to the storage precision before use, so a fresh entry and a cache hit give
 /// identical numbers. RN50 at 512 px: 1 MiB (features) or 4.0 MiB (projections) per entry in F16.
@@ -77,10 +79,16 @@ public final class FeatureStore {
         var trunk = ContentHash()
         trunk.add(model.clip.visual) { !keyIsUnder($0, prefix: "attnpool") }
         trunk.add("squash")
+        let similarity: String
+        if model.similarityPool != nil && model.config.useText {
+            var pool = ContentHash()
+            pool.add(model) { keyIsUnder($0, prefix: "similarity_pool") }
+            similarity = "-sim" + pool.hex.prefix(16)
+        } else { similarity = "" }
         let suffix = "r\(resolution)-\(precision.rawValue)"
         switch content {
         case .features:
-            directory = root.appendingPathComponent("trunk-\(trunk.hex)-\(suffix)")
+            directory = root.appendingPathComponent("trunk-\(trunk.hex)\(similarity)-\(suffix)")
             trunkStore = nil
         case .projections:
             var projections = ContentHash()
@@ -89,7 +97,8 @@ public final class FeatureStore {
             trunkStore = try FeatureStore(root: root, model: model, content: .features, precision: precision, imageKeys: imageKeys)
         }
         let g = resolution / 32, c = model.clip.config.featureChannels
-        reader = FeatureReader(content: content, grid: g, channels: c, fusion: model.crossPool != nil)
+        reader = FeatureReader(content: content, grid: g, channels: c, fusion: model.crossPool != nil,
+                               similarity: similarity.isEmpty ? nil : model.clip.config.embedDim)
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw FeatureStoreError.unwritable(path: directory.path, reason: error.localizedDescription)
         }
@@ -144,11 +153,15 @@ public final class FeatureStore {
             defer { for (m, t) in modes { m.isTraining = t } }
             let maps = withoutGradients { visual.trunk(Var(pixels)) }.value
             roundToPrecision(maps)
-            return items.indices.map { [("features", maps.slice(rows: $0..<($0 + 1)))] }
+            let u = reader.similarity == nil ? nil : model.similarityEmbedding(images: pixels)
+            if let u { roundToPrecision(u) }
+            return items.indices.map { i in
+                [("features", maps.slice(rows: i..<(i + 1)))] + (u.map { [("similarity", $0.slice(rows: i..<(i + 1)))] } ?? [])
+            }
         case .projections:
             guard let trunkStore else { return [] }
             let files = try trunkStore.prepare(items, batchSize: items.count)
-            guard case let .features(maps) = try trunkStore.reader.input(files) else { return [] }
+            guard case let .features(maps, _) = try trunkStore.reader.input(files) else { return [] }
             let p = FrozenProjections.project(model, features: maps)
             for t in [p.mean, p.visualKeys, p.visualValues] + [p.crossKeys, p.crossValues].compactMap({ $0 }) { roundToPrecision(t) }
             return items.indices.map { p.item($0) }
@@ -185,12 +198,15 @@ public struct FeatureReader: Sendable {
     public let grid: Int, channels: Int
     /// Whether projection entries hold the fusion pool's keys/values.
     public let fusion: Bool
+    /// The width `E` of `u` when feature entries hold it (paper+similarity), else nil.
+    public let similarity: Int?
 
-    public init(content: FeatureStore.Content, grid: Int, channels: Int, fusion: Bool) {
+    public init(content: FeatureStore.Content, grid: Int, channels: Int, fusion: Bool, similarity: Int? = nil) {
         self.content = content
         self.grid = grid
         self.channels = channels
         self.fusion = fusion
+        self.similarity = similarity
     }
 
     public func input(_ files: [URL]) throws -> ModelInput {
@@ -198,8 +214,11 @@ public struct FeatureReader: Sendable {
         switch content {
         case .features:
             let out = Tensor(uninitialized: [n, grid, grid, c])
-            for (i, f) in files.enumerated() { try read(f, ["features": (out, [grid, grid, c])], row: i) }
-            return .features(out)
+            let u = similarity.map { Tensor(uninitialized: [n, $0]) }
+            var wanted: [String: (Tensor, [Int])] = ["features": (out, [grid, grid, c])]
+            if let u, let e = similarity { wanted["similarity"] = (u, [e]) }
+            for (i, f) in files.enumerated() { try read(f, wanted, row: i) }
+            return .features(out, similarity: u)
         case .projections:
             let mean = Tensor(uninitialized: [n, c])
             let vk = Tensor(uninitialized: [n, t, c]), vv = Tensor(uninitialized: [n, t, c])

@@ -35,6 +35,7 @@ struct FusionTests {
         let model = try Self.similarityModel()
         let batch = TrainerFixtures.batch()
         let features = withoutGradients { model.clip.visual.trunk(Var(batch.images)) }.value
+        let u = try #require(model.similarityEmbedding(images: batch.images))
         let norm = try #require(model.similarityNorm)
         var rng = SeededGenerator(seed: 72)
         norm.weight.value.assign(Tensor.randn(norm.weight.shape, mean: 1, std: 0.3, using: &rng))
@@ -44,10 +45,26 @@ struct FusionTests {
         let qa = try #require(model.qaToken)
         qa.value.assign(Tensor.randn(qa.shape, using: &rng))
         let report = gradientCheck(inputs: [norm.weight, headWeight, qa]) {
-            model.scores(features: Var(features), text: try! model.textFeature(batch.tokens)).scores
+            model.scores(features: Var(features), text: try! model.textFeature(batch.tokens), similarity: u).scores
         }
         #expect(report.maxRelativeError <= 1e-2, "\(report)")
         #expect(norm.weight.grad?.array.contains { $0 != 0 } == true && qa.grad?.array.contains { $0 != 0 } == true)
+    }
+
+    @Test("u is CLIP's own image embedding at its native resolution: a 128-px model's u equals CLIP (64 px, eval mode) on the images average-pooled to 64 px (rel. L2 ≤ 1e-5), without gradient and without touching BatchNorm statistics")
+    func similarityEmbeddingIsCLIPs() throws {
+        let model = try TrainerFixtures.model { $0.fusion = .paperSimilarity; $0.resolution = 128 }     // training mode
+        let images = TrainerFixtures.batch(3, size: 128).images
+        let before = model.clip.visual.stateDict()
+        let u = try #require(model.similarityEmbedding(images: images))
+        let reference = CLIPModel(config: TrainerFixtures.tinyCLIP, seed: 3)
+        reference.eval()
+        let expected = withoutGradients { reference.encodeImage(NativeGridPooling(from: 128, to: 64)(Var(images))) }.value
+        #expect(u.shape == [3, 16])
+        #expect(relativeL2(u, expected) <= 1e-5)
+        let after = model.clip.visual.stateDict()
+        #expect(before.keys.allSatisfy { before[$0]?.array == after[$0]?.array })
+        #expect(model.clip.visual.isTraining)
     }
 
     @Test("a paper+similarity model saved with IPIQACheckpoint and loaded back keeps its fusion, its similarity_norm state and its exact scores")
@@ -97,9 +114,15 @@ struct FusionTests {
         model.setMode(training: false)
         let text = try withoutGradients { try model.textFeature(batch.tokens) }
         let maps = withoutGradients { model.clip.visual.trunk(Var(batch.images)).value }
+        let u = model.similarityEmbedding(images: batch.images)
+        #expect((u == nil) == (fusion == .paper))
         let (viaImages, viaMaps) = try withoutGradients {
             (try model.scores(.images(batch.images), text: text).scores.value.array,
-             try model.scores(.features(maps), text: text).scores.value.array)
+             try model.scores(.features(maps, similarity: u), text: text).scores.value.array)
+        }
+        if fusion == .paperSimilarity {
+            // Cached maps without u (or with u of other images) cannot give paper+similarity scores.
+            #expect(throws: IPIQAError.self) { _ = try withoutGradients { try model.scores(.features(maps, similarity: nil), text: text) } }
         }
         #expect(viaImages.count == 6)
         #expect(maxRelativeError(viaMaps, viaImages) <= 1e-5)
@@ -108,7 +131,7 @@ struct FusionTests {
             let viaProjections = try withoutGradients { try model.scores(projected, text: text).scores.value.array }
             #expect(maxRelativeError(viaProjections, viaImages) <= 1e-5)
         } else {
-            // The similarity features need the frozen pool's embedding of the feature map, which projections do not hold.
+            // The similarity features need u, which projections do not hold.
             #expect(throws: IPIQAError.self) { _ = try withoutGradients { try model.scores(projected, text: text) } }
         }
     }

@@ -75,14 +75,14 @@ struct FrozenTrunkTests {
         let items = folder.urls.map { StoreItem(image: $0, flipped: false) }
 
         let first = try FeatureStore(root: root, model: model, content: .features)
-        guard case let .features(fresh) = try first.reader.input(first.prepare(items)) else { Issue.record("not features"); return }
+        guard case let .features(fresh, _) = try first.reader.input(first.prepare(items)) else { Issue.record("not features"); return }
         #expect(first.computed == 2)
         let second = try FeatureStore(root: root, model: model, content: .features)
-        guard case let .features(hit) = try second.reader.input(second.prepare(items)) else { Issue.record("not features"); return }
+        guard case let .features(hit, _) = try second.reader.input(second.prepare(items)) else { Issue.record("not features"); return }
         #expect(second.computed == 0 && hit.array == fresh.array)
 
         let exact = try FeatureStore(root: root, model: model, content: .features, precision: .f32)
-        guard case let .features(f32) = try exact.reader.input(exact.prepare(items)) else { Issue.record("not features"); return }
+        guard case let .features(f32, _) = try exact.reader.input(exact.prepare(items)) else { Issue.record("not features"); return }
         for (h, f) in zip(hit.array, f32.array) { #expect(abs(h - f) <= abs(f) * 0x1p-11 + 1e-7) }
         #expect(exact.directory != first.directory)
 
