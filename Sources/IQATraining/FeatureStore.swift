@@ -25,12 +25,13 @@ public struct StoreItem: Hashable, Sendable {
 /// ``TrainingConfiguration/freezeKV``, see ``ProjectedBatch``):
 ///
 ///     features     F = trunk(squash(image, R), BatchNorm in eval mode)                [g, g, C], g = R / 32
-///                  + u = CLIP's embedding at its native resolution (paper+similarity)  [E]
+///                  and, for paper+similarity, u = CLIP's embedding at its native resolution   [E]
 ///     projections  mean(F), [mean F; F] W_kᵀ + b_k, … of both pools                  [C], [g² + 1, C] × 4
 ///
 /// Layout: one safetensors file per image and orientation (written atomically, F16 or F32 per ``FeaturePrecision``):
 ///
-///     <root>/trunk-<trunk hash>[-sim<pool hash>]-r<R>-<precision>/<image hash>[-flip].safetensors
+///     <root>/trunk-<trunk hash>-r<R>-<precision>/<image hash>[-flip].safetensors
+///     <root>/sim-<trunk hash>-<pool hash>-r<R>-<precision>/<image hash>[-flip].safetensors        (u)
 ///     <root>/kv-<trunk hash>-<projection hash>-r<R>-<precision>/<image hash>[-flip].safetensors
 ///
 /// where the trunk hash covers every trunk weight and BatchNorm statistic (the checkpoint's content), the image hash
@@ -79,17 +80,18 @@ public final class FeatureStore {
         var trunk = ContentHash()
         trunk.add(model.clip.visual) { !keyIsUnder($0, prefix: "attnpool") }
         trunk.add("squash")
-        let similarity: String
-        if model.similarityPool != nil && model.config.useText {
-            var pool = ContentHash()
-            pool.add(model) { keyIsUnder($0, prefix: "similarity_pool") }
-            similarity = "-sim" + pool.hex.prefix(16)
-        } else { similarity = "" }
         let suffix = "r\(resolution)-\(precision.rawValue)"
+        var similarity: FeatureReader.SimilarityEntries?
         switch content {
         case .features:
-            directory = root.appendingPathComponent("trunk-\(trunk.hex)\(similarity)-\(suffix)")
+            directory = root.appendingPathComponent("trunk-\(trunk.hex)-\(suffix)")
             trunkStore = nil
+            if model.similarityPool != nil && model.config.useText {
+                var pool = ContentHash()
+                pool.add(model) { keyIsUnder($0, prefix: "similarity_pool") }
+                similarity = .init(directory: root.appendingPathComponent("sim-\(trunk.hex)-\(pool.hex)-\(suffix)"),
+                                   width: model.clip.config.embedDim)
+            }
         case .projections:
             var projections = ContentHash()
             for prefix in TrainingModes.frozenKVPrefixes { projections.add(model) { keyIsUnder($0, prefix: prefix) } }
@@ -97,10 +99,11 @@ public final class FeatureStore {
             trunkStore = try FeatureStore(root: root, model: model, content: .features, precision: precision, imageKeys: imageKeys)
         }
         let g = resolution / 32, c = model.clip.config.featureChannels
-        reader = FeatureReader(content: content, grid: g, channels: c, fusion: model.crossPool != nil,
-                               similarity: similarity.isEmpty ? nil : model.clip.config.embedDim)
-        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw FeatureStoreError.unwritable(path: directory.path, reason: error.localizedDescription)
+        reader = FeatureReader(content: content, grid: g, channels: c, fusion: model.crossPool != nil, similarity: similarity)
+        for folder in [directory] + (similarity.map { [$0.directory] } ?? []) {
+            do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+                throw FeatureStoreError.unwritable(path: folder.path, reason: error.localizedDescription)
+            }
         }
     }
 
@@ -124,22 +127,37 @@ public final class FeatureStore {
     public func prepare(_ items: [StoreItem], batchSize: Int = TrainingDefaults.featureExtractionBatch,
                         progress: ((Int, Int) -> Void)? = nil) throws -> [URL] {
         let files = try items.map { try file(for: $0) }
-        var missing: [Int] = []
-        var seen = Set<URL>()
-        for (i, f) in files.enumerated() where !FileManager.default.fileExists(atPath: f.path) && seen.insert(f).inserted {
-            missing.append(i)
-        }
+        let missing = Self.missing(files)
+        let similarityFiles = reader.similarity.map { s in files.map { s.directory.appendingPathComponent($0.lastPathComponent) } }
+        let missingSimilarity = similarityFiles.map(Self.missing) ?? []
         var done = 0
-        let step = max(1, batchSize)
-        for start in stride(from: 0, to: missing.count, by: step) {
-            let chunk = Array(missing[start..<min(start + step, missing.count)])
-            let entries = try compute(chunk.map { items[$0] })
-            for (k, i) in chunk.enumerated() { try write(entries[k], item: items[i], to: files[i]) }
-            computed += chunk.count
-            done += chunk.count
-            progress?(done, missing.count)
+        let total = missing.count + missingSimilarity.count, step = max(1, batchSize)
+        for (isSimilarity, wanted, targets) in [(false, missing, files), (true, missingSimilarity, similarityFiles ?? [])] {
+            for start in stride(from: 0, to: wanted.count, by: step) {
+                let chunk = Array(wanted[start..<min(start + step, wanted.count)])
+                let batch = chunk.map { items[$0] }
+                let entries = isSimilarity ? try computeSimilarity(batch) : try compute(batch)
+                for (k, i) in chunk.enumerated() { try write(entries[k], item: items[i], to: targets[i]) }
+                computed += chunk.count
+                done += chunk.count
+                progress?(done, total)
+            }
         }
         return files
+    }
+
+    /// Indices of the first occurrence of each file of `files` that does not exist yet.
+    private static func missing(_ files: [URL]) -> [Int] {
+        var seen = Set<URL>()
+        return files.indices.filter { !FileManager.default.fileExists(atPath: files[$0].path) && seen.insert(files[$0]).inserted }
+    }
+
+    /// `u` of each item (``IPIQAModel/similarityEmbedding(images:)``), rounded to the storage precision.
+    private func computeSimilarity(_ items: [StoreItem]) throws -> [[(String, Tensor)]] {
+        let pixels = try ImageBatch.load(items.map(\.image), size: resolution, mode: .squash, flips: items.map(\.flipped))
+        guard let u = model.similarityEmbedding(images: pixels) else { return [] }
+        roundToPrecision(u)
+        return items.indices.map { [("similarity", u.slice(rows: $0..<($0 + 1)))] }
     }
 
     /// Named tensors of each item, rounded to the storage precision.
@@ -153,11 +171,7 @@ public final class FeatureStore {
             defer { for (m, t) in modes { m.isTraining = t } }
             let maps = withoutGradients { visual.trunk(Var(pixels)) }.value
             roundToPrecision(maps)
-            let u = reader.similarity == nil ? nil : model.similarityEmbedding(images: pixels)
-            if let u { roundToPrecision(u) }
-            return items.indices.map { i in
-                [("features", maps.slice(rows: i..<(i + 1)))] + (u.map { [("similarity", $0.slice(rows: i..<(i + 1)))] } ?? [])
-            }
+            return items.indices.map { [("features", maps.slice(rows: $0..<($0 + 1)))] }
         case .projections:
             guard let trunkStore else { return [] }
             let files = try trunkStore.prepare(items, batchSize: items.count)
@@ -179,7 +193,7 @@ public final class FeatureStore {
     private func write(_ tensors: [(String, Tensor)], item: StoreItem, to file: URL) throws {
         let records = tensors.map { (name, t) in (name, shape: Array(t.shape.dropFirst()), values: t.array) }
         let metadata = ["image": item.image.path, "flipped": String(item.flipped), "resolution": String(resolution),
-                        "content": content.rawValue]
+                        "content": tensors.first?.0 == "similarity" ? "similarity" : content.rawValue]
         do {
             try SafetensorsWriter.write(records, dtype: precision == .f16 ? .f16 : .f32, metadata: metadata, to: file)
         } catch {
@@ -198,10 +212,16 @@ public struct FeatureReader: Sendable {
     public let grid: Int, channels: Int
     /// Whether projection entries hold the fusion pool's keys/values.
     public let fusion: Bool
-    /// The width `E` of `u` when feature entries hold it (paper+similarity), else nil.
-    public let similarity: Int?
+    /// Where the feature entries' `u` (width `E`) lies, beside each feature entry under the same file name
+    /// (paper+similarity), else nil.
+    public let similarity: SimilarityEntries?
 
-    public init(content: FeatureStore.Content, grid: Int, channels: Int, fusion: Bool, similarity: Int? = nil) {
+    public struct SimilarityEntries: Sendable {
+        public let directory: URL
+        public let width: Int
+    }
+
+    public init(content: FeatureStore.Content, grid: Int, channels: Int, fusion: Bool, similarity: SimilarityEntries? = nil) {
         self.content = content
         self.grid = grid
         self.channels = channels
@@ -214,10 +234,13 @@ public struct FeatureReader: Sendable {
         switch content {
         case .features:
             let out = Tensor(uninitialized: [n, grid, grid, c])
-            let u = similarity.map { Tensor(uninitialized: [n, $0]) }
-            var wanted: [String: (Tensor, [Int])] = ["features": (out, [grid, grid, c])]
-            if let u, let e = similarity { wanted["similarity"] = (u, [e]) }
-            for (i, f) in files.enumerated() { try read(f, wanted, row: i) }
+            let u = similarity.map { Tensor(uninitialized: [n, $0.width]) }
+            for (i, f) in files.enumerated() {
+                try read(f, ["features": (out, [grid, grid, c])], row: i)
+                if let u, let s = similarity {
+                    try read(s.directory.appendingPathComponent(f.lastPathComponent), ["similarity": (u, [s.width])], row: i)
+                }
+            }
             return .features(out, similarity: u)
         case .projections:
             let mean = Tensor(uninitialized: [n, c])

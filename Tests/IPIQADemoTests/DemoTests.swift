@@ -144,9 +144,9 @@ extension DemoSuites {
                     #expect(FileManager.default.fileExists(atPath: layout.result(k).path) && FileManager.default.fileExists(atPath: layout.finalModel(k).path))
                 }
             }
-            // The trunk maps are computed once per backbone (pre-trained and Image2Prompt), shared by the variants.
+            // The trunk maps (and u, beside them) are computed once per backbone (pre-trained and Image2Prompt), shared by the variants.
             let stores = try FileManager.default.contentsOfDirectory(atPath: features.path)
-            #expect(stores.count == 2 && stores.allSatisfy { $0.hasPrefix("trunk-") }, "\(stores)")
+            #expect(stores.filter { $0.hasPrefix("trunk-") }.count == 2 && stores.filter { $0.hasPrefix("sim-") }.count == 2 && stores.count == 4, "\(stores)")
 
             // The second run reuses every stage and writes nothing but its report and figures.
             let outputs: Set<String> = [DemoConstants.scatterFile, DemoConstants.attentionFile, DemoConstants.resultFile]

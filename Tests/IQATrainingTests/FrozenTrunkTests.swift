@@ -107,6 +107,40 @@ struct FrozenTrunkTests {
         }
     }
 
+    @Test("feature store, paper+similarity: u is stored beside the trunk maps, which a paper-fusion store shares (no recomputation); a hit equals the model's u of the same images (F16 rounding) and a missing u is named")
+    func storeSimilarityEntries() throws {
+        let folder = try ImageFolder(count: 2)
+        defer { folder.remove() }
+        let root = folder.directory.appendingPathComponent("cache")
+        let paper = try TextModesTests.model(TextModesTests.config { $0.freezeTrunk = true })
+        let similarity = try TextModesTests.model(TextModesTests.config { $0.freezeTrunk = true; $0.fusion = .paperSimilarity })
+        let items = folder.urls.map { StoreItem(image: $0, flipped: false) } + [StoreItem(image: folder.urls[0], flipped: true)]
+
+        let maps = try FeatureStore(root: root, model: paper, content: .features)
+        guard case let .features(plain, nil) = try maps.reader.input(maps.prepare(items)) else { Issue.record("paper entries hold no u"); return }
+        #expect(maps.computed == 3)
+        let store = try FeatureStore(root: root, model: similarity, content: .features)
+        #expect(store.directory.path == maps.directory.path)
+        guard case let .features(shared, u?) = try store.reader.input(store.prepare(items)) else { Issue.record("no u"); return }
+        #expect(store.computed == 3 && shared.array == plain.array)     // three u entries, no trunk map again
+        let pixels = try ImageBatch.load(items.map(\.image), size: similarity.config.resolution, mode: .squash, flips: items.map(\.flipped))
+        let direct = try #require(similarity.similarityEmbedding(images: pixels))
+        #expect(u.shape == direct.shape && maxRelativeError(u.array, direct.array) <= 2e-3)
+        let again = try FeatureStore(root: root, model: similarity, content: .features)
+        _ = try again.prepare(items)
+        #expect(again.computed == 0)
+
+        let simFolder = try #require(store.reader.similarity?.directory)
+        let file = try store.file(for: items[1])
+        try FileManager.default.removeItem(at: simFolder.appendingPathComponent(file.lastPathComponent))
+        do {
+            _ = try store.reader.input([file])
+            Issue.record("a missing u entry must not load")
+        } catch let e as FeatureStoreError {
+            #expect(e.localizedDescription.contains(simFolder.path))
+        }
+    }
+
     /// Entry files of a cache folder with their modification dates.
     static func listing(_ root: URL) throws -> [String: Date] {
         try ScratchFolder.listing(root) { $0.hasSuffix(".safetensors") }
