@@ -5,7 +5,7 @@ set -eu
 REPO=$1; WORK=${2:-/tmp/ipiqa-rn50-check}; BIN=${IPIQA:-.build/release/ipiqa}
 PY="python3 $(dirname "$0")/check_official_rn50.py --official-repo $REPO --work $WORK"
 mkdir -p "$WORK"
-$PY prepare
+[ -f "$WORK/official_scores.json" ] || $PY prepare
 # 1. official checkpoint -> ipiqa: import, score, compare.
 $BIN import --official "$WORK/checkpoint_best.pth" --clip "$WORK/RN50-random.pt" --out "$WORK/imported.safetensors"
 $BIN score --model "$WORK/imported.safetensors" --csv "$WORK/images.csv" --format jsonl --output "$WORK/ours_imported.jsonl"

@@ -54,10 +54,32 @@ def tiny_clip(clip_model, path, generator):
     torch.save(sd, path)
 
 
+def check_exports(repo, folder):
+    """Loads `ipiqa export --format official` files of the imported fixtures (folder/<variant>.pth) into the official
+    model as its `_reload_best_model` does (strict=False) and compares its scores with the fixture's."""
+    fixture = json.load(open(os.path.join(OUT, "official.json")))
+    ipiqa, _ = load_official(repo, tiny=TINY, token_table=PROMPTS)
+    for v in fixture["variants"]:
+        ckpt = torch.load(os.path.join(folder, v["file"]), map_location="cpu", weights_only=True)
+        model = ipiqa.IPIQA.from_config(dict(ckpt["config"]["model"], base_ckpt=os.path.join(OUT, fixture["clip"])))
+        msg = model.load_state_dict(ckpt["model"], strict=False)
+        model.eval()
+        with torch.no_grad():
+            scores = model(pattern_images(3, v["resolution"]), fixture["prompts"])
+        ref = torch.tensor(v["scores"])
+        print("%s: %d unexpected key(s), missing only %s; max relative difference to the official scores %.3g"
+              % (v["name"], len(msg.unexpected_keys), sorted({k.split(".")[0] for k in msg.missing_keys}),
+                 ((scores - ref).abs().max() / ref.abs().max()).item()))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--official-repo")
-    repo = repo_path(ap.parse_args().official_repo)
+    ap.add_argument("--check-exports", metavar="DIR", help="check ipiqa exports of the fixtures instead of writing them")
+    args = ap.parse_args()
+    repo = repo_path(args.official_repo)
+    if args.check_exports:
+        return check_exports(repo, args.check_exports)
     os.makedirs(OUT, exist_ok=True)
     g = torch.Generator().manual_seed(0)
     ipiqa, clip = load_official(repo, tiny=TINY, token_table=PROMPTS)
