@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Archive", "Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "IQATestSupport", "NN", "Tensor"], resources: [.copy("Fixtures")]),
