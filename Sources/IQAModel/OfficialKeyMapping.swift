@@ -32,7 +32,8 @@ public enum OfficialKeyMapping {
         public let exact: Bool
     }
 
-    /// The rules for a head kind, most specific first (so `clip.visual.attnpool.` wins over `clip.visual.`).
+    /// The rules for a head kind, most specific first: `clip.visual.attnpool.` must win over `clip.visual.`, since the
+    /// official trunk's own pool is an Identity and the pool lives at the top level as `attnpool`.
     public static func rules(head: IPIQAConfiguration.Head) -> [Rule] {
         let headRules: [Rule] = head == .mlp
             ? [Rule(official: "head.dense.", ours: "head.dense.", exact: false), Rule(official: "head.out_proj.", ours: "head.out_proj.", exact: false)]
@@ -60,10 +61,7 @@ public enum OfficialKeyMapping {
     /// The official name for one of our keys (nil: the official model has no such tensor).
     public static func official(_ key: String, head: IPIQAConfiguration.Head) -> String? {
         for r in rules(head: head) {
-            if r.exact ? key == r.ours : key.hasPrefix(r.ours) {
-                // `resnet50.attnpool.` does not exist: the trunk's pool is the official top-level `attnpool`.
-                return r.official + key.dropFirst(r.ours.count)
-            }
+            if r.exact ? key == r.ours : key.hasPrefix(r.ours) { return r.official + key.dropFirst(r.ours.count) }
         }
         return nil
     }

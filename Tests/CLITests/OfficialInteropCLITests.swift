@@ -52,5 +52,13 @@ struct OfficialInteropCLITests {
                                         "--head", "linear", "--out", data.file("run2").path])
         #expect(wrongHead.0 != 0 && wrongHead.2.contains(model.path) && wrongHead.2.contains("head"), "\(wrongHead.2)")
         #expect(!FileManager.default.fileExists(atPath: data.file("run2").path))
+        // A one-output official checkpoint cannot evaluate the two-score AGIQA-3k.
+        config.outputs = 1
+        config.outputNames = ["score"]
+        let single = data.file("single.pth")
+        try OfficialExport.write(try IPIQAModel(clip: CLIPModel.load(data.clip), config: config), format: .official, to: single)
+        let mismatch = try Binary.run(["evaluate", "--model", single.path, "--clip", data.clip.path, "--dataset", "agiqa-3k",
+                                       "--labels", data.labels.path, "--root", data.images.path])
+        #expect(mismatch.0 != 0 && mismatch.2.contains("single.pth") && mismatch.2.contains("the dataset has 2"), "\(mismatch.2)")
     }
 }
