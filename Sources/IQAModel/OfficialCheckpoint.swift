@@ -43,6 +43,13 @@ public enum OfficialCheckpoint {
     /// Safetensors metadata key of the settings (JSON of ``OfficialModelSettings``) in `official-safetensors` files.
     public static let settingsMetadataKey = "ipiqa_official_model"
 
+    /// An imported model with what the checkpoint said about itself.
+    ///
+    /// ```swift
+    /// let imported = try OfficialCheckpoint.load(pth, clip: rn50)
+    /// imported.model.config.qaToken     // .table when the official run had qa_token: True
+    /// imported.epoch                    // the official trainer's epoch counter
+    /// ```
     public struct Imported {
         public let model: IPIQAModel
         public let settings: OfficialModelSettings

@@ -24,6 +24,8 @@ import Tensor
 /// try OfficialExport.write(model, format: .official, epoch: 12, to: URL(fileURLWithPath: "checkpoint_best.pth"))
 /// ```
 public enum OfficialExport {
+    /// The file written: `official` (`torch.save` checkpoint, what the trainer saves) or `official-safetensors`
+    /// (the whole state dict). `OfficialExport.Format(rawValue: "official-safetensors")` parses the CLI spelling.
     public enum Format: String, Sendable, CaseIterable {
         case official
         case officialSafetensors = "official-safetensors"

@@ -25,7 +25,8 @@ import NN
 /// OfficialKeyMapping.official("head.linear.bias", head: .linear)       // "head.bias"
 /// ```
 public enum OfficialKeyMapping {
-    /// A renaming rule: `exact` rules match the whole key, the others a prefix.
+    /// A renaming rule: `exact` rules match the whole key (`txt_pos` ↔ `clip.positional_embedding`), the others a
+    /// prefix that is swapped (`resnet50.layer1.0.conv1.weight` ↔ `clip.visual.layer1.0.conv1.weight`).
     public struct Rule: Sendable {
         public let official: String
         public let ours: String
