@@ -81,6 +81,7 @@ def main():
     if args.check_exports:
         return check_exports(repo, args.check_exports)
     os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(0)                     # the CLIP class draws its initial weights from the global generator
     g = torch.Generator().manual_seed(0)
     ipiqa, clip = load_official(repo, tiny=TINY, token_table=PROMPTS)
     clip_path = os.path.join(OUT, "clip_tiny.pt")
