@@ -83,14 +83,14 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Archive", "Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "IQATestSupport", "NN", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQADataTests", dependencies: ["IQAData", "IQATestSupport", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAModelTests", dependencies: [
-            "CLIP", "IQAModel", "IQAScoring", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
+            "CLIP", "Checkpoints", "IQAModel", "IQAScoring", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQATrainingTests", dependencies: [
             "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
@@ -103,6 +103,6 @@ let package = Package(
             "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "SynthAGI", "Tensor",
         ]),
         // End to end through the built `ipiqa` binary.
-        .testTarget(name: "CLITests", dependencies: ["Checkpoints", "IQATestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATestSupport"]),
     ]
 )

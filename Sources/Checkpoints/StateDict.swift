@@ -61,6 +61,9 @@ public struct StateDict: Sendable {
     public var metadata: [String: String]
     /// Keys in the order the file lists them.
     public let loadOrder: [String]
+    /// The whole pickled object of a `torch.save` file, tensors shown by shape (nil for TorchScript archives and
+    /// safetensors): what a wrapper such as `{"model": …, "config": …, "epoch": …}` holds besides the state dict.
+    public var object: PickledObject?
 
     public init(source: URL, format: CheckpointFormat, tensors: [String: CheckpointTensor],
                 loadOrder: [String], metadata: [String: String] = [:]) {

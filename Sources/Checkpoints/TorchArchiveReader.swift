@@ -61,7 +61,13 @@ enum TorchArchiveReader {
                 throw CheckpointError(file: file, kind: .tensor, message: "tensor '\(key)': \(e.message)")
             }
         }
-        return StateDict(source: url, format: isScript ? .torchScript : .torchZip, tensors: tensors, loadOrder: refs.map(\.0))
+        var dict = StateDict(source: url, format: isScript ? .torchScript : .torchZip, tensors: tensors, loadOrder: refs.map(\.0))
+        if !isScript {
+            do { dict.object = try PickledObject.from(root, heap: heap) } catch {
+                throw CheckpointError(file: file, kind: .pickle, message: "\(pickleEntry.name): \(error.message)")
+            }
+        }
+        return dict
     }
 
     /// `data.pkl` at the root or one folder down (never deeper: nested archives are not the checkpoint).

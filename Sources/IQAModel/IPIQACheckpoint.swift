@@ -23,10 +23,19 @@ public enum IPIQACheckpoint {
     }
 
     /// Rebuilds a model saved by ``save(_:to:extraMetadata:)``, verifying every tensor strictly. Returns it in eval mode.
-    public static func load(_ url: URL) throws -> (model: IPIQAModel, metadata: [String: String]) {
+    /// With `officialCLIP`, a checkpoint of the official PyTorch code is accepted too and imported on the fly
+    /// (``OfficialCheckpoint``, that CLIP checkpoint supplying the frozen parts).
+    public static func load(_ url: URL, officialCLIP: URL? = nil) throws -> (model: IPIQAModel, metadata: [String: String]) {
         let dict = try CheckpointLoader.load(url)
         guard dict.metadata["ipiqa_format"] == formatTag,
               let iqaJSON = dict.metadata["ipiqa_config"], let clipJSON = dict.metadata["clip_config"] else {
+            if dict.metadata["ipiqa_format"] == nil, let officialCLIP {
+                let imported = try OfficialCheckpoint.load(dict, clip: officialCLIP)
+                return (imported.model, imported.metadata)
+            }
+            if dict.keys.contains(where: { $0.hasPrefix("txt_attnpool.") }) {
+                throw IPIQAError.notAModel(file: url.path, reason: "a checkpoint of the official PyTorch IP-IQA code: add --clip with the CLIP checkpoint it was trained from (RN50.pt), or convert it once with `ipiqa import`")
+            }
             throw IPIQAError.notAModel(file: url.path, reason: "not an IP-IQA model file (no '\(formatTag)' metadata; a CLIP checkpoint goes to --clip)")
         }
         let decoder = JSONDecoder()

@@ -30,3 +30,8 @@ public enum IPIQAError: LocalizedError, Equatable {
         }
     }
 }
+
+extension IPIQAError {
+    /// A checkpoint of the official PyTorch code that cannot be used, and why (the message names the file).
+    public static func officialCheckpoint(file: String, reason: String) -> IPIQAError { .notAModel(file: file, reason: reason) }
+}

@@ -50,9 +50,10 @@ public final class Scorer {
         try self.init(model: model, tokenizer: CLIPTokenizer(), source: source)
     }
 
-    /// Loads an ``IPIQACheckpoint`` file and the bundled tokenizer.
-    public convenience init(checkpoint url: URL) throws {
-        let (model, _) = try IPIQACheckpoint.load(url)
+    /// Loads an ``IPIQACheckpoint`` file — or, with `officialCLIP`, a checkpoint of the official PyTorch code
+    /// (``OfficialCheckpoint``) — and the bundled tokenizer.
+    public convenience init(checkpoint url: URL, officialCLIP: URL? = nil) throws {
+        let (model, _) = try IPIQACheckpoint.load(url, officialCLIP: officialCLIP)
         try self.init(model: model, tokenizer: CLIPTokenizer(), source: url.path)
     }
 

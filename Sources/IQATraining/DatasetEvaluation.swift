@@ -43,10 +43,12 @@ public struct DatasetEvaluation: Sendable {
     public var batchSize: Int
     /// Where to write the per-image predictions (CSV); nil: nowhere.
     public var predictions: URL?
+    /// The CLIP checkpoint, when ``model`` is a checkpoint of the official PyTorch code (``OfficialCheckpoint``).
+    public var officialCLIP: URL?
 
     public init(model: URL, dataset: DatasetKind, root: URL, labels: URL? = nil, csvColumns: CSVColumns? = nil,
                 split: URL? = nil, splitIndex: Int = 0, part: SplitPart = .test,
-                batchSize: Int = TrainingDefaults.evalBatchSize, predictions: URL? = nil) {
+                batchSize: Int = TrainingDefaults.evalBatchSize, predictions: URL? = nil, officialCLIP: URL? = nil) {
         self.model = model
         self.dataset = dataset
         self.root = root
@@ -57,12 +59,13 @@ public struct DatasetEvaluation: Sendable {
         self.part = part
         self.batchSize = batchSize
         self.predictions = predictions
+        self.officialCLIP = officialCLIP
     }
 
     /// Loads, predicts, measures; writes ``predictions`` where set.
     public func run() throws -> EvaluationReport {
         let ds = try DatasetLoader.load(dataset, labels: labels, root: root, csvColumns: csvColumns)
-        let (trained, _) = try IPIQACheckpoint.load(model)
+        let (trained, _) = try IPIQACheckpoint.load(model, officialCLIP: officialCLIP)
         guard trained.config.outputs == ds.scoreNames.count else {
             throw TrainingError.outputMismatch(model: model.relativePath, outputNames: trained.config.outputNames,
                                                datasetScores: ds.scoreNames.count)

@@ -47,14 +47,19 @@ public final class Trainer {
     /// protocol (or taken from `splits`, which must name images of the dataset) and stored.
     public convenience init(config: TrainingConfiguration, clip: URL, dataset kind: DatasetKind, labels: URL?, root: URL,
                             csvColumns: CSVColumns? = nil, splits given: [Split]? = nil, output: URL,
-                            progress: ProgressReporter = ProgressReporter()) throws {
+                            progress: ProgressReporter = ProgressReporter(), initModel: URL? = nil) throws {
         try config.validate()
         let layout = RunLayout(output)
         if FileManager.default.fileExists(atPath: layout.manifest.path) {
             throw TrainingError.badResume(directory: output.path, reason: "it already holds a run (run.json); continue it with --resume or choose another --out")
         }
-        let manifest = RunManifest(config: config, clip: clip.path, dataset: kind, labels: labels?.path, root: root.path, csvColumns: csvColumns)
+        let manifest = RunManifest(config: config, clip: clip.path, dataset: kind, labels: labels?.path, root: root.path, csvColumns: csvColumns,
+                                   initModel: initModel?.path)
         let dataset = try manifest.loadDataset()
+        if let initModel {   // before anything is written: the model must fit this run
+            let (trained, _) = try IPIQACheckpoint.load(initModel)
+            try Self.checkInitial(trained.config, wanted: config.modelConfiguration(outputNames: dataset.scoreNames), path: initModel.path, dataset: dataset)
+        }
         let splits = try given ?? SplitMaker.make(config.resolvedProtocol(for: kind), dataset: dataset, kind: kind, count: config.splits,
                                                   seed: Int(truncatingIfNeeded: config.seed), grouped: config.grouped)
         guard splits.count == config.splits else {
@@ -125,8 +130,10 @@ public final class Trainer {
                   outputs: dataset.scoreNames, splits: results, complete: complete)
     }
 
-    /// A fresh model for a split: the CLIP checkpoint (strictly verified) plus the new layers (seeded).
+    /// A fresh model for a split: the CLIP checkpoint (strictly verified) plus the new layers (seeded), or with
+    /// ``RunManifest/initModel`` every weight of that model file (``initialModel(_:)``).
     public func makeModel() throws -> IPIQAModel {
+        if let initModel = manifest.initModel { return try initialModel(initModel) }
         let clip = try CLIPModel.load(URL(fileURLWithPath: manifest.clip))
         if let tokenizer, clip.config.vocabSize < tokenizer.vocabularySize {
             throw TrainingError.badCheckpoint(file: manifest.clip, reason: "its text vocabulary has \(clip.config.vocabSize) tokens; the CLIP tokenizer needs \(tokenizer.vocabularySize) (train image-only with --image-only)")
@@ -134,6 +141,39 @@ public final class Trainer {
         let model = try IPIQAModel(clip: clip, config: config.modelConfiguration(outputNames: dataset.scoreNames))
         TrainingModes.apply(config, to: model)
         return model
+    }
+
+    /// The model of `ipiqa train --init FILE`: rebuilt with this run's model configuration (which must keep the
+    /// file's architecture: resolution, prompt use, [QA] semantics, fusion, head, cross heads, outputs; dropout and
+    /// names may change) and loaded with every tensor of the file, strictly.
+    func initialModel(_ path: String) throws -> IPIQAModel {
+        let (trained, _) = try IPIQACheckpoint.load(URL(fileURLWithPath: path))
+        let wanted = config.modelConfiguration(outputNames: dataset.scoreNames)
+        try Self.checkInitial(trained.config, wanted: wanted, path: path, dataset: dataset)
+        if let tokenizer, trained.clip.config.vocabSize < tokenizer.vocabularySize {
+            throw TrainingError.badCheckpoint(file: path, reason: "its text vocabulary has \(trained.clip.config.vocabSize) tokens; the CLIP tokenizer needs \(tokenizer.vocabularySize)")
+        }
+        let model = try withoutInitialization { try IPIQAModel(clip: CLIPModel(config: trained.clip.config), config: wanted) }
+        try model.loadStateDict(trained.stateDict(), strict: true, source: path)
+        TrainingModes.apply(config, to: model)
+        return model
+    }
+
+    /// Whether a model of configuration `have` can start a run that wants `wanted` (architecture equal).
+    static func checkInitial(_ have: IPIQAConfiguration, wanted: IPIQAConfiguration, path: String, dataset: Dataset) throws {
+        var differences: [String] = []
+        func check<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { differences.append("\(name) \(b) in the file, \(a) asked") } }
+        check("outputs", wanted.outputs, have.outputs)
+        check("resolution", wanted.resolution, have.resolution)
+        check("useText", wanted.useText, have.useText)
+        check("qaToken", wanted.qaToken, have.qaToken)
+        check("fusion", wanted.fusion, have.fusion)
+        check("head", wanted.head, have.head)
+        check("crossHeads", wanted.crossHeads, have.crossHeads)
+        guard differences.isEmpty else {
+            throw TrainingError.badCheckpoint(file: path, reason: "--init model does not fit this run (dataset \(dataset.name), \(dataset.scoreNames.count) score(s)): "
+                + differences.joined(separator: "; "))
+        }
     }
 
     /// The feature cache's folder (``TrainingConfiguration/featureCache`` or `<run>/feature_cache`).

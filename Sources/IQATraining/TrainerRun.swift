@@ -28,10 +28,15 @@ public struct RunManifest: Codable, Sendable, Equatable {
     public var labels: String?
     public var root: String
     public var csvColumns: CSVColumns?
+    /// A trained model file every split starts from (`ipiqa train --init`; an own or an imported official model)
+    /// instead of CLIP plus freshly initialised layers; nil: from ``clip``.
+    public var initModel: String?
 
-    public init(config: TrainingConfiguration, clip: String, dataset: DatasetKind, labels: String?, root: String, csvColumns: CSVColumns?) {
+    public init(config: TrainingConfiguration, clip: String, dataset: DatasetKind, labels: String?, root: String, csvColumns: CSVColumns?,
+                initModel: String? = nil) {
         self.config = config
         self.clip = clip
+        self.initModel = initModel
         self.dataset = dataset
         self.labels = labels
         self.root = root

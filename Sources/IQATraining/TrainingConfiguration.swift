@@ -126,6 +126,19 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         return c
     }
 
+    /// Takes the architecture of a trained model (`ipiqa train --init`): resolution, prompt use, [QA] semantics,
+    /// fusion, head, dropout, cross heads; `textExtras` where the model file states it (imported official models).
+    public mutating func adoptArchitecture(of model: IPIQAConfiguration, textExtras extras: TextExtras? = nil) {
+        resolution = model.resolution
+        useText = model.useText
+        qaToken = model.qaToken
+        fusion = model.fusion
+        head = model.head
+        dropout = model.dropout
+        crossHeads = model.crossHeads
+        if let extras { textExtras = extras }
+    }
+
     /// Whether the trunk is frozen and training runs on cached maps (``freezeTrunk`` or ``freezeKV``).
     public var isTrunkFrozen: Bool { freezeTrunk || freezeKV }
 

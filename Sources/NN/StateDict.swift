@@ -9,12 +9,14 @@ public struct StateDictError: LocalizedError, Equatable, Sendable {
     public struct Entry: Equatable, Sendable {
         public var key: String
         public var shape: [Int]
+        public init(key: String, shape: [Int]) { self.key = key; self.shape = shape }
     }
     /// A key present on both sides with different shapes.
     public struct Mismatch: Equatable, Sendable {
         public var key: String
         public var expected: [Int]
         public var found: [Int]
+        public init(key: String, expected: [Int], found: [Int]) { self.key = key; self.expected = expected; self.found = found }
     }
 
     public var missing: [Entry]
@@ -22,6 +24,13 @@ public struct StateDictError: LocalizedError, Equatable, Sendable {
     public var mismatched: [Mismatch]
     /// Where the tensors came from (a file name), if known.
     public var source: String?
+
+    public init(missing: [Entry], unexpected: [Entry], mismatched: [Mismatch], source: String?) {
+        self.missing = missing
+        self.unexpected = unexpected
+        self.mismatched = mismatched
+        self.source = source
+    }
 
     public var errorDescription: String? {
         var parts: [String] = []

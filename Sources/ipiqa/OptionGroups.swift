@@ -32,12 +32,17 @@ struct CLIPCheckpointOptions: ParsableArguments {
     var url: URL { URL(fileURLWithPath: clip) }
 }
 
-/// `--model FILE`: a trained IP-IQA model file (score, evaluate).
+/// `--model FILE [--clip RN50.pt]`: a trained IP-IQA model file, or a checkpoint of the official PyTorch code with the
+/// CLIP checkpoint it was trained from (score, evaluate).
 struct ModelFileOptions: ParsableArguments {
-    @Option(help: "Trained IP-IQA model file (a run's model_best.safetensors / model_final.safetensors: safetensors with the configuration in its metadata).")
+    @Option(help: "Trained IP-IQA model file (a run's model_best.safetensors, an `ipiqa import` output), or a checkpoint of the official PyTorch code (checkpoint_best.pth, with --clip).")
     var model: String
 
+    @Option(help: "With an official PyTorch checkpoint as --model: the CLIP checkpoint it was trained from (RN50.pt).")
+    var clip: String?
+
     var url: URL { URL(fileURLWithPath: model) }
+    var clipURL: URL? { clip.map { URL(fileURLWithPath: $0) } }
 }
 
 /// `--dataset KIND --labels FILE`: a labelled dataset (evaluate, splits; `train` takes them optionally, for --resume).

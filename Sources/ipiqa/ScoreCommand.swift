@@ -73,7 +73,7 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
-            let scorer = try Scorer(checkpoint: model.url)
+            let scorer = try Scorer(checkpoint: model.url, officialCLIP: model.clipURL)
             scorer.model.clip.setPrecision(precision.precision)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
             if let image { try scoreOne(scorer, image: image, heads: heads) } else if let csv { try scoreBatch(scorer, csv: csv, heads: heads) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IQAData
+import IQAModel
 import IQATraining
 
 /// `ipiqa train`: fine-tune IP-IQA over repeated splits (``Trainer``); writes metrics.json, models, plots and a
@@ -23,6 +24,10 @@ struct TrainCommand: ParsableCommand {
         projections and caches the projected keys/values. The exact [QA]-prefix text cache is on whenever the text path \
         is frozen (--no-text-cache turns it off). --text-extras official trains the text positional embedding and \
         text_projection, as the official code does through its freeze_module quirk.
+        --init MODEL fine-tunes every split from a trained model file (an own one or an `ipiqa import`ed official \
+        checkpoint) instead of CLIP plus new layers: its architecture is adopted (flags may change dropout; a flag that \
+        changes the architecture is an error), --clip is then not needed, and an imported official model continues with \
+        its text semantics (--qa-token table, --text-extras official) unless flags say otherwise.
         """)
 
     // Required unless --resume (or --print-config), so optional here; see validate().
@@ -33,6 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run directory (created).") var out: String = "ipiqa-run"
     @Option(help: "JSON configuration file (any TrainingConfiguration keys).") var config: String?
     @Option(help: "Continue the run in this directory (other options but --threads are ignored).") var resume: String?
+    @Option(name: .customLong("init"), help: "Start every split from this trained model file (own or `ipiqa import`ed) instead of --clip.") var initModel: String?
 
     @OptionGroup var recipe: TrainingOptions
     @OptionGroup var threads: ThreadOptions
@@ -42,11 +48,12 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var columns: CSVColumnOptions
     @Flag(help: "Print the resolved configuration as JSON and exit.") var printConfig = false
 
-    private static let missingInputs = ValidationError("--clip, --dataset and --root are required (or --resume DIR)")
+    private static let missingInputs = ValidationError("--clip (or --init MODEL), --dataset and --root are required (or --resume DIR)")
 
     func validate() throws {
+        if resume != nil, initModel != nil { throw ValidationError("--init starts a new run; --resume continues one (it remembers its --init)") }
         guard resume == nil, !printConfig else { return }
-        guard clip != nil, dataset != nil, root != nil else { throw Self.missingInputs }
+        guard clip != nil || initModel != nil, dataset != nil, root != nil else { throw Self.missingInputs }
         try DatasetOptions.checkProtocol(recipe.splitProtocol, for: dataset)
     }
 
@@ -57,16 +64,23 @@ struct TrainCommand: ParsableCommand {
             if let resume {
                 trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), progress: progress, threads: threads.threads)
             } else {
+                var initial: (config: IPIQAConfiguration, textExtras: TextExtras?)?
+                if let initModel {
+                    let (model, metadata) = try IPIQACheckpoint.load(URL(fileURLWithPath: initModel))
+                    initial = (model.config, metadata["text_extras"].flatMap(TextExtras.init(rawValue:)))
+                }
                 let c = try recipe.configuration(file: config.map { URL(fileURLWithPath: $0) }, threads: threads.threads,
-                                                 plots: !noPlots, keepTrainingState: keepTrainingState)
+                                                 plots: !noPlots, keepTrainingState: keepTrainingState, initial: initial)
                 if printConfig {
                     FileHandle.standardOutput.write(try c.jsonData() + Data("\n".utf8))
                     return
                 }
-                guard let clip, let dataset, let root else { throw Self.missingInputs }
-                trainer = try Trainer(config: c, clip: URL(fileURLWithPath: clip), dataset: dataset,
+                guard let source = clip ?? initModel, let dataset, let root else { throw Self.missingInputs }
+                if clip != nil, initModel != nil { CLI.note("note: --init gives every weight; --clip is not used") }
+                trainer = try Trainer(config: c, clip: URL(fileURLWithPath: initModel ?? source), dataset: dataset,
                                       labels: labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: root),
-                                      csvColumns: columns.columns(for: dataset), output: URL(fileURLWithPath: out), progress: progress)
+                                      csvColumns: columns.columns(for: dataset), output: URL(fileURLWithPath: out), progress: progress,
+                                      initModel: initModel.map { URL(fileURLWithPath: $0) })
             }
             let report = try trainer.run()
             CLI.note("wrote \(trainer.layout.metrics.path)")

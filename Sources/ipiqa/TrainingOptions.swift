@@ -38,10 +38,12 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Probability of a horizontal flip of a training image.") var flipProbability: Double?
     @Flag(help: "Also train on the last incomplete batch of an epoch (official: dropped).") var keepLastBatch = false
 
-    /// Defaults, then the JSON `file`, then the flags given (and the command's own `threads`, `plots`,
-    /// `keepTrainingState`); validated.
-    func configuration(file: URL?, threads: Int?, plots: Bool, keepTrainingState: Bool) throws -> TrainingConfiguration {
+    /// Defaults, then the JSON `file`, then the architecture of the `--init` model (`initial`), then the flags given (and
+    /// the command's own `threads`, `plots`, `keepTrainingState`); validated.
+    func configuration(file: URL?, threads: Int?, plots: Bool, keepTrainingState: Bool,
+                       initial: (config: IPIQAConfiguration, textExtras: TextExtras?)? = nil) throws -> TrainingConfiguration {
         var c = try file.map { try TrainingConfiguration.read(from: $0) } ?? TrainingConfiguration()
+        if let initial { c.adoptArchitecture(of: initial.config, textExtras: initial.textExtras) }
         if let epochs { c.epochs = epochs }
         if let splits { c.splits = splits }
         if let resolution { c.resolution = resolution }
