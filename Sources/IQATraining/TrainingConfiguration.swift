@@ -210,6 +210,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         keepTrainingState = try get(.keepTrainingState, d.keepTrainingState)
     }
 
+    /// The JSON keys a configuration may set (an experiment grid checks its variants' settings against them).
+    public static var knownKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
+
     /// Reads a JSON config file; errors name the file, unknown keys and type problems.
     public static func read(from url: URL) throws -> TrainingConfiguration {
         let data: Data

@@ -1,0 +1,126 @@
+import Foundation
+import IQAData
+import IQATraining
+
+/// Runs an ``ExperimentGrid`` into a folder, one ordinary run directory per cell:
+///
+///     <out>/grid.json                      the grid as read (paths resolved)
+///     <out>/<dataset>/splits.json          the dataset's splits, made once, shared by every variant
+///     <out>/<dataset>/<variant>/           a `Trainer` run (run.json, split_XX/…, metrics.json) or a baseline run
+///     <out>/tables/                        <dataset>.md / .csv / .png and tables.json (``GridTables``)
+///
+/// Rerunning the same command continues a killed grid: a cell whose every split has its `result.json` is never
+/// touched again, a cell with a `run.json` resumes with ``Trainer/resume(directory:progress:threads:)`` (which
+/// keeps its finished splits and continues the interrupted one from its last epoch), other cells start.
+///
+/// ```swift
+/// let runner = GridRunner(grid: try ExperimentGrid.read(from: gridURL), output: URL(fileURLWithPath: "runs/table3"))
+/// let tables = try runner.run()
+/// print(tables.markdown())
+/// ```
+public final class GridRunner {
+    public let grid: ExperimentGrid
+    public let output: URL
+    public var progress: ProgressReporter
+    /// Passed to every trainer (tests stop a grid mid-way by throwing from it).
+    public var afterStep: ((Trainer.StepEvent) throws -> Void)?
+
+    public init(grid: ExperimentGrid, output: URL, progress: ProgressReporter = ProgressReporter()) {
+        self.grid = grid
+        self.output = output
+        self.progress = progress
+    }
+
+    public func datasetFolder(_ d: ExperimentGrid.DatasetEntry) -> URL { output.appendingPathComponent(ExperimentGrid.slug(d.name)) }
+
+    public func cellFolder(_ d: ExperimentGrid.DatasetEntry, _ v: ExperimentGrid.Variant) -> URL {
+        datasetFolder(d).appendingPathComponent(ExperimentGrid.slug(v.name))
+    }
+
+    /// Whether every split of the cell has its result.
+    public func isFinished(_ cell: URL) -> Bool {
+        let layout = RunLayout(cell)
+        return (0..<grid.splits).allSatisfy { FileManager.default.fileExists(atPath: layout.result($0).path) }
+    }
+
+    /// Runs every unfinished cell, then writes and returns the tables.
+    @discardableResult
+    public func run() throws -> GridTables {
+        try checkNames()
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        for d in grid.datasets {
+            let splits = try datasetSplits(d)
+            for v in grid.variants {
+                let cell = cellFolder(d, v)
+                if isFinished(cell) {
+                    progress.log("\(d.name) / \(v.name): finished, kept")
+                    continue
+                }
+                progress.log("\(d.name) / \(v.name): \(FileManager.default.fileExists(atPath: RunLayout(cell).manifest.path) ? "resuming" : "starting") in \(cell.path)")
+                if let method = v.baseline {
+                    var job = BaselineJob(method: method, clip: v.clip, dataset: d.dataset, labels: d.labels, root: d.root, csvColumns: d.csvColumns)
+                    job.splitProtocol = d.splitProtocol
+                    job.splits = grid.splits
+                    job.seed = grid.seed
+                    try BaselineRunner(job: job, output: cell, splits: splits, progress: progress).run()
+                    continue
+                }
+                let trainer: Trainer
+                if FileManager.default.fileExists(atPath: RunLayout(cell).manifest.path) {
+                    trainer = try Trainer.resume(directory: cell, progress: progress)
+                    guard trainer.splits == splits else {
+                        throw ExperimentError.badCell(directory: cell.path, reason: "its splits.json differs from the dataset's (\(datasetFolder(d).appendingPathComponent("splits.json").path))")
+                    }
+                } else {
+                    var config = v.config!
+                    config.splitProtocol = d.splitProtocol
+                    trainer = try Trainer(config: config, clip: URL(fileURLWithPath: v.clip), dataset: d.dataset,
+                                          labels: d.labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: d.root),
+                                          csvColumns: d.csvColumns, splits: splits, output: cell, progress: progress)
+                }
+                trainer.afterStep = afterStep
+                try trainer.run()
+            }
+        }
+        let tables = try GridTables.collect(grid: grid, runner: self)
+        try tables.write(to: output.appendingPathComponent("tables"))
+        return tables
+    }
+
+    /// The dataset's splits: read from `<dataset>/splits.json`, or made once from the dataset's protocol and the
+    /// grid's count and seed (as `ipiqa train` makes them) and stored there.
+    public func datasetSplits(_ d: ExperimentGrid.DatasetEntry) throws -> [Split] {
+        let file = datasetFolder(d).appendingPathComponent("splits.json")
+        if FileManager.default.fileExists(atPath: file.path) {
+            let splits = try SplitSet.read(from: file).splits
+            guard splits.count == grid.splits else {
+                throw ExperimentError.badCell(directory: datasetFolder(d).path, reason: "splits.json holds \(splits.count) splits, the grid asks for \(grid.splits)")
+            }
+            return splits
+        }
+        let dataset = try DatasetLoader.load(d.dataset, labels: d.labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: d.root),
+                                             csvColumns: d.dataset == .csv ? d.csvColumns : nil)
+        let proto = d.splitProtocol ?? (d.dataset == .csv ? .grouped : .official)
+        var grouped = GroupedSplitConfiguration()
+        if let c = grid.variants.compactMap(\.config).first { grouped = c.grouped }
+        let splits = try SplitMaker.make(proto, dataset: dataset, kind: d.dataset, count: grid.splits,
+                                         seed: Int(truncatingIfNeeded: grid.seed), grouped: grouped)
+        try FileManager.default.createDirectory(at: datasetFolder(d), withIntermediateDirectories: true)
+        try SplitSet(splits: splits).write(to: file)
+        return splits
+    }
+
+    /// Two names that map to one folder would share a run directory.
+    func checkNames() throws {
+        func clash(_ names: [String], _ what: String) throws {
+            var seen: [String: String] = [:]
+            for n in names {
+                let s = ExperimentGrid.slug(n)
+                if let other = seen[s] { throw ExperimentError.badGrid(file: grid.name, reason: "\(what) '\(other)' and '\(n)' share the folder name '\(s)'") }
+                seen[s] = n
+            }
+        }
+        try clash(grid.datasets.map(\.name) + ["tables"], "datasets")
+        try clash(grid.variants.map(\.name), "variants")
+    }
+}
