@@ -75,6 +75,13 @@ public enum DatasetLoader {
         try issues.throwIfAny()
 
         var warnings: [DatasetWarning] = []
+        if let first = table.literalQuoteLines.first {
+            let lines = table.literalQuoteLines
+            warnings.append(DatasetWarning(file: url.path, line: first, message:
+                "\(lines.count) row\(lines.count == 1 ? "" : "s") hold\(lines.count == 1 ? "s" : "") quotes inside unquoted fields (lines "
+                + lines.prefix(5).map(String.init).joined(separator: ", ") + (lines.count > 5 ? ", …" : "")
+                + "); read as literal text, as Python's csv module and pandas read them"))
+        }
         let samples = resolveDuplicates(rows, policy: spec.duplicates, file: url.path, warnings: &warnings)
         warnings += rangeWarnings(rows, spec: spec, file: url.path)
         let labelled = Set(samples.map(\.image))

@@ -64,7 +64,7 @@ public struct BaselineJob: Codable, Sendable, Equatable {
         self.csvColumns = csvColumns
     }
 
-    public var resolvedProtocol: SplitProtocol { splitProtocol ?? (dataset == .csv ? .grouped : .official) }
+    public var resolvedProtocol: SplitProtocol { splitProtocol ?? dataset.defaultProtocol }
 
     func loadDataset() throws -> Dataset {
         try DatasetLoader.load(dataset, labels: labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: root),

@@ -99,7 +99,7 @@ public struct ExperimentGrid: Sendable {
                 guard let text = p as? String, let value = SplitProtocol(rawValue: text) else { throw fail("\(label): 'protocol' must be official or grouped") }
                 proto = value
             }
-            if proto == .official, kind == .csv { throw fail("\(label): there is no official protocol for CSV datasets") }
+            if proto == .official, !kind.hasOfficialSplits { throw fail("\(label): there is no official protocol for \(kind.rawValue)") }
             let entryName = d["name"] as? String ?? kindText
             if datasets.contains(where: { $0.name == entryName }) { throw fail("\(label): dataset name '\(entryName)' is used twice") }
             datasets.append(DatasetEntry(name: entryName, dataset: kind, root: path(root), labels: (d["labels"] as? String).map(path),

@@ -100,7 +100,7 @@ public final class GridRunner {
         }
         let dataset = try DatasetLoader.load(d.dataset, labels: d.labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: d.root),
                                              csvColumns: d.dataset == .csv ? d.csvColumns : nil)
-        let proto = d.splitProtocol ?? (d.dataset == .csv ? .grouped : .official)
+        let proto = d.splitProtocol ?? d.dataset.defaultProtocol
         var grouped = GroupedSplitConfiguration()
         if let c = grid.variants.compactMap(\.config).first { grouped = c.grouped }
         let splits = try SplitMaker.make(proto, dataset: dataset, kind: d.dataset, count: grid.splits,

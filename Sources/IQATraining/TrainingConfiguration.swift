@@ -47,7 +47,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var epochs = TrainingDefaults.epochs
     /// Repeated splits to train (one model each).
     public var splits = TrainingDefaults.splits
-    /// nil: `official` for AGIQA-1k/3k, `grouped` for CSV tables.
+    /// nil: `official` for AGIQA-1k/3k, `grouped` for the other datasets.
     public var splitProtocol: SplitProtocol? = nil
     /// Grouped protocol fractions (validation part: the epoch choice of the honest report).
     public var grouped = GroupedSplitConfiguration()
@@ -134,7 +134,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// The protocol used for `kind` (explicit choice, or official for AGIQA, grouped for CSV).
     public func resolvedProtocol(for kind: DatasetKind) -> SplitProtocol {
-        splitProtocol ?? (kind == .csv ? .grouped : .official)
+        splitProtocol ?? kind.defaultProtocol
     }
 
     /// Throws ``TrainingError/invalidConfiguration(_:)`` listing every bad value.

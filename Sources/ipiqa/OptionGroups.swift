@@ -47,14 +47,14 @@ struct DatasetOptions: ParsableArguments {
 
     // Also the help of `train`'s optional --dataset / --labels.
     static let datasetHelp = ArgumentHelp("Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    static let labelsHelp: ArgumentHelp = "Label file (default: the bundled one for agiqa-1k / agiqa-3k)."
+    static let labelsHelp: ArgumentHelp = "Label file (default: the bundled one for agiqa-1k / agiqa-3k; needed for the others)."
 
     var labelsURL: URL? { labels.map { URL(fileURLWithPath: $0) } }
 
     /// The official split protocol exists for the AGIQA datasets only (train, splits).
     static func checkProtocol(_ splitProtocol: SplitProtocol?, for dataset: DatasetKind?) throws {
-        if splitProtocol == .official, dataset == .csv {
-            throw ValidationError("there is no official protocol for CSV datasets; use --protocol grouped")
+        if splitProtocol == .official, let dataset, !dataset.hasOfficialSplits {
+            throw ValidationError("there is no official protocol for \(dataset.rawValue) (AGIQA-1k/3k only); use --protocol grouped")
         }
     }
 }
