@@ -91,6 +91,29 @@ public struct CSVColumns: Codable, Sendable, Equatable {
         self.scoreNames = scoreNames
     }
 
+    /// Reads a column declaration (JSON keys `image`, `prompt`, `scores`, `scoreNames`; absent keys take the defaults,
+    /// unknown keys are an error), the way to declare another CSV database:
+    ///
+    ///     {"image": "file", "prompt": "caption", "scores": ["mos_q", "mos_a"], "scoreNames": ["quality", "alignment"]}
+    public static func read(from url: URL) throws -> CSVColumns {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw DataError.unreadable(file: url.path, reason: error.localizedDescription) }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw DataError.unreadable(file: url.path, reason: "not a JSON object")
+        }
+        let unknown = Set(object.keys).subtracting(["image", "prompt", "scores", "scoreNames"]).sorted()
+        if !unknown.isEmpty { throw DataError.unreadable(file: url.path, reason: "unknown key\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) (known: image, prompt, scores, scoreNames)") }
+        let columns: CSVColumns
+        do { columns = try JSONDecoder().decode(CSVColumns.self, from: data) } catch {
+            throw DataError.unreadable(file: url.path, reason: "bad column declaration (\(error))")
+        }
+        if columns.scores.isEmpty { throw DataError.unreadable(file: url.path, reason: "'scores' must name at least one column") }
+        if let names = columns.scoreNames, names.count != columns.scores.count {
+            throw DataError.unreadable(file: url.path, reason: "\(columns.scores.count) score columns but \(names.count) score names")
+        }
+        return columns
+    }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = CSVColumns()

@@ -8,6 +8,7 @@ import IQATraining
 ///       "name": "table3",
 ///       "clip": "RN50.pt",                      // CLIP checkpoint of every trained variant (a variant may name another)
 ///       "splits": 10, "seed": 42,               // split count and seed, shared by every cell
+///       "recipe": "paper",                      // optional preset under "base": paper or official (TrainingRecipe)
 ///       "base": {"epochs": 100},                // training settings of every variant (TrainingConfiguration keys)
 ///       "datasets": [{"name": "AGIQA-3k", "dataset": "agiqa-3k", "root": "AGIQA-3K"}],
 ///       "variants": [
@@ -47,13 +48,16 @@ public struct ExperimentGrid: Sendable {
     public var name: String
     public var splits: Int
     public var seed: UInt64
+    /// The preset under `base` (``TrainingRecipe``), nil: the defaults.
+    public var recipe: TrainingRecipe?
     public var datasets: [DatasetEntry]
     public var variants: [Variant]
 
-    public init(name: String, splits: Int, seed: UInt64, datasets: [DatasetEntry], variants: [Variant]) {
+    public init(name: String, splits: Int, seed: UInt64, recipe: TrainingRecipe? = nil, datasets: [DatasetEntry], variants: [Variant]) {
         self.name = name
         self.splits = splits
         self.seed = seed
+        self.recipe = recipe
         self.datasets = datasets
         self.variants = variants
     }
@@ -70,13 +74,22 @@ public struct ExperimentGrid: Sendable {
             let unknown = Set(object.keys).subtracting(known).sorted()
             if !unknown.isEmpty { throw fail("\(where_): unknown key\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) (known: \(known.sorted().joined(separator: ", ")))") }
         }
-        try checkKeys(top, ["name", "clip", "splits", "seed", "base", "datasets", "variants"], "top level")
+        try checkKeys(top, ["name", "clip", "splits", "seed", "recipe", "base", "datasets", "variants"], "top level")
+        var recipe: TrainingRecipe?
+        if let r = top["recipe"] {
+            guard let text = r as? String, let value = TrainingRecipe(rawValue: text) else { throw fail("'recipe' must be paper or official") }
+            recipe = value
+        }
         let name = top["name"] as? String ?? url.deletingPathExtension().lastPathComponent
         let splits = (top["splits"] as? Int) ?? TrainingDefaults.splits
         guard splits >= 1 else { throw fail("splits must be ≥ 1") }
         let seed = (top["seed"] as? Int).map { UInt64(truncatingIfNeeded: $0) } ?? TrainingDefaults.seed
         let clip = (top["clip"] as? String).map(path)
-        let base = top["base"] as? [String: Any] ?? [:]
+        var base: [String: Any] = [:]
+        if let recipe, let preset = try? JSONSerialization.jsonObject(with: recipe.configuration.jsonData()) as? [String: Any] {
+            for key in ["batchSize", "qaToken", "textExtras", "weightDecay"] { base[key] = preset[key] }
+        }
+        for (key, value) in top["base"] as? [String: Any] ?? [:] { base[key] = value }
         if top["base"] != nil, top["base"] as? [String: Any] == nil { throw fail("'base' must be an object of training settings") }
 
         guard let datasetList = top["datasets"] as? [[String: Any]], !datasetList.isEmpty else { throw fail("'datasets' must be a non-empty list of objects") }
@@ -139,7 +152,7 @@ public struct ExperimentGrid: Sendable {
             do { try config.validate() } catch { throw fail("\(label): \(error.localizedDescription)") }
             variants.append(Variant(name: vname, config: config, clip: vclip, baseline: nil))
         }
-        return ExperimentGrid(name: name, splits: splits, seed: seed, datasets: datasets, variants: variants)
+        return ExperimentGrid(name: name, splits: splits, seed: seed, recipe: recipe, datasets: datasets, variants: variants)
     }
 
     /// A file-system-safe folder name: letters, digits, `-`, `_`, `.`; everything else becomes `_`.

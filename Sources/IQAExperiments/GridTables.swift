@@ -50,6 +50,8 @@ public struct GridTables: Codable, Sendable, Equatable {
     }
 
     public var grid: String
+    /// The grid's ``TrainingRecipe`` ("default" without one).
+    public var recipe: String
     public var tables: [Table]
 
     public static let metricNames = ["srcc", "plcc", "krcc"]
@@ -80,7 +82,7 @@ public struct GridTables: Codable, Sendable, Equatable {
             }
             tables.append(Table(dataset: d.name, outputs: outputs, splits: grid.splits, cells: cells))
         }
-        return GridTables(grid: grid.name, tables: tables)
+        return GridTables(grid: grid.name, recipe: grid.recipe?.rawValue ?? "default", tables: tables)
     }
 
     static func summarise(_ chosen: [SelectedEpoch]) -> [String: [String: Summary]] {
@@ -102,7 +104,7 @@ public struct GridTables: Codable, Sendable, Equatable {
 
     /// One Markdown table per dataset; columns: variant, then per selection and output SRCC / PLCC / KRCC.
     public func markdown(_ table: Table) -> String {
-        var lines = ["## \(table.dataset) (\(grid), mean ± std over \(table.splits) split\(table.splits == 1 ? "" : "s"))", ""]
+        var lines = ["## \(table.dataset) (\(grid), recipe \(recipe), mean ± std over \(table.splits) split\(table.splits == 1 ? "" : "s"))", ""]
         var header = ["Variant"], rule = ["---"]
         for sel in Selection.allCases { for o in table.outputs { for m in Self.metricNames {
             header.append("\(sel == .honest ? "honest" : "official") \(o) \(m.uppercased())")

@@ -2,7 +2,7 @@ import Foundation
 import IQAData
 import IQAModel
 
-/// Named constants of the training recipe (the official IP-IQA values, github Coobiw/IP-IQA
+/// Named constants of the default training recipe (the official IP-IQA code's optimisation values, github Coobiw/IP-IQA
 /// `ipiqa/projects/agiqa3k/ipiqa.yaml`), in one place.
 public enum TrainingDefaults {
     public static let epochs = 100
@@ -31,7 +31,8 @@ public enum TrainingDefaults {
 }
 
 /// Every knob of `ipiqa train`, JSON-codable (a config file may set any subset; absent keys take the defaults
-/// below, unknown keys are an error). Defaults are the official recipe:
+/// below, unknown keys are an error). Defaults: the paper's model (one [QA] vector, frozen text path) with the official
+/// code's optimisation values (batch 32; ``TrainingRecipe`` names the paper's and the official presets):
 ///
 ///     loss  = MSE(head(·), raw MOS)  (mean over batch and outputs)
 ///     AdamW(lr 1e-5 constant, head lr × 10, betas (0.9, 0.999), eps 1e-8, weight decay 0), batch 32, 100 epochs,
@@ -213,8 +214,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// The JSON keys a configuration may set (an experiment grid checks its variants' settings against them).
     public static var knownKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
-    /// Reads a JSON config file; errors name the file, unknown keys and type problems.
-    public static func read(from url: URL) throws -> TrainingConfiguration {
+    /// Reads a JSON config file; errors name the file, unknown keys and type problems. Keys absent from the file take
+    /// the values of `recipe` (``TrainingRecipe``) where one is given, else the defaults.
+    public static func read(from url: URL, recipe: TrainingRecipe? = nil) throws -> TrainingConfiguration {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TrainingError.badConfigFile(file: url.path, reason: error.localizedDescription)
@@ -228,7 +230,13 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if !unknown.isEmpty {
             throw TrainingError.badConfigFile(file: url.path, reason: "unknown key\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) (known: \(known.sorted().joined(separator: ", ")))")
         }
-        do { return try JSONDecoder().decode(TrainingConfiguration.self, from: data) } catch {
+        var merged = data
+        if let recipe, var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let preset = try? JSONSerialization.jsonObject(with: recipe.configuration.jsonData()) as? [String: Any] {
+            for (key, value) in preset where object[key] == nil { object[key] = value }
+            merged = (try? JSONSerialization.data(withJSONObject: object)) ?? data
+        }
+        do { return try JSONDecoder().decode(TrainingConfiguration.self, from: merged) } catch {
             throw TrainingError.badConfigFile(file: url.path, reason: "\(error)")
         }
     }

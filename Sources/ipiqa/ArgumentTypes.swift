@@ -13,3 +13,4 @@ extension IPIQAConfiguration.Head: ExpressibleByArgument {}
 extension IPIQAConfiguration.Fusion: ExpressibleByArgument {}
 extension TextExtras: ExpressibleByArgument {}
 extension FeaturePrecision: ExpressibleByArgument {}
+extension TrainingRecipe: ExpressibleByArgument {}

@@ -48,7 +48,7 @@ struct BaselineCommand: ParsableCommand {
         try CLI.run {
             threads.apply()
             var job = BaselineJob(method: method, clip: clip.url.path, dataset: data.dataset, labels: data.labelsURL?.path,
-                                  root: URL(fileURLWithPath: root).path, csvColumns: columns.columns(for: data.dataset))
+                                  root: URL(fileURLWithPath: root).path, csvColumns: try columns.columns(for: data.dataset))
             job.splitProtocol = splitProtocol
             job.seed = seed
             job.batchSize = batchSize

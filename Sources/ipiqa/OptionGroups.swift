@@ -65,9 +65,13 @@ struct CSVColumnOptions: ParsableArguments {
     @Option(help: "CSV datasets: prompt column.") var promptColumn: String = CSVColumns().prompt
     @Option(help: "CSV datasets: comma-separated score columns.") var scoreColumns: String = CSVColumns().scores.joined(separator: ",")
 
-    /// The columns for a CSV dataset; nil for the AGIQA datasets (their label files have fixed columns).
-    func columns(for kind: DatasetKind) -> CSVColumns? {
+    @Option(help: "CSV datasets: a JSON file declaring the columns, {\"image\": …, \"prompt\": …, \"scores\": […], \"scoreNames\": […]} (instead of the three options above).")
+    var columnsFile: String?
+
+    /// The columns for a CSV dataset; nil for the declared datasets (their label files have fixed columns).
+    func columns(for kind: DatasetKind) throws -> CSVColumns? {
         guard kind == .csv else { return nil }
+        if let columnsFile { return try CSVColumns.read(from: URL(fileURLWithPath: columnsFile)) }
         return CSVColumns(image: imageColumn, prompt: promptColumn,
                           scores: scoreColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }

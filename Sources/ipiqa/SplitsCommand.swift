@@ -46,7 +46,7 @@ struct SplitsCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
-            let ds = try DatasetLoader.load(data.dataset, labels: data.labelsURL, csvColumns: columns.columns(for: data.dataset))
+            let ds = try DatasetLoader.load(data.dataset, labels: data.labelsURL, csvColumns: try columns.columns(for: data.dataset))
             for w in ds.warnings { CLI.note(w.description) }
             let grouped = GroupedSplitConfiguration(trainFraction: 1 - validationFraction - testFraction,
                                                     validationFraction: validationFraction, testFraction: testFraction)

@@ -10,7 +10,8 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train IP-IQA over repeated splits (default: the paper's [QA] token and fusion with the official training values) and report SRCC/PLCC/KRCC per output.",
         discussion: """
-        Defaults are the official recipe: AdamW lr 1e-5 (constant; head ×10), weight decay 0, batch 32, 100 epochs, \
+        Defaults: the paper's model with the official code's optimisation values (--recipe paper|official presets every \
+        setting where the two differ): AdamW lr 1e-5 (constant; head ×10), weight decay 0, batch 32, 100 epochs, \
         512² squashed inputs, horizontal flips in training, MSE on the raw MOS. Values come from the defaults, then \
         --config FILE (JSON, TrainingConfiguration keys), then the flags given.
         Protocol: official for agiqa-1k/3k (no validation part: metrics.json reports the best TEST epoch, as the \
@@ -66,7 +67,7 @@ struct TrainCommand: ParsableCommand {
                 guard let clip, let dataset, let root else { throw Self.missingInputs }
                 trainer = try Trainer(config: c, clip: URL(fileURLWithPath: clip), dataset: dataset,
                                       labels: labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: root),
-                                      csvColumns: columns.columns(for: dataset), output: URL(fileURLWithPath: out), progress: progress)
+                                      csvColumns: try columns.columns(for: dataset), output: URL(fileURLWithPath: out), progress: progress)
             }
             let report = try trainer.run()
             CLI.note("wrote \(trainer.layout.metrics.path)")

@@ -7,6 +7,8 @@ import IQATraining
 /// The recipe flags of `ipiqa train`, each overriding one ``TrainingConfiguration`` key;
 /// ``configuration(file:threads:plots:keepTrainingState:)`` resolves defaults → `--config FILE` → the flags given.
 struct TrainingOptions: ParsableArguments {
+    @Option(help: "Preset of every setting where the paper and the official code differ: paper (batch 40, one [QA] vector, frozen text extras) or official (batch 32, [QA] token table, text positional embedding and projection trained). Applied before --config and the flags.")
+    var recipe: TrainingRecipe?
     @Option(help: "Epochs per split.") var epochs: Int?
     @Option(help: "Repeated splits.") var splits: Int?
     @Option(help: "Input side in pixels (multiple of 32).") var resolution: Int?
@@ -38,10 +40,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Probability of a horizontal flip of a training image.") var flipProbability: Double?
     @Flag(help: "Also train on the last incomplete batch of an epoch (official: dropped).") var keepLastBatch = false
 
-    /// Defaults, then the JSON `file`, then the flags given (and the command's own `threads`, `plots`,
+    /// Defaults, then the `--recipe` preset, then the JSON `file`, then the flags given (and the command's own `threads`, `plots`,
     /// `keepTrainingState`); validated.
     func configuration(file: URL?, threads: Int?, plots: Bool, keepTrainingState: Bool) throws -> TrainingConfiguration {
-        var c = try file.map { try TrainingConfiguration.read(from: $0) } ?? TrainingConfiguration()
+        var c = try file.map { try TrainingConfiguration.read(from: $0, recipe: recipe) } ?? recipe?.configuration ?? TrainingConfiguration()
         if let epochs { c.epochs = epochs }
         if let splits { c.splits = splits }
         if let resolution { c.resolution = resolution }

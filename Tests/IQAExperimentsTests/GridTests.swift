@@ -111,3 +111,31 @@ struct ShippedGridTests {
         #expect(Set(baselines.variants.compactMap(\.baseline)) == Set(BaselineMethod.allCases))
     }
 }
+
+@Suite("Recipes: paper and official presets")
+struct RecipeTests {
+    @Test("each preset sets batch, [QA] and the text extras; a config file overrides it; a grid's recipe sits under its base")
+    func presets() throws {
+        let paper = TrainingRecipe.paper.configuration, official = TrainingRecipe.official.configuration
+        #expect(paper.batchSize == 40 && paper.qaToken == .token && paper.textExtras == .frozen && paper.weightDecay == 0)
+        #expect(official.batchSize == 32 && official.qaToken == .table && official.textExtras == .official && official.weightDecay == 0)
+        let scratch = try ScratchFolder("recipe")
+        defer { scratch.remove() }
+        let file = scratch.file("c.json")
+        try #"{"batchSize": 8}"#.write(to: file, atomically: true, encoding: .utf8)
+        let c = try TrainingConfiguration.read(from: file, recipe: .official)
+        #expect(c.batchSize == 8 && c.qaToken == .table && c.textExtras == .official)
+        #expect(try TrainingConfiguration.read(from: file).qaToken == .token)
+
+        let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
+        defer { data.remove() }
+        var text = try String(contentsOf: writeGrid(data, variants: #"[{"name": "a"}, {"name": "b", "config": {"qaToken": "none"}}]"#), encoding: .utf8)
+        text = text.replacingOccurrences(of: #""splits": 2,"#, with: #""splits": 2, "recipe": "official","#)
+        let url = data.file("official.json")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        let grid = try ExperimentGrid.read(from: url)
+        #expect(grid.recipe == .official)
+        #expect(grid.variants[0].config?.qaToken == .table && grid.variants[0].config?.batchSize == 8)   // base batch 8 wins
+        #expect(grid.variants[1].config?.qaToken == IPIQAConfiguration.QAToken.none && grid.variants[1].config?.textExtras == .official)
+    }
+}
