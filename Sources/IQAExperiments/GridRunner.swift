@@ -52,28 +52,24 @@ public final class GridRunner {
             let splits = try datasetSplits(d)
             for v in grid.variants {
                 let cell = cellFolder(d, v)
+                try checkCell(cell, dataset: d, variant: v)
                 if isFinished(cell) {
                     progress.log("\(d.name) / \(v.name): finished, kept")
                     continue
                 }
                 progress.log("\(d.name) / \(v.name): \(FileManager.default.fileExists(atPath: RunLayout(cell).manifest.path) ? "resuming" : "starting") in \(cell.path)")
-                if let method = v.baseline {
-                    var job = BaselineJob(method: method, clip: v.clip, dataset: d.dataset, labels: d.labels, root: d.root, csvColumns: d.csvColumns)
-                    job.splitProtocol = d.splitProtocol
-                    job.splits = grid.splits
-                    job.seed = grid.seed
+                if let job = baselineJob(d, v) {
                     try BaselineRunner(job: job, output: cell, splits: splits, progress: progress).run()
                     continue
                 }
                 let trainer: Trainer
+                let config = cellConfiguration(d, v)
                 if FileManager.default.fileExists(atPath: RunLayout(cell).manifest.path) {
                     trainer = try Trainer.resume(directory: cell, progress: progress)
                     guard trainer.splits == splits else {
                         throw ExperimentError.badCell(directory: cell.path, reason: "its splits.json differs from the dataset's (\(datasetFolder(d).appendingPathComponent("splits.json").path))")
                     }
                 } else {
-                    var config = v.config!
-                    config.splitProtocol = d.splitProtocol
                     trainer = try Trainer(config: config, clip: URL(fileURLWithPath: v.clip), dataset: d.dataset,
                                           labels: d.labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: d.root),
                                           csvColumns: d.csvColumns, splits: splits, output: cell, progress: progress)
@@ -108,6 +104,52 @@ public final class GridRunner {
         try FileManager.default.createDirectory(at: datasetFolder(d), withIntermediateDirectories: true)
         try SplitSet(splits: splits).write(to: file)
         return splits
+    }
+
+    /// The job of a baseline cell (nil for a trained variant).
+    func baselineJob(_ d: ExperimentGrid.DatasetEntry, _ v: ExperimentGrid.Variant) -> BaselineJob? {
+        guard let method = v.baseline else { return nil }
+        var job = BaselineJob(method: method, clip: v.clip, dataset: d.dataset, labels: d.labels, root: d.root, csvColumns: d.csvColumns)
+        job.splitProtocol = d.splitProtocol
+        job.splits = grid.splits
+        job.seed = grid.seed
+        return job
+    }
+
+    /// The training configuration of a trained cell: the variant's, with the dataset's protocol.
+    func cellConfiguration(_ d: ExperimentGrid.DatasetEntry, _ v: ExperimentGrid.Variant) -> TrainingConfiguration {
+        var config = v.config!
+        config.splitProtocol = d.splitProtocol
+        return config
+    }
+
+    /// A cell folder written by an earlier run must hold what the grid now asks for (an edited grid would otherwise
+    /// reuse results of other settings): the same training configuration (thread count aside), CLIP file and data,
+    /// or for a baseline the same job. One error names the folder and the difference.
+    func checkCell(_ cell: URL, dataset d: ExperimentGrid.DatasetEntry, variant v: ExperimentGrid.Variant) throws {
+        let layout = RunLayout(cell)
+        let jobFile = cell.appendingPathComponent("baseline.json")
+        let hasRun = FileManager.default.fileExists(atPath: layout.manifest.path)
+        let hasJob = FileManager.default.fileExists(atPath: jobFile.path)
+        func fail(_ reason: String) -> ExperimentError {
+            .badCell(directory: cell.path, reason: reason + "; move the folder away (or rename the variant) to run it again")
+        }
+        if let job = baselineJob(d, v) {
+            if hasRun { throw fail("it holds a training run, the grid asks for the baseline \(job.method.rawValue)") }
+            if hasJob, try BaselineRunner.readJob(jobFile) != job { throw fail("its baseline.json holds another baseline job than variant '\(v.name)'") }
+            return
+        }
+        if hasJob { throw fail("it holds a baseline, the grid asks for a training run") }
+        guard hasRun else { return }
+        let stored = try RunManifest.read(from: layout.manifest)
+        var expected = cellConfiguration(d, v), found = stored.config
+        expected.threads = nil
+        found.threads = nil
+        if found != expected { throw fail("its run.json holds other training settings than variant '\(v.name)' of the grid") }
+        if stored.clip != v.clip { throw fail("its run.json uses CLIP \(stored.clip), the grid \(v.clip)") }
+        if stored.dataset != d.dataset || stored.root != d.root || stored.labels != d.labels {
+            throw fail("its run.json reads another dataset, labels or image folder than '\(d.name)' of the grid")
+        }
     }
 
     /// Two names that map to one folder would share a run directory.

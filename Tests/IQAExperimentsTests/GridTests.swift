@@ -69,6 +69,12 @@ struct GridTests {
         #expect(csv.split(separator: "\n").count == 1 + 2 * 2 * 2)
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("tables/mini-3k.png").path))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("mini-3k/splits.json").path))
+
+        // An edited grid does not silently reuse cells trained with other settings.
+        let edited = try ExperimentGrid.read(from: writeGrid(data, variants: #"[{"name": "full", "config": {"dropout": 0.3}}]"#, name: "edited.json"))
+        #expect { try GridRunner(grid: edited, output: out, progress: silent).run() } throws: {
+            $0.localizedDescription.contains(fullCell.path) && $0.localizedDescription.contains("other training settings")
+        }
     }
 
     @Test("grid files: unknown keys, a bad baseline, settings the grid owns and clashing names are errors naming the file")
