@@ -16,9 +16,12 @@ import Foundation
 public enum DatasetLoader {
     /// Loads dataset `kind`. `labels` nil → the bundled label file (AGIQA-1k/3k); `root` is the image folder
     /// recorded in the dataset (not checked here: see ``checkImagesExist(_:root:)``).
+    /// `duplicates` replaces the spec's policy for several rows of one image (nil: the spec's, keep the first).
     public static func load(_ kind: DatasetKind, labels: URL? = nil, root: URL? = nil,
-                            csvColumns: CSVColumns? = nil) throws -> Dataset {
-        try load(spec: try DatasetSpec.spec(for: kind, csvColumns: csvColumns), labels: labels, root: root)
+                            csvColumns: CSVColumns? = nil, duplicates: DuplicatePolicy? = nil) throws -> Dataset {
+        var spec = try DatasetSpec.spec(for: kind, csvColumns: csvColumns)
+        if let duplicates { spec.duplicates = duplicates }
+        return try load(spec: spec, labels: labels, root: root)
     }
 
     /// Loads the dataset `spec` describes from `labels` (nil → the spec's bundled file).

@@ -87,7 +87,7 @@ public struct ExperimentGrid: Sendable {
         let clip = (top["clip"] as? String).map(path)
         var base: [String: Any] = [:]
         if let recipe, let preset = try? JSONSerialization.jsonObject(with: recipe.configuration.jsonData()) as? [String: Any] {
-            for key in ["batchSize", "qaToken", "textExtras", "weightDecay"] { base[key] = preset[key] }
+            for key in ["batchSize", "qaToken", "textExtras", "weightDecay", "duplicates"] where preset[key] != nil { base[key] = preset[key] }
         }
         for (key, value) in top["base"] as? [String: Any] ?? [:] { base[key] = value }
         if top["base"] != nil, top["base"] as? [String: Any] == nil { throw fail("'base' must be an object of training settings") }

@@ -52,6 +52,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var splitProtocol: SplitProtocol? = nil
     /// Grouped protocol fractions (validation part: the epoch choice of the honest report).
     public var grouped = GroupedSplitConfiguration()
+    /// Several label rows of one image (AGIQA-1k lists one image twice): nil keeps the first (1,079 AGIQA-1k samples),
+    /// `keepAll` trains and tests both rows as the official code does (1,080), `keepLast` keeps the second.
+    public var duplicates: DuplicatePolicy? = nil
     /// Seed of the splits, the new layers' initialisation, shuffling, flips and dropout.
     public var seed = TrainingDefaults.seed
     /// Worker threads (nil: all cores). Results are reproducible for a fixed seed AND thread count.
@@ -166,7 +169,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     // MARK: Codable with defaults for absent keys and errors for unknown ones.
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case epochs, splits, splitProtocol, grouped, seed, threads, resolution, useText, qaToken, fusion, head, dropout, crossHeads
+        case epochs, splits, splitProtocol, grouped, duplicates, seed, threads, resolution, useText, qaToken, fusion, head, dropout, crossHeads
         case freezeTrunk, freezeKV, featureCache, featurePrecision, textCache, textExtras
         case batchSize, microBatch, evalBatchSize, learningRate, headLearningRateScale, weightDecay, beta1, beta2, eps
         case maxGradNorm, dropLast, flipProbability, plots, keepTrainingState
@@ -180,6 +183,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         splits = try get(.splits, d.splits)
         splitProtocol = try c.decodeIfPresent(SplitProtocol.self, forKey: .splitProtocol)
         grouped = try get(.grouped, d.grouped)
+        duplicates = try c.decodeIfPresent(DuplicatePolicy.self, forKey: .duplicates)
         seed = try get(.seed, d.seed)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         resolution = try get(.resolution, d.resolution)

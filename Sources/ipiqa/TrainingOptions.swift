@@ -9,6 +9,8 @@ import IQATraining
 struct TrainingOptions: ParsableArguments {
     @Option(help: "Preset of every setting where the paper and the official code differ: paper (batch 40, one [QA] vector, frozen text extras) or official (batch 32, [QA] token table, text positional embedding and projection trained). Applied before --config and the flags.")
     var recipe: TrainingRecipe?
+    @Option(help: "Several label rows of one image (AGIQA-1k lists one twice): keep-first (default, 1,079 AGIQA-1k samples), keep-last or keep-all (both rows, 1,080, as the official code).")
+    var duplicates: DuplicatePolicy?
     @Option(help: "Epochs per split.") var epochs: Int?
     @Option(help: "Repeated splits.") var splits: Int?
     @Option(help: "Input side in pixels (multiple of 32).") var resolution: Int?
@@ -51,6 +53,7 @@ struct TrainingOptions: ParsableArguments {
         if let microBatch { c.microBatch = microBatch }
         if let evalBatchSize { c.evalBatchSize = evalBatchSize }
         if let seed { c.seed = seed }
+        if let duplicates { c.duplicates = duplicates }
         if let splitProtocol { c.splitProtocol = splitProtocol }
         if validationFraction != nil || testFraction != nil {
             let v = validationFraction ?? c.grouped.validationFraction, t = testFraction ?? c.grouped.testFraction

@@ -125,6 +125,7 @@ struct RecipeTests {
         let paper = TrainingRecipe.paper.configuration, official = TrainingRecipe.official.configuration
         #expect(paper.batchSize == 40 && paper.qaToken == .token && paper.textExtras == .frozen && paper.weightDecay == 0)
         #expect(official.batchSize == 32 && official.qaToken == .table && official.textExtras == .official && official.weightDecay == 0)
+        #expect(official.duplicates == .keepAll && paper.duplicates == nil)
         let scratch = try ScratchFolder("recipe")
         defer { scratch.remove() }
         let file = scratch.file("c.json")
