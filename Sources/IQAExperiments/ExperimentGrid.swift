@@ -19,6 +19,7 @@ import IQATraining
 ///       ]
 ///     }
 ///
+/// A dataset may also give `splitsFile` (a split file, e.g. the database's own split; its count must equal `splits`).
 /// Relative paths are taken from the current directory (as every `ipiqa` path) and stored absolute in the cells. A dataset entry takes `dataset`, `root`, and optionally
 /// `labels`, `csvColumns` and `protocol` (`official` / `grouped`; default as in `ipiqa train`). A variant is either a
 /// training run (`config`: keys of ``TrainingConfiguration`` over `base`; optional `clip`) or a `baseline`
@@ -35,6 +36,8 @@ public struct ExperimentGrid: Sendable {
         public var labels: String?
         public var csvColumns: CSVColumns?
         public var splitProtocol: SplitProtocol?
+        /// The dataset's splits from a file (e.g. the database's own split, `ipiqa splits --train-labels …`).
+        public var splitsFile: String?
     }
 
     public struct Variant: Sendable, Equatable {
@@ -96,7 +99,7 @@ public struct ExperimentGrid: Sendable {
         var datasets: [DatasetEntry] = []
         for (i, d) in datasetList.enumerated() {
             let label = "datasets[\(i)]"
-            try checkKeys(d, ["name", "dataset", "root", "labels", "csvColumns", "protocol"], label)
+            try checkKeys(d, ["name", "dataset", "root", "labels", "csvColumns", "protocol", "splitsFile"], label)
             guard let kindText = d["dataset"] as? String, let kind = DatasetKind(rawValue: kindText) else {
                 throw fail("\(label): 'dataset' must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -116,7 +119,7 @@ public struct ExperimentGrid: Sendable {
             let entryName = d["name"] as? String ?? kindText
             if datasets.contains(where: { $0.name == entryName }) { throw fail("\(label): dataset name '\(entryName)' is used twice") }
             datasets.append(DatasetEntry(name: entryName, dataset: kind, root: path(root), labels: (d["labels"] as? String).map(path),
-                                         csvColumns: columns, splitProtocol: proto))
+                                         csvColumns: columns, splitProtocol: proto, splitsFile: (d["splitsFile"] as? String).map(path)))
         }
 
         guard let variantList = top["variants"] as? [[String: Any]], !variantList.isEmpty else { throw fail("'variants' must be a non-empty list of objects") }

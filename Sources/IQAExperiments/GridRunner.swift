@@ -94,6 +94,15 @@ public final class GridRunner {
             }
             return splits
         }
+        if let given = d.splitsFile {
+            let splits = try SplitSet.read(from: URL(fileURLWithPath: given)).splits
+            guard splits.count == grid.splits else {
+                throw ExperimentError.badGrid(file: given, reason: "holds \(splits.count) splits, the grid asks for \(grid.splits) ('splits')")
+            }
+            try FileManager.default.createDirectory(at: datasetFolder(d), withIntermediateDirectories: true)
+            try SplitSet(splits: splits).write(to: file)
+            return splits
+        }
         let dataset = try DatasetLoader.load(d.dataset, labels: d.labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: d.root),
                                              csvColumns: d.dataset == .csv ? d.csvColumns : nil)
         let proto = d.splitProtocol ?? d.dataset.defaultProtocol

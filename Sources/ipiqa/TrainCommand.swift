@@ -34,6 +34,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run directory (created).") var out: String = "ipiqa-run"
     @Option(help: "JSON configuration file (any TrainingConfiguration keys).") var config: String?
     @Option(help: "Continue the run in this directory (other options but --threads are ignored).") var resume: String?
+    @Option(help: "Train on the splits of this file (ipiqa splits output, e.g. a database's own split) instead of making them; --splits is its count.")
+    var splitsFile: String?
 
     @OptionGroup var recipe: TrainingOptions
     @OptionGroup var threads: ThreadOptions
@@ -58,8 +60,10 @@ struct TrainCommand: ParsableCommand {
             if let resume {
                 trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), progress: progress, threads: threads.threads)
             } else {
-                let c = try recipe.configuration(file: config.map { URL(fileURLWithPath: $0) }, threads: threads.threads,
+                var c = try recipe.configuration(file: config.map { URL(fileURLWithPath: $0) }, threads: threads.threads,
                                                  plots: !noPlots, keepTrainingState: keepTrainingState)
+                let given = try splitsFile.map { try SplitSet.read(from: URL(fileURLWithPath: $0)).splits }
+                if let given { c.splits = given.count }
                 if printConfig {
                     FileHandle.standardOutput.write(try c.jsonData() + Data("\n".utf8))
                     return
@@ -67,7 +71,8 @@ struct TrainCommand: ParsableCommand {
                 guard let clip, let dataset, let root else { throw Self.missingInputs }
                 trainer = try Trainer(config: c, clip: URL(fileURLWithPath: clip), dataset: dataset,
                                       labels: labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: root),
-                                      csvColumns: try columns.columns(for: dataset), output: URL(fileURLWithPath: out), progress: progress)
+                                      csvColumns: try columns.columns(for: dataset), splits: given, output: URL(fileURLWithPath: out),
+                                      progress: progress)
             }
             let report = try trainer.run()
             CLI.note("wrote \(trainer.layout.metrics.path)")

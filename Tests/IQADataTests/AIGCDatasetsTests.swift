@@ -56,6 +56,32 @@ struct AIGCDatasetsTests {
         #expect(ds.samples.count == 40 && ds.samples[5].scores == [2.5] && ds.samples[5].group == "prompt number 1")
     }
 
+    @Test("AIGIQA-20K's own split: train and val files become one label table and one split; a shared image is refused")
+    func ownSplit() throws {
+        let scratch = try ScratchFolder("aigiqa20k-own")
+        defer { scratch.remove() }
+        let train = scratch.file("info_train.csv"), val = scratch.file("info_val.csv")
+        try AIGCLabelFiles.aigiqa20k(prompts: 6).write(to: train, atomically: true, encoding: .utf8)
+        let valText = "name,prompt,mos\nSD_0001.png,\"a val prompt, with a comma\",3.5\nSD_0002.png,another,1.25\n"
+        try valText.write(to: val, atomically: true, encoding: .utf8)
+        let own = try LabelFileSplit.make(spec: .aigiqa20k, train: train, test: val)
+        let combined = scratch.file("all.csv")
+        try own.writeCombined(to: combined)
+        let ds = try DatasetLoader.load(.aigiqa20k, labels: combined)
+        #expect(ds.samples.count == 26)
+        #expect(own.split.train.count == 24 && own.split.test == ["SD_0001.png", "SD_0002.png"] && own.split.validation == nil)
+        #expect(ds.samples(named: own.split.test).map(\.prompt) == ["a val prompt, with a comma", "another"])
+        #expect(ds.samples(named: own.split.test).map(\.scores) == [[3.5], [1.25]])
+        try SplitSet(splits: [own.split]).validate(against: ds)
+        let firstTrain = try DatasetLoader.load(.aigiqa20k, labels: train)
+        #expect(ds.samples(named: own.split.train) == firstTrain.samples)
+
+        try (valText + "DALLE2_0003.png,dup,2\n").write(to: val, atomically: true, encoding: .utf8)
+        #expect { _ = try LabelFileSplit.make(spec: .aigiqa20k, train: train, test: val) } throws: {
+            $0.localizedDescription.contains(val.path) && $0.localizedDescription.contains("DALLE2_0003.png")
+        }
+    }
+
     @Test("grouped splits of both never share a prompt between parts; the official protocol is refused",
           arguments: [DatasetKind.aigciqa2023, .aigiqa20k])
     func protocols(_ kind: DatasetKind) throws {
