@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .library(name: "IPIQA", targets: [
             "Tensor", "NN", "Checkpoints", "CLIPTokenizer", "CLIP", "Imaging", "IQAData", "IQAMetrics",
-            "IQAModel", "IQATraining", "IQAScoring", "Image2Prompt", "SynthAGI", "IPIQADemo",
+            "IQAModel", "IQATraining", "IQAScoring", "Image2Prompt", "SynthAGI", "IPIQADemo", "IQAExperiments",
         ]),
         .executable(name: "ipiqa", targets: ["ipiqa"]),
     ],
@@ -21,6 +21,8 @@ let package = Package(
         // System libraries (Debian -dev packages).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // LAPACK routines that OpenBLAS exports (the ridge probe's eigensolver).
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
         // Own C wrappers over libjpeg / libpng / libwebp (setjmp/longjmp error handling that Swift cannot express);
         // they include the system headers and link the libraries themselves.
         .target(name: "CImageCodecsShim", linkerSettings: [
@@ -56,6 +58,10 @@ let package = Package(
         // Scoring with a trained model: single images, CSV batches, output writers.
         .target(name: "IQAScoring", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
                 swiftSettings: optimized),
+        // Experiments: the baselines (CLIPScore, CLIP-IQA, ridge probes) and grids of ordinary training runs with their tables.
+        .target(name: "IQAExperiments", dependencies: [
+            "CBLAS", "CLAPACK", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQATraining", "Imaging",
+        ]),
         // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
         .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
@@ -69,7 +75,7 @@ let package = Package(
         ], swiftSettings: optimized),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
-            "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
+            "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
             "Image2Prompt", "Imaging", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -97,6 +103,9 @@ let package = Package(
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAScoringTests", dependencies: ["CLIP", "IQAModel", "IQAScoring", "IQATestSupport", "Tensor"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "IQAExperimentsTests", dependencies: [
+            "CLIP", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQATestSupport", "IQATraining",
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "Image2PromptTests", dependencies: ["CLIP", "IQAData", "IQATestSupport", "Image2Prompt", "Imaging", "NN", "Tensor"]),
         .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "Tensor"]),
         .testTarget(name: "IPIQADemoTests", dependencies: [

@@ -58,10 +58,21 @@ public final class AttentionPool2d: Module {
     public func callAsFunction(_ features: Var) -> Var { forward(features).output }
 
     /// The pooled embedding `[N, outputDim]` and the attention probabilities `[N, heads, 1, hw + 1]`.
-    public func forward(_ features: Var) -> (output: Var, weights: Tensor) {
+    ///
+    /// `positional: false` pools the tokens `[mean(F); F]` without adding the positional embedding, as CLIP-IQA
+    /// (Wang, Chan and Loy, AAAI 2023) does for its RN50 so that inputs of any size (any grid, square or not) are
+    /// scored without interpolating the embedding.
+    public func forward(_ features: Var, positional: Bool = true) -> (output: Var, weights: Tensor) {
         let h = features.shape[1], w = features.shape[2]
-        checkShape(h == w, "AttentionPool2d (square feature maps)", features.shape, positionalEmbedding.shape)
-        let x = Self.tokens(features, positional: interpolatedPositionalEmbedding(grid: h))
+        let x: Var
+        if positional {
+            checkShape(h == w, "AttentionPool2d (square feature maps)", features.shape, positionalEmbedding.shape)
+            x = Self.tokens(features, positional: interpolatedPositionalEmbedding(grid: h))
+        } else {
+            let n = features.shape[0], c = features.shape[3]
+            let flat = reshape(features, [n, h * w, c])
+            x = concat([reshape(meanAxis(flat, axis: 1), [n, 1, c]), flat], axis: 1)
+        }
         let q = qProj(sliceAxis(x, axis: 1, range: 0..<1))
         let (attended, weights) = attentionWithWeights(q: q, k: kProj(x), v: vProj(x), heads: heads)
         let out = cProj(attended)

@@ -9,6 +9,11 @@ import Foundation
 /// invalid UTF-8 — is reported with its line number, all of them (up to ``DataLimits/maxReportedIssues``)
 /// in one ``DataError/badRows(file:issues:total:)``.
 ///
+/// One departure from RFC 4180, as Python's `csv` module and pandas read: a quote inside a field that does NOT start
+/// with a quote is literal text (`a cartoon of a dog saying "hi"` → that text, quotes included). Published label files
+/// hold such fields (an AIGCIQA2023 CSV has 48 rows of them); their lines are listed in
+/// ``LabelTable/literalQuoteLines`` so the loader can say so once. A quote after a closing quote stays an error.
+///
 /// ```swift
 /// let table = try CSVParser.parse(contentsOf: URL(fileURLWithPath: "data.csv"))
 /// // "a.jpg,\"cat, dog\",3.5" → fields ["a.jpg", "cat, dog", "3.5"]
@@ -34,8 +39,9 @@ public enum CSVParser {
     /// Parses, recording bad records in `issues` instead of throwing (the loader adds its own issues to the
     /// same list so that one error reports every bad row).
     static func parse(_ data: Data, file: String, issues: inout IssueCollector) -> LabelTable {
+        var literalQuoteLines: [Int] = []
         let records = data.withUnsafeBytes { raw in
-            splitRecords(raw.bindMemory(to: UInt8.self), issues: &issues)
+            splitRecords(raw.bindMemory(to: UInt8.self), issues: &issues, literalQuoteLines: &literalQuoteLines)
         }
         guard let first = records.first else { return LabelTable(file: file, header: [], rows: []) }
         let header = first.fields
@@ -48,14 +54,15 @@ public enum CSVParser {
             }
             rows.append(record)
         }
-        return LabelTable(file: file, header: header, rows: rows)
+        return LabelTable(file: file, header: header, rows: rows, literalQuoteLines: literalQuoteLines)
     }
 
     private static let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
 
     /// The record splitter: a state machine over the bytes. Returns well-formed records (with the line they
     /// start on); malformed ones go to `issues`.
-    private static func splitRecords(_ b: UnsafeBufferPointer<UInt8>, issues: inout IssueCollector) -> [TableRow] {
+    private static func splitRecords(_ b: UnsafeBufferPointer<UInt8>, issues: inout IssueCollector,
+                                     literalQuoteLines: inout [Int]) -> [TableRow] {
         let n = b.count
         var i = 0
         if n >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { i = 3 }
@@ -145,12 +152,9 @@ public enum CSVParser {
                 atRecordStart = true
                 continue
             }
-            // Unquoted field: up to a separator or line break.
+            // Unquoted field: up to a separator or line break; a quote in it is literal (as Python's csv reads it).
             while i < n, b[i] != comma, b[i] != cr, b[i] != lf {
-                if b[i] == quote, !recordBad {
-                    issues.add(line: recordLine, "quote inside unquoted field \(fields.count + 1) (quote the whole field and double the quote)")
-                    recordBad = true
-                }
+                if b[i] == quote, literalQuoteLines.last != recordLine { literalQuoteLines.append(recordLine) }
                 field.append(b[i])
                 i += 1
             }

@@ -16,9 +16,12 @@ import Foundation
 public enum DatasetLoader {
     /// Loads dataset `kind`. `labels` nil → the bundled label file (AGIQA-1k/3k); `root` is the image folder
     /// recorded in the dataset (not checked here: see ``checkImagesExist(_:root:)``).
+    /// `duplicates` replaces the spec's policy for several rows of one image (nil: the spec's, keep the first).
     public static func load(_ kind: DatasetKind, labels: URL? = nil, root: URL? = nil,
-                            csvColumns: CSVColumns? = nil) throws -> Dataset {
-        try load(spec: try DatasetSpec.spec(for: kind, csvColumns: csvColumns), labels: labels, root: root)
+                            csvColumns: CSVColumns? = nil, duplicates: DuplicatePolicy? = nil) throws -> Dataset {
+        var spec = try DatasetSpec.spec(for: kind, csvColumns: csvColumns)
+        if let duplicates { spec.duplicates = duplicates }
+        return try load(spec: spec, labels: labels, root: root)
     }
 
     /// Loads the dataset `spec` describes from `labels` (nil → the spec's bundled file).
@@ -75,6 +78,13 @@ public enum DatasetLoader {
         try issues.throwIfAny()
 
         var warnings: [DatasetWarning] = []
+        if let first = table.literalQuoteLines.first {
+            let lines = table.literalQuoteLines
+            warnings.append(DatasetWarning(file: url.path, line: first, message:
+                "\(lines.count) row\(lines.count == 1 ? "" : "s") hold\(lines.count == 1 ? "s" : "") quotes inside unquoted fields (lines "
+                + lines.prefix(5).map(String.init).joined(separator: ", ") + (lines.count > 5 ? ", …" : "")
+                + "); read as literal text, as Python's csv module and pandas read them"))
+        }
         let samples = resolveDuplicates(rows, policy: spec.duplicates, file: url.path, warnings: &warnings)
         warnings += rangeWarnings(rows, spec: spec, file: url.path)
         let labelled = Set(samples.map(\.image))

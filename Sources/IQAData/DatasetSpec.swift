@@ -1,11 +1,19 @@
 import Foundation
 
-/// The datasets the loader knows. `csv` is any label table (CSV or `.xlsx`) whose columns the user names —
-/// AIGCIQA2023, AIGIQA-20K or one's own.
+/// The datasets the loader knows: AGIQA-1k and AGIQA-3k (label files bundled), AIGCIQA2023 and AIGIQA-20K (the user
+/// gives the label file with `--labels`), and `csv`: any label table (CSV or `.xlsx`) whose columns the user names.
 public enum DatasetKind: String, CaseIterable, Codable, Sendable {
     case agiqa1k = "agiqa-1k"
     case agiqa3k = "agiqa-3k"
+    case aigciqa2023
+    case aigiqa20k = "aigiqa-20k"
     case csv
+
+    /// Whether the official IP-IQA split protocol exists (AGIQA-1k/3k); the others default to grouped-by-prompt splits.
+    public var hasOfficialSplits: Bool { self == .agiqa1k || self == .agiqa3k }
+
+    /// The protocol used when none is chosen: official for AGIQA-1k/3k, grouped otherwise.
+    public var defaultProtocol: SplitProtocol { hasOfficialSplits ? .official : .grouped }
 }
 
 /// How a sample's group — the unit no split may cut through — is derived.
@@ -81,6 +89,29 @@ public struct CSVColumns: Codable, Sendable, Equatable {
         self.prompt = prompt
         self.scores = scores
         self.scoreNames = scoreNames
+    }
+
+    /// Reads a column declaration (JSON keys `image`, `prompt`, `scores`, `scoreNames`; absent keys take the defaults,
+    /// unknown keys are an error), the way to declare another CSV database:
+    ///
+    ///     {"image": "file", "prompt": "caption", "scores": ["mos_q", "mos_a"], "scoreNames": ["quality", "alignment"]}
+    public static func read(from url: URL) throws -> CSVColumns {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw DataError.unreadable(file: url.path, reason: error.localizedDescription) }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw DataError.unreadable(file: url.path, reason: "not a JSON object")
+        }
+        let unknown = Set(object.keys).subtracting(["image", "prompt", "scores", "scoreNames"]).sorted()
+        if !unknown.isEmpty { throw DataError.unreadable(file: url.path, reason: "unknown key\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) (known: image, prompt, scores, scoreNames)") }
+        let columns: CSVColumns
+        do { columns = try JSONDecoder().decode(CSVColumns.self, from: data) } catch {
+            throw DataError.unreadable(file: url.path, reason: "bad column declaration (\(error))")
+        }
+        if columns.scores.isEmpty { throw DataError.unreadable(file: url.path, reason: "'scores' must name at least one column") }
+        if let names = columns.scoreNames, names.count != columns.scores.count {
+            throw DataError.unreadable(file: url.path, reason: "\(columns.scores.count) score columns but \(names.count) score names")
+        }
+        return columns
     }
 
     public init(from decoder: Decoder) throws {
@@ -178,6 +209,21 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
         scoreMin: AGIQAConstants.mosRange.lowerBound, scoreMax: AGIQAConstants.mosRange.upperBound,
         group: .trailingNumber, duplicates: .keepFirst, expectedRows: AGIQAConstants.agiqa3kRows)
 
+    /// AIGCIQA2023 (Wang et al., 2023: 2,400 images of 6 generators for 100 prompts, three MOS) as a CSV
+    /// `name,prompt,mos_quality,mos_authenticity,mos_correspondence` (MOS on 0–100), grouped by prompt. The database
+    /// itself ships `DATA/MOS/mosz1.mat` … `mosz3.mat` (quality, authenticity, correspondence, image `i` = `i.png`) and
+    /// the prompts in a workbook; write them into that CSV once (docs/datasets.md shows how).
+    public static let aigciqa2023 = DatasetSpec(
+        name: DatasetKind.aigciqa2023.rawValue, imageColumn: "name", promptColumn: "prompt",
+        scoreColumns: ["mos_quality", "mos_authenticity", "mos_correspondence"], scoreNames: ["quality", "authenticity", "correspondence"],
+        scoreMin: 0, scoreMax: 100, group: .prompt, duplicates: .keepFirst, expectedRows: 2400)
+
+    /// AIGIQA-20K (NTIRE 2024 AIGC quality track 1): `name,prompt,mos` (its `info_train.csv` / `info_val.csv`), one
+    /// score, grouped by prompt. No range is declared (none is documented with the files).
+    public static let aigiqa20k = DatasetSpec(
+        name: DatasetKind.aigiqa20k.rawValue, imageColumn: "name", promptColumn: "prompt", scoreColumns: ["mos"],
+        scoreNames: ["quality"], group: .prompt, duplicates: .keepFirst)
+
     /// A generic table with user-named columns, grouped by prompt.
     public static func csv(_ columns: CSVColumns, name: String = DatasetKind.csv.rawValue) -> DatasetSpec {
         DatasetSpec(name: name, imageColumn: columns.image, promptColumn: columns.prompt, scoreColumns: columns.scores,
@@ -189,6 +235,8 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
         switch kind {
         case .agiqa1k: return .agiqa1k
         case .agiqa3k: return .agiqa3k
+        case .aigciqa2023: return .aigciqa2023
+        case .aigiqa20k: return .aigiqa20k
         case .csv:
             guard let csvColumns else {
                 throw DataError.invalidArgument("dataset 'csv' needs its columns: image, prompt and at least one score column")

@@ -94,8 +94,8 @@ public enum SplitMaker {
         switch (proto, kind) {
         case (.official, .agiqa1k): return try OfficialSplits.agiqa1k(dataset, count: count, seed: seed)
         case (.official, .agiqa3k): return try OfficialSplits.agiqa3k(dataset, count: count, seed: seed)
-        case (.official, .csv):
-            throw DataError.invalidArgument("no official split protocol for a generic table; use --protocol grouped")
+        case (.official, _):
+            throw DataError.invalidArgument("no official split protocol for \(kind.rawValue) (AGIQA-1k/3k only); use --protocol grouped")
         case (.grouped, _): return try GroupedSplits.make(dataset, count: count, seed: seed, config: grouped)
         }
     }

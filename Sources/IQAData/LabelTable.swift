@@ -25,11 +25,14 @@ public struct LabelTable: Sendable, Equatable {
     public let file: String
     public let header: [String]
     public let rows: [TableRow]
+    /// CSV lines whose unquoted fields hold a quote, read literally (see ``CSVParser``); empty for workbooks.
+    public let literalQuoteLines: [Int]
 
-    public init(file: String, header: [String], rows: [TableRow]) {
+    public init(file: String, header: [String], rows: [TableRow], literalQuoteLines: [Int] = []) {
         self.file = file
         self.header = header
         self.rows = rows
+        self.literalQuoteLines = literalQuoteLines
     }
 
     /// Index of the column named `name` (exact match, then ignoring case and surrounding spaces).

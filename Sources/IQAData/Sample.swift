@@ -70,11 +70,13 @@ public struct Dataset: Sendable {
     public var imageNames: [String] { samples.map(\.image) }
 
     /// The samples whose images are listed in `names`, in the order of `names` (unknown names are skipped;
-    /// ``SplitSet/validate(against:)`` reports them).
+    /// ``SplitSet/validate(against:)`` reports them). A name with several rows (a ``DuplicatePolicy/keepAll`` dataset:
+    /// AGIQA-1k's 1,080 rows as the official code reads them) gives all of them, in label-file order, so both labels of
+    /// the image train (or are tested) together, as in the official code.
     public func samples(named names: [String]) -> [Sample] {
-        var byName: [String: Sample] = [:]
-        for s in samples where byName[s.image] == nil { byName[s.image] = s }
-        return names.compactMap { byName[$0] }
+        var byName: [String: [Sample]] = [:]
+        for s in samples { byName[s.image, default: []].append(s) }
+        return names.flatMap { byName[$0] ?? [] }
     }
 }
 

@@ -66,7 +66,7 @@ public struct RunManifest: Codable, Sendable, Equatable {
     /// Loads the dataset the manifest names.
     public func loadDataset() throws -> Dataset {
         try DatasetLoader.load(dataset, labels: labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: root),
-                               csvColumns: dataset == .csv ? csvColumns : nil)
+                               csvColumns: dataset == .csv ? csvColumns : nil, duplicates: config.duplicates)
     }
 }
 

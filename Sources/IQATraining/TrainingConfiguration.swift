@@ -2,7 +2,7 @@ import Foundation
 import IQAData
 import IQAModel
 
-/// Named constants of the training recipe (the official IP-IQA values, github Coobiw/IP-IQA
+/// Named constants of the default training recipe (the official IP-IQA code's optimisation values, github Coobiw/IP-IQA
 /// `ipiqa/projects/agiqa3k/ipiqa.yaml`), in one place.
 public enum TrainingDefaults {
     public static let epochs = 100
@@ -31,7 +31,8 @@ public enum TrainingDefaults {
 }
 
 /// Every knob of `ipiqa train`, JSON-codable (a config file may set any subset; absent keys take the defaults
-/// below, unknown keys are an error). Defaults are the official recipe:
+/// below, unknown keys are an error). Defaults: the paper's model (one [QA] vector, frozen text path) with the official
+/// code's optimisation values (batch 32; ``TrainingRecipe`` names the paper's and the official presets):
 ///
 ///     loss  = MSE(head(·), raw MOS)  (mean over batch and outputs)
 ///     AdamW(lr 1e-5 constant, head lr × 10, betas (0.9, 0.999), eps 1e-8, weight decay 0), batch 32, 100 epochs,
@@ -47,10 +48,13 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var epochs = TrainingDefaults.epochs
     /// Repeated splits to train (one model each).
     public var splits = TrainingDefaults.splits
-    /// nil: `official` for AGIQA-1k/3k, `grouped` for CSV tables.
+    /// nil: `official` for AGIQA-1k/3k, `grouped` for the other datasets.
     public var splitProtocol: SplitProtocol? = nil
     /// Grouped protocol fractions (validation part: the epoch choice of the honest report).
     public var grouped = GroupedSplitConfiguration()
+    /// Several label rows of one image (AGIQA-1k lists one image twice): nil keeps the first (1,079 AGIQA-1k samples),
+    /// `keepAll` trains and tests both rows as the official code does (1,080), `keepLast` keeps the second.
+    public var duplicates: DuplicatePolicy? = nil
     /// Seed of the splits, the new layers' initialisation, shuffling, flips and dropout.
     public var seed = TrainingDefaults.seed
     /// Worker threads (nil: all cores). Results are reproducible for a fixed seed AND thread count.
@@ -147,7 +151,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// The protocol used for `kind` (explicit choice, or official for AGIQA, grouped for CSV).
     public func resolvedProtocol(for kind: DatasetKind) -> SplitProtocol {
-        splitProtocol ?? (kind == .csv ? .grouped : .official)
+        splitProtocol ?? kind.defaultProtocol
     }
 
     /// Throws ``TrainingError/invalidConfiguration(_:)`` listing every bad value.
@@ -178,7 +182,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     // MARK: Codable with defaults for absent keys and errors for unknown ones.
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case epochs, splits, splitProtocol, grouped, seed, threads, resolution, useText, qaToken, fusion, head, dropout, crossHeads
+        case epochs, splits, splitProtocol, grouped, duplicates, seed, threads, resolution, useText, qaToken, fusion, head, dropout, crossHeads
         case freezeTrunk, freezeKV, featureCache, featurePrecision, textCache, textExtras
         case batchSize, microBatch, evalBatchSize, learningRate, headLearningRateScale, weightDecay, beta1, beta2, eps
         case maxGradNorm, dropLast, flipProbability, plots, keepTrainingState
@@ -192,6 +196,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         splits = try get(.splits, d.splits)
         splitProtocol = try c.decodeIfPresent(SplitProtocol.self, forKey: .splitProtocol)
         grouped = try get(.grouped, d.grouped)
+        duplicates = try c.decodeIfPresent(DuplicatePolicy.self, forKey: .duplicates)
         seed = try get(.seed, d.seed)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         resolution = try get(.resolution, d.resolution)
@@ -223,8 +228,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         keepTrainingState = try get(.keepTrainingState, d.keepTrainingState)
     }
 
-    /// Reads a JSON config file; errors name the file, unknown keys and type problems.
-    public static func read(from url: URL) throws -> TrainingConfiguration {
+    /// The JSON keys a configuration may set (an experiment grid checks its variants' settings against them).
+    public static var knownKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
+
+    /// Reads a JSON config file; errors name the file, unknown keys and type problems. Keys absent from the file take
+    /// the values of `recipe` (``TrainingRecipe``) where one is given, else the defaults.
+    public static func read(from url: URL, recipe: TrainingRecipe? = nil) throws -> TrainingConfiguration {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TrainingError.badConfigFile(file: url.path, reason: error.localizedDescription)
@@ -238,7 +247,13 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if !unknown.isEmpty {
             throw TrainingError.badConfigFile(file: url.path, reason: "unknown key\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) (known: \(known.sorted().joined(separator: ", ")))")
         }
-        do { return try JSONDecoder().decode(TrainingConfiguration.self, from: data) } catch {
+        var merged = data
+        if let recipe, var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let preset = try? JSONSerialization.jsonObject(with: recipe.configuration.jsonData()) as? [String: Any] {
+            for (key, value) in preset where object[key] == nil { object[key] = value }
+            merged = (try? JSONSerialization.data(withJSONObject: object)) ?? data
+        }
+        do { return try JSONDecoder().decode(TrainingConfiguration.self, from: merged) } catch {
             throw TrainingError.badConfigFile(file: url.path, reason: "\(error)")
         }
     }

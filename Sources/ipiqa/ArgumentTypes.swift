@@ -13,3 +13,18 @@ extension IPIQAConfiguration.Head: ExpressibleByArgument {}
 extension IPIQAConfiguration.Fusion: ExpressibleByArgument {}
 extension TextExtras: ExpressibleByArgument {}
 extension FeaturePrecision: ExpressibleByArgument {}
+extension TrainingRecipe: ExpressibleByArgument {}
+
+/// `keep-first`, `keep-last`, `keep-all` on the command line (the JSON spelling `keepAll` is accepted too).
+extension DuplicatePolicy: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "keep-first", "keepFirst": self = .keepFirst
+        case "keep-last", "keepLast": self = .keepLast
+        case "keep-all", "keepAll": self = .keepAll
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["keep-first", "keep-last", "keep-all"] }
+}

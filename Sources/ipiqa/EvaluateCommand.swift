@@ -32,7 +32,7 @@ struct EvaluateCommand: ParsableCommand {
             threads.apply()
             let job = DatasetEvaluation(
                 model: model.url, dataset: data.dataset, root: URL(fileURLWithPath: root), labels: data.labelsURL,
-                csvColumns: columns.columns(for: data.dataset), split: split.map { URL(fileURLWithPath: $0) },
+                csvColumns: try columns.columns(for: data.dataset), split: split.map { URL(fileURLWithPath: $0) },
                 splitIndex: splitIndex, part: SplitPart(rawValue: part) ?? .test, batchSize: batchSize,
                 predictions: predictions.map { URL(fileURLWithPath: $0) }, officialCLIP: model.clipURL)
             try CLI.printJSON(try job.run(), pretty: true)

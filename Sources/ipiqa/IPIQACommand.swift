@@ -10,7 +10,8 @@ struct IPIQACommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, ScoreCommand.self, ImportCommand.self, ExportCommand.self, PretrainCommand.self,
             EmbedCommand.self, ClipScoreCommand.self, TokenizeCommand.self,
-            SplitsCommand.self, CorrelateCommand.self, BenchCommand.self, TrainBenchCommand.self, DemoCommand.self,
+            SplitsCommand.self, CorrelateCommand.self, BaselineCommand.self, ExperimentCommand.self,
+            BenchCommand.self, TrainBenchCommand.self, DemoCommand.self,
         ]
     )
 

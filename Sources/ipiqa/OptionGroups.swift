@@ -52,14 +52,14 @@ struct DatasetOptions: ParsableArguments {
 
     // Also the help of `train`'s optional --dataset / --labels.
     static let datasetHelp = ArgumentHelp("Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    static let labelsHelp: ArgumentHelp = "Label file (default: the bundled one for agiqa-1k / agiqa-3k)."
+    static let labelsHelp: ArgumentHelp = "Label file (default: the bundled one for agiqa-1k / agiqa-3k; needed for the others)."
 
     var labelsURL: URL? { labels.map { URL(fileURLWithPath: $0) } }
 
     /// The official split protocol exists for the AGIQA datasets only (train, splits).
     static func checkProtocol(_ splitProtocol: SplitProtocol?, for dataset: DatasetKind?) throws {
-        if splitProtocol == .official, dataset == .csv {
-            throw ValidationError("there is no official protocol for CSV datasets; use --protocol grouped")
+        if splitProtocol == .official, let dataset, !dataset.hasOfficialSplits {
+            throw ValidationError("there is no official protocol for \(dataset.rawValue) (AGIQA-1k/3k only); use --protocol grouped")
         }
     }
 }
@@ -70,9 +70,13 @@ struct CSVColumnOptions: ParsableArguments {
     @Option(help: "CSV datasets: prompt column.") var promptColumn: String = CSVColumns().prompt
     @Option(help: "CSV datasets: comma-separated score columns.") var scoreColumns: String = CSVColumns().scores.joined(separator: ",")
 
-    /// The columns for a CSV dataset; nil for the AGIQA datasets (their label files have fixed columns).
-    func columns(for kind: DatasetKind) -> CSVColumns? {
+    @Option(help: "CSV datasets: a JSON file declaring the columns, {\"image\": …, \"prompt\": …, \"scores\": […], \"scoreNames\": […]} (instead of the three options above).")
+    var columnsFile: String?
+
+    /// The columns for a CSV dataset; nil for the declared datasets (their label files have fixed columns).
+    func columns(for kind: DatasetKind) throws -> CSVColumns? {
         guard kind == .csv else { return nil }
+        if let columnsFile { return try CSVColumns.read(from: URL(fileURLWithPath: columnsFile)) }
         return CSVColumns(image: imageColumn, prompt: promptColumn,
                           scores: scoreColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }

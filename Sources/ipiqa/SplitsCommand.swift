@@ -22,8 +22,8 @@ struct SplitsCommand: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: Int = AGIQAConstants.officialSeed
 
-    @Option(name: .customLong("protocol"), help: "Split protocol: official or grouped.")
-    var splitProtocol: SplitProtocol = .official
+    @Option(name: .customLong("protocol"), help: "Split protocol: official or grouped (default: official for agiqa-1k/3k, grouped otherwise).")
+    var splitProtocol: SplitProtocol?
 
     @Option(help: "Grouped protocol: fraction of groups in validation (train gets the rest).")
     var validationFraction: Double = GroupedSplitConfiguration().validationFraction
@@ -39,18 +39,42 @@ struct SplitsCommand: ParsableCommand {
     @Flag(help: "Pretty-print the JSON.")
     var pretty = false
 
+    @Option(help: "The database's own split: its training label file (with --test-labels and --combined-labels; e.g. AIGIQA-20K info_train.csv).")
+    var trainLabels: String?
+    @Option(help: "The database's own split: its test label file (e.g. AIGIQA-20K info_val.csv).")
+    var testLabels: String?
+    @Option(help: "With --train-labels/--test-labels: write every row of both files to this CSV (train with it as --labels and the split as --splits-file).")
+    var combinedLabels: String?
+
     func validate() throws {
+        if trainLabels != nil || testLabels != nil || combinedLabels != nil {
+            guard trainLabels != nil, testLabels != nil, combinedLabels != nil else {
+                throw ValidationError("--train-labels, --test-labels and --combined-labels go together")
+            }
+        }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         try DatasetOptions.checkProtocol(splitProtocol, for: data.dataset)
     }
 
     func run() throws {
         try CLI.run {
-            let ds = try DatasetLoader.load(data.dataset, labels: data.labelsURL, csvColumns: columns.columns(for: data.dataset))
+            if let trainLabels, let testLabels, let combinedLabels {
+                let spec = try DatasetSpec.spec(for: data.dataset, csvColumns: try columns.columns(for: data.dataset))
+                let own = try LabelFileSplit.make(spec: spec, train: URL(fileURLWithPath: trainLabels), test: URL(fileURLWithPath: testLabels))
+                for w in own.warnings { CLI.note(w.description) }
+                try own.writeCombined(to: URL(fileURLWithPath: combinedLabels))
+                let set = SplitSet(splits: [own.split])
+                if let output { try set.write(to: URL(fileURLWithPath: output), pretty: pretty) } else {
+                    FileHandle.standardOutput.write(try set.jsonData(pretty: pretty) + Data("\n".utf8))
+                }
+                CLI.note("wrote \(combinedLabels) (\(own.split.train.count) + \(own.split.test.count) images)")
+                return
+            }
+            let ds = try DatasetLoader.load(data.dataset, labels: data.labelsURL, csvColumns: try columns.columns(for: data.dataset))
             for w in ds.warnings { CLI.note(w.description) }
             let grouped = GroupedSplitConfiguration(trainFraction: 1 - validationFraction - testFraction,
                                                     validationFraction: validationFraction, testFraction: testFraction)
-            let set = SplitSet(splits: try SplitMaker.make(splitProtocol, dataset: ds, kind: data.dataset, count: count,
+            let set = SplitSet(splits: try SplitMaker.make(splitProtocol ?? data.dataset.defaultProtocol, dataset: ds, kind: data.dataset, count: count,
                                                            seed: seed, grouped: grouped))
             if let output {
                 try set.write(to: URL(fileURLWithPath: output), pretty: pretty)

@@ -7,6 +7,10 @@ import IQATraining
 /// The recipe flags of `ipiqa train`, each overriding one ``TrainingConfiguration`` key;
 /// ``configuration(file:threads:plots:keepTrainingState:)`` resolves defaults → `--config FILE` → the flags given.
 struct TrainingOptions: ParsableArguments {
+    @Option(help: "Preset of every setting where the paper and the official code differ: paper (batch 40, one [QA] vector, frozen text extras) or official (batch 32, [QA] token table, text positional embedding and projection trained). Applied before --config and the flags.")
+    var recipe: TrainingRecipe?
+    @Option(help: "Several label rows of one image (AGIQA-1k lists one twice): keep-first (default, 1,079 AGIQA-1k samples), keep-last or keep-all (both rows, 1,080, as the official code).")
+    var duplicates: DuplicatePolicy?
     @Option(help: "Epochs per split.") var epochs: Int?
     @Option(help: "Repeated splits.") var splits: Int?
     @Option(help: "Input side in pixels (multiple of 32).") var resolution: Int?
@@ -38,11 +42,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Probability of a horizontal flip of a training image.") var flipProbability: Double?
     @Flag(help: "Also train on the last incomplete batch of an epoch (official: dropped).") var keepLastBatch = false
 
-    /// Defaults, then the JSON `file`, then the architecture of the `--init` model (`initial`), then the flags given (and
-    /// the command's own `threads`, `plots`, `keepTrainingState`); validated.
+    /// Defaults, then the `--recipe` preset, then the JSON `file`, then the architecture of the `--init` model
+    /// (`initial`), then the flags given (and the command's own `threads`, `plots`, `keepTrainingState`); validated.
     func configuration(file: URL?, threads: Int?, plots: Bool, keepTrainingState: Bool,
                        initial: (config: IPIQAConfiguration, textExtras: TextExtras?)? = nil) throws -> TrainingConfiguration {
-        var c = try file.map { try TrainingConfiguration.read(from: $0) } ?? TrainingConfiguration()
+        var c = try file.map { try TrainingConfiguration.read(from: $0, recipe: recipe) } ?? recipe?.configuration ?? TrainingConfiguration()
         if let initial { c.adoptArchitecture(of: initial.config, textExtras: initial.textExtras) }
         if let epochs { c.epochs = epochs }
         if let splits { c.splits = splits }
@@ -51,6 +55,7 @@ struct TrainingOptions: ParsableArguments {
         if let microBatch { c.microBatch = microBatch }
         if let evalBatchSize { c.evalBatchSize = evalBatchSize }
         if let seed { c.seed = seed }
+        if let duplicates { c.duplicates = duplicates }
         if let splitProtocol { c.splitProtocol = splitProtocol }
         if validationFraction != nil || testFraction != nil {
             let v = validationFraction ?? c.grouped.validationFraction, t = testFraction ?? c.grouped.testFraction

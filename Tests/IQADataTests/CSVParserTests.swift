@@ -36,13 +36,24 @@ struct CSVParserTests {
         #expect(message.contains("bad.csv:8: unexpected character 'x'"))
     }
 
-    @Test("invalid UTF-8 and stray quotes in unquoted fields are errors, not garbage")
+    @Test("invalid UTF-8 is an error, not garbage; a quote after a closing quote stays an error")
     func encodingAndStrayQuote() throws {
         var bytes = Array("a,b\nok,1\n".utf8)
         bytes += [0x78, 0xFF, 0x2C, 0x31, 0x0A]          // "x\xFF,1\n" on line 3
-        bytes += Array("p\"q,2\n".utf8)                   // line 4
+        bytes += Array("p\"q,2\n".utf8)                   // line 4: literal quote, accepted
+        bytes += Array("\"r\"\"s\"t,3\n".utf8)              // line 5: text after the closing quote: ambiguous
         let e = try Fixtures.dataError { _ = try CSVParser.parse(Data(bytes), file: "enc.csv") }
         guard case let .badRows(_, issues, _) = e else { Issue.record("wrong case"); return }
-        #expect(issues.map(\.line) == [3, 4])
+        #expect(issues.map(\.line) == [3, 5])
+    }
+
+    @Test("quotes inside unquoted fields are literal text, as Python's csv reads them, and their lines are listed")
+    func literalQuotes() throws {
+        let text = "name,prompt,mos\n0.png,a cartoon of a dog saying \"I see what you did there\",51.2\n"
+            + "1.png,\"quoted, properly\",40\n2.png,say \"\"hi\"\" twice,3\n"
+        let table = try CSVParser.parse(Data(text.utf8), file: "aigc.csv")
+        // Python: list(csv.reader(io.StringIO(text))) gives exactly these fields.
+        #expect(table.rows.map { $0.fields[1] } == ["a cartoon of a dog saying \"I see what you did there\"", "quoted, properly", "say \"\"hi\"\" twice"])
+        #expect(table.literalQuoteLines == [2, 4])
     }
 }

@@ -40,6 +40,23 @@ struct DatasetLoaderTests {
         #expect(last.samples.last?.scores == [2.084115711537598])
     }
 
+    @Test("AGIQA-1k keep-all: the official splits carry both rows of the duplicated image into the same part (1,080 rows)")
+    func keepAllSplits() throws {
+        let all = try DatasetLoader.load(.agiqa1k, duplicates: .keepAll)
+        let first = try DatasetLoader.load(.agiqa1k)
+        #expect(all.samples.count == 1080 && first.samples.count == 1079)
+        let splits = try OfficialSplits.agiqa1k(all, count: 3)
+        #expect(splits == (try OfficialSplits.agiqa1k(first, count: 3)), "the same names: the duplicate draws nothing new")
+        for s in splits {
+            let train = all.samples(named: s.train), test = all.samples(named: s.test)
+            #expect(train.count + test.count == 1080)
+            let twice = (train + test).filter { $0.image == AGIQAConstants.agiqa1kDuplicate }
+            #expect(twice.count == 2 && Set(twice.map(\.scores)).count == 2, "both labels of the image")
+            #expect(train.filter { $0.image == AGIQAConstants.agiqa1kDuplicate }.count % 2 == 0)
+            #expect(first.samples(named: s.train).count + first.samples(named: s.test).count == 1079)
+        }
+    }
+
     @Test("AGIQA-3k: 2,982 samples, 300 prompt groups, [quality, alignment], quoted prompts with commas")
     func agiqa3k() throws {
         let ds = try DatasetLoader.load(.agiqa3k)
