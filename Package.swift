@@ -107,7 +107,7 @@ let package = Package(
             "CLIP", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQATestSupport", "IQATraining",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "Image2PromptTests", dependencies: ["CLIP", "IQAData", "IQATestSupport", "Image2Prompt", "Imaging", "NN", "Tensor"]),
-        .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "Tensor"]),
+        .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "Tensor", "TensorTestSupport"]),
         .testTarget(name: "IPIQADemoTests", dependencies: [
             "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "SynthAGI", "Tensor",
         ]),

@@ -113,7 +113,8 @@ extension DemoSuites {
         }
 
         @Test("--quick twice: same tables; each variant is a Trainer run on the demo's splits; the second run recomputes and rewrites nothing")
-        func quickTwice() throws {
+        func quickTwice() throws { try ThreadCountLock.exclusive { try quickTwiceLocked() } }
+        func quickTwiceLocked() throws {
             let scratch = try ScratchFolder("demo")
             defer { scratch.remove() }
             let folder = scratch.url

@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import Imaging
 import Tensor
+import IQATestSupport
 import Testing
 @testable import SynthAGI
 @testable import IPIQADemo
@@ -36,7 +37,8 @@ extension DemoSuites {
         }
 
         @Test("contrastive steps lower the loss on a fixed batch and keep the logit scale within [0, ln 100]; seeded → repeatable")
-        func contrastive() throws {
+        func contrastive() throws { try ThreadCountLock.exclusive { try contrastiveLocked() } }
+        func contrastiveLocked() throws {
             Threading.setThreads(2)
             func run() throws -> [Float] {
                 let world = try SynthWorld(seed: 5)
@@ -62,7 +64,8 @@ extension DemoSuites {
         }
 
         @Test("retrieval check: identical embeddings retrieve themselves (top-1 = 1 when images equal their texts' order)")
-        func retrieval() throws {
+        func retrieval() throws { try ThreadCountLock.exclusive { try retrievalLocked() } }
+        func retrievalLocked() throws {
             Threading.setThreads(2)
             let world = try SynthWorld(seed: 5)
             let pairs = try world.corpusPairs(CorpusSpec(count: 8, style: .natural), range: 0..<8)

@@ -25,7 +25,8 @@ func writeGrid(_ data: MiniAGIQA3k, variants: String? = nil, name: String = "gri
 @Suite("Experiment grids", .serialized)
 struct GridTests {
     @Test("a grid of 2 variants × 2 splits killed mid-way and resumed gives the same table; finished cells are not retrained")
-    func killAndResume() throws {
+    func killAndResume() throws { try ThreadCountLock.exclusive { try killAndResumeLocked() } }
+    func killAndResumeLocked() throws {
         let data = try MiniAGIQA3k(trainPrompts: 7, testPrompts: 3)
         defer { data.remove() }
         let grid = try ExperimentGrid.read(from: writeGrid(data))

@@ -17,7 +17,8 @@ struct ResumeTests {
     }
 
     @Test("a run stopped in mid-epoch and resumed ends with exactly the numbers and weights of an uninterrupted run")
-    func resumeIsExact() throws {
+    func resumeIsExact() throws { try ThreadCountLock.exclusive { try resumeIsExactLocked() } }
+    func resumeIsExactLocked() throws {
         let data = try MiniAGIQA3k()
         defer { data.remove() }
         var config = MiniAGIQA3k.config(epochs: 2)

@@ -1,4 +1,5 @@
 import Foundation
+import TensorTestSupport
 import Testing
 import Tensor
 @testable import SynthAGI
@@ -66,7 +67,8 @@ struct WorldTests {
     }
 
     @Test("results do not depend on the thread count or on how many prompts are asked for")
-    func threadAndSizeIndependence() throws {
+    func threadAndSizeIndependence() throws { try ThreadCountLock.exclusive { try threadAndSizeIndependenceLocked() } }
+    func threadAndSizeIndependenceLocked() throws {
         let world = try SynthWorld(seed: 5)
         let before = Threading.workers
         Threading.setThreads(1)
