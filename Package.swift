@@ -2,7 +2,11 @@
 // IP-IQA in Swift: image–prompt quality assessment of AI-generated images on a CLIP RN50 backbone.
 import PackageDescription
 
-let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// `-Ounchecked` only for the numbers engine (Tensor, NN): pure kernels behind shape checks that stay in every build
+// (`checkShape`, `enginePrecondition`), fed only by callers that validated their input. Every target that reads files,
+// metadata or flags is built checked, so a bad value stops with an error instead of corrupting memory.
+let engine: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+let checked: [SwiftSetting] = [.unsafeFlags(["-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "IPIQA",
@@ -32,41 +36,41 @@ let package = Package(
         // Own AVX-512 (fp32 / bf16) packed-weight GEMM microkernels, runtime-dispatched.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Numbers engine: storage, kernels, autodiff, threading.
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: engine),
         // Layers, parameters, optimizers, losses.
-        .target(name: "NN", dependencies: ["Tensor", "CKernels"], swiftSettings: optimized),
+        .target(name: "NN", dependencies: ["Tensor", "CKernels"], swiftSettings: engine),
         // Safe checkpoint readers: pickle (no code execution), PyTorch zip, TorchScript, safetensors.
         .target(name: "Checkpoints", dependencies: ["Archive"]),
         // Exact port of CLIP's SimpleTokenizer.
         .target(name: "CLIPTokenizer", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // Image decoding/encoding and PIL-compatible resampling.
-        .target(name: "Imaging", dependencies: ["CImageCodecsShim"], swiftSettings: optimized),
+        .target(name: "Imaging", dependencies: ["CImageCodecsShim"], swiftSettings: checked),
         // CLIP ModifiedResNet + text Transformer.
-        .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: optimized),
+        .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: checked),
         // Dataset readers, split protocols.
         .target(name: "IQAData", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
         // The IP-IQA model: configuration and fusion, pools, heads, model file format, attention maps.
-        .target(name: "IQAModel", dependencies: ["CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
+        .target(name: "IQAModel", dependencies: ["CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Training: trainer, steps, configuration, resume state, run results, data pipeline, feature store and modes.
         .target(name: "IQATraining", dependencies: [
             "Archive", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
-        ], swiftSettings: optimized),
+        ], swiftSettings: checked),
         // Scoring with a trained model: single images, CSV batches, output writers.
         .target(name: "IQAScoring", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
-                swiftSettings: optimized),
+                swiftSettings: checked),
         // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
-        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
+        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
         .target(name: "Benchmarks", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATraining", "NN", "Tensor"],
-                swiftSettings: optimized),
+                swiftSettings: checked),
         // The embedded synthetic AGIQA world (prompts, renderer, generators, MOS model, dataset writers).
-        .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: optimized),
+        .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: checked),
         // `ipiqa demo`: the whole method on the synthetic world (tiny CLIP, Image2Prompt, IP-IQA variants, tables).
         .target(name: "IPIQADemo", dependencies: [
             "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
-        ], swiftSettings: optimized),
+        ], swiftSettings: checked),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
             "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",

@@ -36,6 +36,8 @@ public final class Trainer {
 
     public var config: TrainingConfiguration { manifest.config }
     private let tokenizer: CLIPTokenizer?
+    /// This process's exclusive lock on the run folder, held as long as the trainer lives.
+    private let lock: RunLock
 
     /// What ``afterStep`` sees.
     public struct StepEvent: Sendable {
@@ -50,26 +52,36 @@ public final class Trainer {
                             progress: ProgressReporter = ProgressReporter()) throws {
         try config.validate()
         let layout = RunLayout(output)
-        if FileManager.default.fileExists(atPath: layout.manifest.path) {
-            throw TrainingError.badResume(directory: output.path, reason: "it already holds a run (run.json); continue it with --resume or choose another --out")
-        }
         let manifest = RunManifest(config: config, clip: clip.path, dataset: kind, labels: labels?.path, root: root.path, csvColumns: csvColumns)
         let dataset = try manifest.loadDataset()
+        // The model's configuration against the CLIP checkpoint (heads dividing its widths, …) before anything is written.
+        let clipConfig = try CLIPModel.configuration(of: clip)
+        try config.modelConfiguration(outputNames: dataset.scoreNames).validate(featureChannels: clipConfig.featureChannels, source: clip.path)
         let splits = try given ?? SplitMaker.make(config.resolvedProtocol(for: kind), dataset: dataset, kind: kind, count: config.splits,
                                                   seed: Int(truncatingIfNeeded: config.seed), grouped: config.grouped)
         guard splits.count == config.splits else {
             throw TrainingError.invalidConfiguration(["\(splits.count) splits given, but the configuration asks for \(config.splits)"])
         }
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        // One writer per folder: the check for an existing run and the writes below happen under the lock.
+        let lock = try RunLock(directory: output)
+        if FileManager.default.fileExists(atPath: layout.manifest.path) {
+            guard !layout.holdsProgress else {
+                throw TrainingError.badResume(directory: output.path, reason: "it already holds a run (run.json); continue it with --resume or choose another --out")
+            }
+            progress.log("\(output.path): replacing a run that never completed an epoch")
+        }
         try SplitSet(splits: splits).write(to: layout.splits)
         try manifest.write(to: layout.manifest)
-        try self.init(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress)
+        try self.init(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock)
     }
 
     /// Continues the run stored in `directory`. `threads` overrides the stored thread count (numbers then may
     /// differ in the last bits from an uninterrupted run).
     public static func resume(directory: URL, progress: ProgressReporter = ProgressReporter(), threads: Int? = nil) throws -> Trainer {
         let layout = RunLayout(directory)
+        _ = try RunManifest.read(from: layout.manifest)
+        let lock = try RunLock(directory: directory)
+        // Read again under the lock: a writer that held it may have replaced the run.
         var manifest = try RunManifest.read(from: layout.manifest)
         if let threads { manifest.config.threads = threads }
         let dataset = try manifest.loadDataset()
@@ -77,10 +89,11 @@ public final class Trainer {
         guard splits.count == manifest.config.splits else {
             throw TrainingError.badResume(directory: directory.path, reason: "splits.json has \(splits.count) splits, run.json asks for \(manifest.config.splits)")
         }
-        return try Trainer(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress)
+        return try Trainer(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock)
     }
 
-    init(manifest: RunManifest, layout: RunLayout, dataset: Dataset, splits: [Split], progress: ProgressReporter) throws {
+    init(manifest: RunManifest, layout: RunLayout, dataset: Dataset, splits: [Split], progress: ProgressReporter, lock: RunLock) throws {
+        self.lock = lock
         try manifest.config.validate()
         try SplitSet(splits: splits).validate(against: dataset)
         self.manifest = manifest

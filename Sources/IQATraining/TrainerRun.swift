@@ -79,4 +79,19 @@ public struct RunLayout: Sendable {
     public func bestModel(_ k: Int) -> URL { splitDirectory(k).appendingPathComponent("model_best.safetensors") }
     public func finalModel(_ k: Int) -> URL { splitDirectory(k).appendingPathComponent("model_final.safetensors") }
     public func file(_ k: Int, _ name: String) -> URL { splitDirectory(k).appendingPathComponent(name) }
+
+    /// Whether the run has completed at least one epoch (a resumable state, a finished split or metrics exist). A
+    /// run folder without progress — a run that failed or was killed before its first epoch ended — may be replaced
+    /// by a new run.
+    public var holdsProgress: Bool {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: metrics.path) { return true }
+        let entries = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in entries where name.hasPrefix("split_") {
+            let folder = directory.appendingPathComponent(name)
+            for file in ["training_state.safetensors", "result.json", "model_final.safetensors", "model_best.safetensors"]
+                where fm.fileExists(atPath: folder.appendingPathComponent(file).path) { return true }
+        }
+        return false
+    }
 }
