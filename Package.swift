@@ -44,7 +44,7 @@ let package = Package(
         // Exact port of CLIP's SimpleTokenizer.
         .target(name: "CLIPTokenizer", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // Image decoding/encoding and PIL-compatible resampling.
-        .target(name: "Imaging", dependencies: ["CImageCodecsShim"], swiftSettings: checked),
+        .target(name: "Imaging", dependencies: ["Archive", "CImageCodecsShim"], swiftSettings: checked),
         // CLIP ModifiedResNet + text Transformer.
         .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: checked),
         // Dataset readers, split protocols.
@@ -52,7 +52,7 @@ let package = Package(
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
         // The IP-IQA model: configuration and fusion, pools, heads, model file format, attention maps.
-        .target(name: "IQAModel", dependencies: ["CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: checked),
+        .target(name: "IQAModel", dependencies: ["Archive", "CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Training: trainer, steps, configuration, resume state, run results, data pipeline, feature store and modes.
         .target(name: "IQATraining", dependencies: [
             "Archive", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
@@ -73,7 +73,7 @@ let package = Package(
         ], swiftSettings: checked),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
-            "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
+            "Archive", "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
             "Image2Prompt", "Imaging", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -82,9 +82,9 @@ let package = Package(
         // fixture builders of IQATestSupport (scratch folders, pattern images, tiny CLIP / IP-IQA models, mini datasets).
         // Fixture reader, error measures and tolerances of the numerical tests (Tensor only, so the engine's tests stay light).
         .target(name: "TensorTestSupport", dependencies: ["Tensor"], path: "Tests/TensorTestSupport"),
-        .target(name: "IQATestSupport", dependencies: ["CLIP", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor", "TensorTestSupport"],
+        .target(name: "IQATestSupport", dependencies: ["CLIP", "Checkpoints", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor", "TensorTestSupport"],
                 path: "Tests/IQATestSupport"),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CZlib"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),

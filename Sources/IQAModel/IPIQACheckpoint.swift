@@ -1,3 +1,4 @@
+import Archive
 import Checkpoints
 import CLIP
 import Foundation
@@ -31,6 +32,11 @@ public enum IPIQACheckpoint {
         }
         let decoder = JSONDecoder()
         let config: IPIQAConfiguration, clipConfig: CLIPConfiguration
+        for (name, json) in [("ipiqa_config", iqaJSON), ("clip_config", clipJSON)] {
+            if let key = JSONText.duplicateKey(in: Data(json.utf8)) {
+                throw IPIQAError.notAModel(file: url.path, reason: "\(name) in the metadata has the key '\(key)' twice")
+            }
+        }
         do {
             config = try decoder.decode(IPIQAConfiguration.self, from: Data(iqaJSON.utf8))
             clipConfig = try decoder.decode(CLIPConfiguration.self, from: Data(clipJSON.utf8))

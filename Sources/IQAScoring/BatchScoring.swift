@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import Imaging
 import IQAData
@@ -104,7 +105,7 @@ public struct BatchScorer {
         if wantMaps, !scorer.usesText { throw IPIQAError.imageOnlyModel(file: scorer.source) }
         if let attentionDirectory {
             do { try FileManager.default.createDirectory(at: attentionDirectory, withIntermediateDirectories: true) } catch {
-                throw ScoringError.output(path: attentionDirectory.path, reason: "cannot create folder (\(error.localizedDescription))")
+                throw ScoringError.output(path: attentionDirectory.path, reason: "cannot create folder (\(FileProblem.describe(error)))")
             }
         }
         let mapNames = Self.overlayNames(requests)

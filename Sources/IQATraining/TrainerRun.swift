@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import IQAData
 
@@ -41,7 +42,7 @@ public struct RunManifest: Codable, Sendable, Equatable {
     public static func read(from url: URL) throws -> RunManifest {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TrainingError.badResume(directory: url.deletingLastPathComponent().path, reason: "no readable run.json (\(error.localizedDescription))")
+            throw TrainingError.badResume(directory: url.deletingLastPathComponent().path, reason: "no readable run.json (\(FileProblem.describe(error)))")
         }
         do {
             let m = try JSONDecoder().decode(RunManifest.self, from: data)

@@ -1,3 +1,4 @@
+import Archive
 import CLIP
 import Foundation
 import IQAData
@@ -217,7 +218,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public static func read(from url: URL) throws -> TrainingConfiguration {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TrainingError.badConfigFile(file: url.path, reason: error.localizedDescription)
+            throw TrainingError.badConfigFile(file: url.path, reason: FileProblem.readProblem(url, regularFileOnly: false) ?? FileProblem.describe(error))
+        }
+        if let key = JSONText.duplicateKey(in: data) {
+            throw TrainingError.badConfigFile(file: url.path, reason: "the key '\(key)' appears twice in one object")
         }
         let keys: [String]
         do { keys = try JSONDecoder().decode(KeyList.self, from: data).keys } catch {

@@ -68,7 +68,22 @@ struct TrainCommand: ParsableCommand {
                                       labels: labels.map { URL(fileURLWithPath: $0) }, root: URL(fileURLWithPath: root),
                                       csvColumns: columns.columns(for: dataset), output: URL(fileURLWithPath: out), progress: progress)
             }
-            let report = try trainer.run()
+            let directory = trainer.layout.directory.path
+            let stops = StopSignals(immediateMessage: "stopped before the first training step; nothing partial was written "
+                                    + "(run the same command again, or continue with: ipiqa train --resume \(directory))")
+            trainer.afterStep = { event in
+                guard let sig = stops.check() else { return }
+                let done = event.epoch - 1
+                throw TrainingError.stopped(directory: directory, signal: StopSignals.name(sig),
+                                            completedEpochs: "split \(event.split + 1), epoch \(event.epoch) abandoned after step \(event.step); "
+                                                + "\(done) epoch\(done == 1 ? "" : "s") of this split kept")
+            }
+            let report: RunReport
+            do { report = try trainer.run() } catch let e as TrainingError {
+                guard case .stopped = e, let sig = stops.check() else { throw e }
+                CLI.printError(e.errorDescription ?? "stopped")
+                throw ExitCode(128 + sig)
+            }
             CLI.note("wrote \(trainer.layout.metrics.path)")
             for s in report.splits {
                 let (selection, picked) = s.headline

@@ -1,0 +1,78 @@
+import Foundation
+import IQAData
+import IQATestSupport
+import Testing
+@testable import IQATraining
+
+/// One writer per run folder, and failures before the first epoch that leave nothing in the way of a retry.
+@Suite("Run folders: lock, retry after early failure, configuration checked first", .serialized)
+struct RunFolderTests {
+    @Test("a second lock on a run folder fails naming the holder's pid; the lock goes with its holder")
+    func lock() throws {
+        let scratch = try ScratchFolder("runlock")
+        defer { scratch.remove() }
+        let folder = scratch.file("run")
+        var first: RunLock? = try RunLock(directory: folder)
+        #expect(first != nil)
+        #expect(throws: TrainingError.runLocked(directory: folder.path, pid: getpid())) { _ = try RunLock(directory: folder) }
+        let text = TrainingError.runLocked(directory: folder.path, pid: getpid()).errorDescription ?? ""
+        #expect(text.contains(folder.path) && text.contains("pid \(getpid())"))
+        first = nil
+        _ = try RunLock(directory: folder)
+    }
+
+    @Test("a new run into a folder that another trainer holds is refused; nothing of the first run is touched")
+    func concurrentTrainers() throws {
+        let data = try MiniAGIQA3k(trainPrompts: 2, testPrompts: 1)
+        defer { data.remove() }
+        let out = data.file("run")
+        let first = try Trainer(config: MiniAGIQA3k.config(), clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images, output: out)
+        let splits = try Data(contentsOf: first.layout.splits)
+        var other = MiniAGIQA3k.config()
+        other.seed = 7
+        #expect(throws: TrainingError.runLocked(directory: out.path, pid: getpid())) {
+            _ = try Trainer(config: other, clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images, output: out)
+        }
+        #expect(throws: TrainingError.runLocked(directory: out.path, pid: getpid())) { _ = try Trainer.resume(directory: out) }
+        #expect(try Data(contentsOf: first.layout.splits) == splits)
+    }
+
+    @Test("a run that failed before its first epoch does not block a retry into the same folder; one with progress does")
+    func retryAfterEarlyFailure() throws {
+        let data = try MiniAGIQA3k(trainPrompts: 2, testPrompts: 1)
+        defer { data.remove() }
+        let out = data.file("run")
+        let victim = data.images.appendingPathComponent(data.names[0])
+        let good = try Data(contentsOf: victim)
+        try Data("not an image".utf8).write(to: victim)
+        #expect(throws: TrainingError.self) {
+            try Trainer(config: MiniAGIQA3k.config(), clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images, output: out).run()
+        }
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("run.json").path))
+        try good.write(to: victim)
+        let report = try Trainer(config: MiniAGIQA3k.config(), clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images,
+                                 output: out).run()
+        #expect(report.complete)
+        #expect(throws: TrainingError.self) {
+            _ = try Trainer(config: MiniAGIQA3k.config(), clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images, output: out)
+        }
+    }
+
+    @Test("cross heads that do not divide the checkpoint's channels are refused before the run folder is created")
+    func crossHeadsFirst() throws {
+        let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
+        defer { data.remove() }
+        let out = data.file("run")
+        for heads in [7, 3, 5000, 0] {
+            var config = MiniAGIQA3k.config()
+            config.crossHeads = heads
+            do {
+                _ = try Trainer(config: config, clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images, output: out)
+                Issue.record("crossHeads \(heads) accepted")
+            } catch {
+                #expect("\(error.localizedDescription)".contains("crossHeads"), "\(error.localizedDescription)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: out.path))
+        }
+    }
+}
