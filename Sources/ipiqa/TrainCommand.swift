@@ -52,6 +52,9 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
+            // Caught from the start: a signal before the first step ends the process at once (nothing is half-written).
+            let stops = StopSignals(immediateMessage: "stopped before the first training step; nothing partial was written "
+                                    + "(run the same command again, or continue with: ipiqa train --resume \(resume ?? out))")
             let progress = ProgressReporter()
             let trainer: Trainer
             if let resume {
@@ -69,8 +72,6 @@ struct TrainCommand: ParsableCommand {
                                       csvColumns: columns.columns(for: dataset), output: URL(fileURLWithPath: out), progress: progress)
             }
             let directory = trainer.layout.directory.path
-            let stops = StopSignals(immediateMessage: "stopped before the first training step; nothing partial was written "
-                                    + "(run the same command again, or continue with: ipiqa train --resume \(directory))")
             trainer.afterStep = { event in
                 guard let sig = stops.check() else { return }
                 let done = event.epoch - 1
