@@ -17,6 +17,8 @@ let package = Package(
             "IQAModel", "IQATraining", "IQAScoring", "Image2Prompt", "SynthAGI", "IPIQADemo",
         ]),
         .executable(name: "ipiqa", targets: ["ipiqa"]),
+        // The parsers' fuzzing entry points, for the libFuzzer targets of the separate package in Fuzz/.
+        .library(name: "IPIQAParserFuzzing", targets: ["ParserFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,6 +73,10 @@ let package = Package(
         .target(name: "IPIQADemo", dependencies: [
             "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
         ], swiftSettings: checked),
+        // One entry point per parser of untrusted input (libFuzzer targets in Fuzz/; corpus replay in the tests).
+        .target(name: "ParserFuzzing", dependencies: [
+            "Archive", "Checkpoints", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "IQATraining", "Imaging",
+        ], swiftSettings: checked),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
             "Archive", "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
@@ -106,6 +112,8 @@ let package = Package(
         .testTarget(name: "IPIQADemoTests", dependencies: [
             "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "SynthAGI", "Tensor",
         ]),
+        // Every committed fuzzing corpus and crash-regression input (Fuzz/Corpus, Fuzz/Regressions) through its parser.
+        .testTarget(name: "ParserFuzzingTests", dependencies: ["ParserFuzzing"]),
         // End to end through the built `ipiqa` binary.
         .testTarget(name: "CLITests", dependencies: ["Checkpoints", "IQATestSupport"]),
     ]

@@ -36,8 +36,9 @@ public final class Trainer {
 
     public var config: TrainingConfiguration { manifest.config }
     private let tokenizer: CLIPTokenizer?
-    /// This process's exclusive lock on the run folder, held as long as the trainer lives.
-    private let lock: RunLock
+    /// This process's exclusive lock on the run folder: taken when the run is created or resumed, held until
+    /// ``run()`` returns or throws (taken again if `run()` is called again).
+    private var lock: RunLock?
 
     /// What ``afterStep`` sees.
     public struct StepEvent: Sendable {
@@ -107,6 +108,8 @@ public final class Trainer {
     /// Trains every split not yet finished and returns the report (also written to `metrics.json`).
     @discardableResult
     public func run() throws -> RunReport {
+        if lock == nil { lock = try RunLock(directory: layout.directory) }
+        defer { lock = nil }
         if let t = config.threads { Threading.setThreads(t) }
         let root = URL(fileURLWithPath: manifest.root)
         for w in dataset.warnings { progress.log(w.description) }
