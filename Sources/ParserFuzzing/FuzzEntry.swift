@@ -82,10 +82,10 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
         precondition(image.pixels.count == image.width * image.height * 3)
     }
 
-    private static let tokenizer = try? CLIPTokenizer()
+    private static let sharedTokenizer = try? CLIPTokenizer()
 
     private static func tokenize(_ data: Data) {
-        guard let tokenizer else { return }
+        guard let tokenizer = sharedTokenizer else { return }
         let text = String(decoding: data, as: UTF8.self)
         _ = tokenizer.clean(text)
         if let rows = try? tokenizer.tokenize([text], contextLength: 77, truncate: true) { precondition(rows[0].count == 77) }
