@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "IQADataTests", dependencies: ["IQAData", "IQATestSupport", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAModelTests", dependencies: [
-            "CLIP", "IQAModel", "IQAScoring", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
+            "CLIP", "CLIPTokenizer", "IQAModel", "IQAScoring", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQATrainingTests", dependencies: [
             "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",

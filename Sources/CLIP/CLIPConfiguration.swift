@@ -101,6 +101,27 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         if !problems.isEmpty { throw CLIPError.badConfiguration(file: source, reason: problems.joined(separator: "; ")) }
     }
 
+    /// Bytes of the largest activation the image tower holds for `batch` images of `resolution` px: layer1's output
+    /// `[N, R/4, R/4, 4·width]` floats, `N · R² · width` bytes (saturating instead of overflowing).
+    public func largestActivationBytes(batch: Int, resolution: Int) -> Int {
+        [batch, resolution, resolution, visionWidth].reduce(1) { a, b in
+            let (p, o) = a.multipliedReportingOverflow(by: max(b, 0))
+            return o ? Int.max : p
+        }
+    }
+
+    /// Refuses a batch whose activations cannot fit this machine's memory (an activation map above an eighth of it),
+    /// as an error instead of a failed allocation in the middle of the forward pass.
+    public func checkMemory(batch: Int, resolution: Int) throws {
+        let bytes = largestActivationBytes(batch: batch, resolution: resolution)
+        let budget = Int(clamping: ProcessInfo.processInfo.physicalMemory / 8)
+        guard bytes <= budget else {
+            func gb(_ b: Int) -> String { String(format: "%.1f GB", Double(b) / 1e9) }
+            throw CLIPError.badInput("\(batch) image(s) of \(resolution)×\(resolution) px need activation maps of about \(gb(bytes)) each, "
+                + "more than this machine's memory allows (\(gb(budget)) per map): lower the batch size or the resolution")
+        }
+    }
+
     /// The fields in which `other` differs from this configuration, as `name: this vs other` (empty: equal).
     public func differences(from other: CLIPConfiguration) -> [String] {
         var d: [String] = []

@@ -70,6 +70,7 @@ public final class CLIPEmbedder {
     public func validate() throws {
         if let problem = CLIPConfiguration.resolutionProblem(resolution) { throw CLIPError.badInput(problem) }
         guard config.batchSize > 0 else { throw CLIPError.badInput("batch size must be positive, got \(config.batchSize)") }
+        try model.config.checkMemory(batch: config.batchSize, resolution: resolution)
     }
 
     /// Embeddings of every image file and every prompt (either list may be empty).

@@ -1,4 +1,5 @@
 import CLIP
+import CLIPTokenizer
 import Foundation
 import IQAModel
 import IQATestSupport
@@ -115,6 +116,18 @@ struct HostileModelFileTests {
             f.metadata["ipiqa_config"] = f.metadata["ipiqa_config"].map { "{\"crossHeads\":7," + $0.dropFirst() }
         }
         expectRefused(bad, ["ipiqa_config", "'crossHeads' twice"])
+    }
+
+    @Test("a batch whose activations cannot fit in memory is an error before the forward pass, not a failed allocation")
+    func memoryBound() throws {
+        let clip = TrainerFixtures.tinyCLIP
+        #expect(clip.largestActivationBytes(batch: 2, resolution: 64) == 2 * 64 * 64 * clip.visionWidth)
+        #expect(clip.largestActivationBytes(batch: Int.max, resolution: 4096) == Int.max)
+        try clip.checkMemory(batch: 8, resolution: 64)
+        #expect(throws: CLIPError.self) { try clip.checkMemory(batch: 1 << 40, resolution: 4096) }
+        let embedder = CLIPEmbedder(model: CLIPModel(config: clip), tokenizer: try CLIPTokenizer(),
+                                    config: CLIPEmbedConfiguration(resolution: 4096, batchSize: 1 << 40))
+        #expect(throws: CLIPError.self) { try embedder.validate() }
     }
 
     @Test("an honest file still loads after a round trip through the forger")
