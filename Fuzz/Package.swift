@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // libFuzzer targets, one per parser of untrusted input (see docs/safety.md). Built and run by `make fuzz`:
-//   swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+//   swift build -c release -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
 // Each target calls one `FuzzEntry` of the main package's `ParserFuzzing` library; the same entries replay the
 // corpora (Corpus/<target>) and crash regressions (Regressions/<target>) in the main test suite.
 import PackageDescription

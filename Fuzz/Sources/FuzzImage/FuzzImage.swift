@@ -1,9 +1,0 @@
-import Foundation
-import ParserFuzzing
-
-/// libFuzzer entry: every input goes to ``FuzzEntry/image``.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
-    FuzzEntry.image.run(Data(bytes: bytes, count: count))
-    return 0
-}
