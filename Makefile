@@ -33,14 +33,14 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p Fuzz/.work/$$t; \
 		echo "== $$t for $(FUZZ_SECONDS) s"; \
-		Fuzz/.build/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=30 -detect_leaks=0 -print_final_stats=1 \
+		ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=30 -detect_leaks=0 -print_final_stats=1 \
 			-artifact_prefix=Fuzz/Crashes/$$t- Fuzz/.work/$$t Fuzz/Corpus/$$t || exit 1; \
 	done
 
 # Every corpus and regression input once through the sanitized targets (the test suite replays them unsanitized).
 fuzz-replay: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
-		Fuzz/.build/release/$$t -runs=0 -detect_leaks=0 Fuzz/Corpus/$$t $$( [ -d Fuzz/Regressions/$$t ] && echo Fuzz/Regressions/$$t ) || exit 1; \
+		ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/release/$$t -runs=0 -detect_leaks=0 Fuzz/Corpus/$$t $$( [ -d Fuzz/Regressions/$$t ] && echo Fuzz/Regressions/$$t ) || exit 1; \
 	done
 
 # The C kernels and codec shims under address and undefined-behaviour sanitizers (their test suites).
