@@ -110,6 +110,8 @@ public final class Trainer {
     public func run() throws -> RunReport {
         if lock == nil { lock = try RunLock(directory: layout.directory) }
         defer { lock = nil }
+        // Temporary files of a writer that was killed mid-write (kill -9); under the lock no live writer owns one.
+        for name in layout.removeStaleTemporaryFiles() { progress.log("removed \(name), left by an interrupted write") }
         if let t = config.threads { Threading.setThreads(t) }
         let root = URL(fileURLWithPath: manifest.root)
         for w in dataset.warnings { progress.log(w.description) }

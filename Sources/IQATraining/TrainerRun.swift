@@ -81,6 +81,23 @@ public struct RunLayout: Sendable {
     public func finalModel(_ k: Int) -> URL { splitDirectory(k).appendingPathComponent("model_final.safetensors") }
     public func file(_ k: Int, _ name: String) -> URL { splitDirectory(k).appendingPathComponent(name) }
 
+    /// Deletes the temporary files of interrupted atomic writes (`.<name>.<pid>-<n>.partial…`, see `AtomicFile`) in the
+    /// run folder and its split folders, and returns their relative paths. Call only while holding the ``RunLock``.
+    @discardableResult
+    public func removeStaleTemporaryFiles() -> [String] {
+        let fm = FileManager.default
+        var removed: [String] = []
+        var folders = [""]
+        folders += ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasPrefix("split_") }
+        for folder in folders {
+            let url = folder.isEmpty ? directory : directory.appendingPathComponent(folder)
+            for name in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where name.hasPrefix(".") && name.contains(".partial") {
+                if (try? fm.removeItem(at: url.appendingPathComponent(name))) != nil { removed.append(folder.isEmpty ? name : folder + "/" + name) }
+            }
+        }
+        return removed
+    }
+
     /// Whether the run has completed at least one epoch (a resumable state, a finished split or metrics exist). A
     /// run folder without progress — a run that failed or was killed before its first epoch ended — may be replaced
     /// by a new run.

@@ -58,6 +58,20 @@ struct RunFolderTests {
         }
     }
 
+    @Test("temporary files left by a killed writer are removed by the next one; other files stay")
+    func staleTemporaryFiles() throws {
+        let scratch = try ScratchFolder("stale-partial")
+        defer { scratch.remove() }
+        let layout = RunLayout(scratch.url)
+        try FileManager.default.createDirectory(at: layout.splitDirectory(0), withIntermediateDirectories: true)
+        let stale = [".metrics.999-1.partial.json", "split_00/.model_best.999-6.partial.safetensors"]
+        let kept = ["metrics.json", "split_00/model_best.safetensors", "split_00/notes.partial.txt"]
+        for name in stale + kept { try Data("x".utf8).write(to: scratch.file(name)) }
+        #expect(Set(layout.removeStaleTemporaryFiles()) == Set(stale))
+        for name in stale { #expect(!FileManager.default.fileExists(atPath: scratch.file(name).path)) }
+        for name in kept { #expect(FileManager.default.fileExists(atPath: scratch.file(name).path)) }
+    }
+
     @Test("cross heads that do not divide the checkpoint's channels are refused before the run folder is created")
     func crossHeadsFirst() throws {
         let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
