@@ -58,6 +58,7 @@ public final class Trainer {
         // The model's configuration against the CLIP checkpoint (heads dividing its widths, …) before anything is written.
         let clipConfig = try CLIPModel.configuration(of: clip)
         try config.modelConfiguration(outputNames: dataset.scoreNames).validate(featureChannels: clipConfig.featureChannels, source: clip.path)
+        try clipConfig.checkMemory(batch: max(config.effectiveMicroBatch, config.evalBatchSize), resolution: config.resolution)
         let splits = try given ?? SplitMaker.make(config.resolvedProtocol(for: kind), dataset: dataset, kind: kind, count: config.splits,
                                                   seed: Int(truncatingIfNeeded: config.seed), grouped: config.grouped)
         guard splits.count == config.splits else {

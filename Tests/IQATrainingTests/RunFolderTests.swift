@@ -72,6 +72,24 @@ struct RunFolderTests {
         for name in kept { #expect(FileManager.default.fileExists(atPath: scratch.file(name).path)) }
     }
 
+    @Test("batches whose activations cannot fit in memory are refused before the run folder is created")
+    func memoryFirst() throws {
+        let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
+        defer { data.remove() }
+        let out = data.file("run")
+        var config = MiniAGIQA3k.config()
+        config.resolution = 4096
+        config.batchSize = 1 << 20
+        config.evalBatchSize = 1 << 20
+        do {
+            _ = try Trainer(config: config, clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images, output: out)
+            Issue.record("a batch of 2^20 images of 4096 px was accepted")
+        } catch {
+            #expect(error.localizedDescription.contains("lower the batch size or the resolution"), "\(error.localizedDescription)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
     @Test("cross heads that do not divide the checkpoint's channels are refused before the run folder is created")
     func crossHeadsFirst() throws {
         let data = try MiniAGIQA3k(trainPrompts: 1, testPrompts: 1)
