@@ -2,7 +2,11 @@
 // IP-IQA in Swift: image–prompt quality assessment of AI-generated images on a CLIP RN50 backbone.
 import PackageDescription
 
-let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// `-Ounchecked` only for the numbers engine (Tensor, NN): pure kernels behind shape checks that stay in every build
+// (`checkShape`, `enginePrecondition`), fed only by callers that validated their input. Every target that reads files,
+// metadata or flags is built checked, so a bad value stops with an error instead of corrupting memory.
+let engine: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+let checked: [SwiftSetting] = [.unsafeFlags(["-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "IPIQA",
@@ -13,6 +17,8 @@ let package = Package(
             "IQAModel", "IQATraining", "IQAScoring", "Image2Prompt", "SynthAGI", "IPIQADemo", "IQAExperiments",
         ]),
         .executable(name: "ipiqa", targets: ["ipiqa"]),
+        // The parsers' fuzzing entry points, for the libFuzzer targets of the separate package in Fuzz/.
+        .library(name: "IPIQAParserFuzzing", targets: ["ParserFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,48 +40,52 @@ let package = Package(
         // Own AVX-512 (fp32 / bf16) packed-weight GEMM microkernels, runtime-dispatched.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Numbers engine: storage, kernels, autodiff, threading.
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: engine),
         // Layers, parameters, optimizers, losses.
-        .target(name: "NN", dependencies: ["Tensor", "CKernels"], swiftSettings: optimized),
+        .target(name: "NN", dependencies: ["Tensor", "CKernels"], swiftSettings: engine),
         // Safe checkpoint readers: pickle (no code execution), PyTorch zip, TorchScript, safetensors.
         .target(name: "Checkpoints", dependencies: ["Archive"]),
         // Exact port of CLIP's SimpleTokenizer.
         .target(name: "CLIPTokenizer", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // Image decoding/encoding and PIL-compatible resampling.
-        .target(name: "Imaging", dependencies: ["CImageCodecsShim"], swiftSettings: optimized),
+        .target(name: "Imaging", dependencies: ["Archive", "CImageCodecsShim"], swiftSettings: checked),
         // CLIP ModifiedResNet + text Transformer.
-        .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: optimized),
+        .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: checked),
         // Dataset readers, split protocols.
         .target(name: "IQAData", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.
         .target(name: "IQAMetrics", dependencies: []),
         // The IP-IQA model: configuration and fusion, pools, heads, model file format, attention maps.
-        .target(name: "IQAModel", dependencies: ["CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
+        .target(name: "IQAModel", dependencies: ["Archive", "CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Training: trainer, steps, configuration, resume state, run results, data pipeline, feature store and modes.
         .target(name: "IQATraining", dependencies: [
             "Archive", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
-        ], swiftSettings: optimized),
+        ], swiftSettings: checked),
         // Scoring with a trained model: single images, CSV batches, output writers.
         .target(name: "IQAScoring", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
-                swiftSettings: optimized),
+                swiftSettings: checked),
         // Experiments: the baselines (CLIPScore, CLIP-IQA, ridge probes) and grids of ordinary training runs with their tables.
         .target(name: "IQAExperiments", dependencies: [
             "CBLAS", "CLAPACK", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQATraining", "Imaging",
         ]),
         // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
-        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
+        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
         .target(name: "Benchmarks", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATraining", "NN", "Tensor"],
-                swiftSettings: optimized),
+                swiftSettings: checked),
         // The embedded synthetic AGIQA world (prompts, renderer, generators, MOS model, dataset writers).
-        .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: optimized),
+        .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: checked),
         // `ipiqa demo`: the whole method on the synthetic world (tiny CLIP, Image2Prompt, IP-IQA variants, tables).
         .target(name: "IPIQADemo", dependencies: [
             "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
-        ], swiftSettings: optimized),
+        ], swiftSettings: checked),
+        // One entry point per parser of untrusted input (libFuzzer targets in Fuzz/; corpus replay in the tests).
+        .target(name: "ParserFuzzing", dependencies: [
+            "Archive", "Checkpoints", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "IQATraining", "Imaging",
+        ], swiftSettings: checked),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
-            "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
+            "Archive", "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
             "Image2Prompt", "Imaging", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -84,9 +94,9 @@ let package = Package(
         // fixture builders of IQATestSupport (scratch folders, pattern images, tiny CLIP / IP-IQA models, mini datasets).
         // Fixture reader, error measures and tolerances of the numerical tests (Tensor only, so the engine's tests stay light).
         .target(name: "TensorTestSupport", dependencies: ["Tensor"], path: "Tests/TensorTestSupport"),
-        .target(name: "IQATestSupport", dependencies: ["CLIP", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor", "TensorTestSupport"],
+        .target(name: "IQATestSupport", dependencies: ["CLIP", "Checkpoints", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor", "TensorTestSupport"],
                 path: "Tests/IQATestSupport"),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CZlib"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CKernels", "TensorTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Archive", "Checkpoints"], resources: [.copy("Fixtures")]),
@@ -96,7 +106,7 @@ let package = Package(
         .testTarget(name: "IQADataTests", dependencies: ["IQAData", "IQATestSupport", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAModelTests", dependencies: [
-            "CLIP", "Checkpoints", "IQAModel", "IQAScoring", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
+            "CLIP", "CLIPTokenizer", "Checkpoints", "IQAModel", "IQAScoring", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQATrainingTests", dependencies: [
             "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
@@ -111,6 +121,8 @@ let package = Package(
         .testTarget(name: "IPIQADemoTests", dependencies: [
             "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "SynthAGI", "Tensor",
         ]),
+        // Every committed fuzzing corpus and crash-regression input (Fuzz/Corpus, Fuzz/Regressions) through its parser.
+        .testTarget(name: "ParserFuzzingTests", dependencies: ["ParserFuzzing"]),
         // End to end through the built `ipiqa` binary.
         .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATestSupport"]),
     ]

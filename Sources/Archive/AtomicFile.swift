@@ -48,13 +48,13 @@ public enum AtomicFile {
     /// Writes `data` to `url` atomically; throws ``Failure`` naming what went wrong.
     public static func write(_ data: Data, to url: URL) throws {
         try write(to: url) { temp in
-            do { try data.write(to: temp) } catch { throw Failure(reason: "cannot write (\(error.localizedDescription))") }
+            do { try data.write(to: temp) } catch { throw Failure(reason: "cannot write (\(FileProblem.describe(error)))") }
         }
     }
 
     /// The reason of `error` for messages: a ``Failure``'s text, else the error's description.
     public static func reason(_ error: Error) -> String {
-        (error as? Failure)?.reason ?? error.localizedDescription
+        (error as? Failure)?.reason ?? FileProblem.describe(error)
     }
 
     private final class Counter: @unchecked Sendable {

@@ -31,8 +31,9 @@ public struct ZipArchive: @unchecked Sendable {
 
     public init(url: URL) throws {
         let data: Data
+        if let problem = FileProblem.readProblem(url) { throw ArchiveError.unreadable(file: url.path, reason: problem) }
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw ArchiveError.unreadable(file: url.path, reason: error.localizedDescription)
+            throw ArchiveError.unreadable(file: url.path, reason: FileProblem.describe(error))
         }
         try self.init(data: data, url: url)
     }
@@ -55,9 +56,16 @@ public struct ZipArchive: @unchecked Sendable {
         return try data(for: e)
     }
 
-    /// The uncompressed bytes of `entry`, CRC-checked.
-    public func data(for entry: ZipEntry) throws -> Data {
+    /// The most bytes one member may inflate to (4 GiB − 1: far above any checkpoint tensor or worksheet; larger
+    /// claims come from corrupt or hostile files).
+    public static let maxMemberSize = Int(UInt32.max)
+
+    /// The uncompressed bytes of `entry`, CRC-checked. With `prefix` smaller than the member, only the first `prefix`
+    /// bytes are inflated (what a tensor needs of a larger storage member); the CRC, which covers the whole member, is
+    /// then not checked.
+    public func data(for entry: ZipEntry, prefix: Int? = nil) throws -> Data {
         let file = fileName
+        let partial = prefix.map { $0 >= 0 && $0 < entry.uncompressedSize } ?? false
         return try data.withUnsafeBytes { raw -> Data in
             let r = ByteReader(bytes: raw)
             let lh = entry.localHeaderOffset
@@ -69,29 +77,46 @@ public struct ZipArchive: @unchecked Sendable {
                 throw ArchiveError.corrupt(file: file, reason: "member '\(entry.name)' extends past the end of the file (truncated?)")
             }
             let payload = UnsafeRawBufferPointer(rebasing: raw[start..<(start + entry.compressedSize)])
+            guard partial || entry.uncompressedSize <= ZipArchive.maxMemberSize else {
+                throw ArchiveError.unsupported(file: file, reason: "member '\(entry.name)' declares \(entry.uncompressedSize) bytes, more than the limit of \(ZipArchive.maxMemberSize) for one member")
+            }
             let out: Data
             switch entry.method {
             case 0:
                 guard entry.compressedSize == entry.uncompressedSize else {
                     throw ArchiveError.corrupt(file: file, reason: "stored member '\(entry.name)' has inconsistent sizes")
                 }
-                out = Data(payload)
+                out = partial ? Data(UnsafeRawBufferPointer(rebasing: payload[0..<prefix!])) : Data(payload)
             case 8:
                 // Deflate cannot expand data more than ~1032:1; a larger claim is corrupt (and must not drive allocation).
-                guard entry.uncompressedSize <= entry.compressedSize * ZipArchive.maxDeflateRatio + 1024 else {
+                let (bound, overflow) = entry.compressedSize.multipliedReportingOverflow(by: ZipArchive.maxDeflateRatio)
+                guard overflow || entry.uncompressedSize <= bound + 1024 else {
                     throw ArchiveError.corrupt(file: file, reason: "member '\(entry.name)' claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed")
                 }
-                out = try Inflate.raw(payload, expectedSize: entry.uncompressedSize, file: file, what: entry.name)
+                out = try Inflate.raw(payload, expectedSize: entry.uncompressedSize, prefix: partial ? prefix : nil, file: file, what: entry.name)
             default:
                 throw ArchiveError.unsupported(file: file, reason: "compression method \(entry.method) of '\(entry.name)'")
             }
-            let crc = out.withUnsafeBytes { b in
-                UInt32(CZlib.crc32(0, b.bindMemory(to: UInt8.self).baseAddress, uInt(b.count)))
-            }
-            guard crc == entry.crc32 else {
+            if partial { return out }
+            guard ZipArchive.crc32(out) == entry.crc32 else {
                 throw ArchiveError.corrupt(file: file, reason: "CRC mismatch in member '\(entry.name)'")
             }
             return out
+        }
+    }
+
+    /// CRC-32 of `data`, in pieces that fit zlib's 32-bit length.
+    static func crc32(_ data: Data) -> UInt32 {
+        data.withUnsafeBytes { b -> UInt32 in
+            guard let base = b.bindMemory(to: UInt8.self).baseAddress else { return 0 }
+            var crc: uLong = 0
+            var done = 0
+            while done < b.count {
+                let n = min(b.count - done, Int(UInt32.max))
+                crc = CZlib.crc32(crc, base + done, uInt(n))
+                done += n
+            }
+            return UInt32(truncatingIfNeeded: crc)
         }
     }
 

@@ -48,6 +48,97 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
     /// Side of the layer4 grid at the native resolution (7 for RN50 at 224).
     public var nativeGrid: Int { imageResolution / 32 }
 
+    /// Bounds on every size a configuration may ask for: far above any CLIP ResNet (RN50x64: width 128, stages
+    /// [3, 15, 36, 10], 448 px, text width 1024 × 12 layers), far below sizes that exhaust memory.
+    public enum Limits {
+        public static let embedDim = 1...16_384
+        /// Input side in pixels (a multiple of 32), for the checkpoint's native resolution and for any resolution asked of it.
+        public static let resolution = 32...4096
+        public static let blocksPerStage = 1...64
+        public static let visionWidth = 2...1024
+        public static let contextLength = 1...4096
+        public static let vocabSize = 1...1_048_576
+        public static let transformerWidth = 1...16_384
+        public static let transformerLayers = 1...128
+        public static let heads = 1...4096
+    }
+
+    /// Checks a resolution asked of a model (`--resolution`, a model's input side): a multiple of 32 within
+    /// ``Limits/resolution``. Returns a reason, or nil when it is fine.
+    public static func resolutionProblem(_ resolution: Int) -> String? {
+        guard Limits.resolution.contains(resolution), resolution % 32 == 0 else {
+            return "resolution must be a multiple of 32 in \(Limits.resolution.lowerBound)…\(Limits.resolution.upperBound), got \(resolution)"
+        }
+        return nil
+    }
+
+    /// Checks every value against the architecture's rules before anything is built: sizes within ``Limits``, four
+    /// stages, a resolution that is a multiple of 32, heads that divide the widths they split. Throws
+    /// ``CLIPError/badConfiguration(file:reason:)`` listing every problem; `source` names where the values came from.
+    public func validate(source: String?) throws {
+        var problems: [String] = []
+        func within(_ name: String, _ value: Int, _ range: ClosedRange<Int>) {
+            if !range.contains(value) { problems.append("\(name) must be in \(range.lowerBound)…\(range.upperBound), got \(value)") }
+        }
+        within("embedDim", embedDim, Limits.embedDim)
+        if let p = Self.resolutionProblem(imageResolution) { problems.append("image" + p.prefix(1).uppercased() + p.dropFirst()) }
+        if visionLayers.count != 4 || !visionLayers.allSatisfy(Limits.blocksPerStage.contains) {
+            problems.append("visionLayers must be 4 block counts in \(Limits.blocksPerStage.lowerBound)…\(Limits.blocksPerStage.upperBound), got \(visionLayers)")
+        }
+        within("visionWidth", visionWidth, Limits.visionWidth)
+        within("visionHeads", visionHeads, Limits.heads)
+        if Limits.visionWidth.contains(visionWidth), Limits.heads.contains(visionHeads), featureChannels % visionHeads != 0 {
+            problems.append("visionHeads (\(visionHeads)) must divide the attention pool's \(featureChannels) channels")
+        }
+        within("contextLength", contextLength, Limits.contextLength)
+        within("vocabSize", vocabSize, Limits.vocabSize)
+        within("transformerWidth", transformerWidth, Limits.transformerWidth)
+        within("transformerHeads", transformerHeads, Limits.heads)
+        if Limits.heads.contains(transformerHeads), transformerWidth > 0, transformerWidth % transformerHeads != 0 {
+            problems.append("transformerHeads (\(transformerHeads)) must divide transformerWidth (\(transformerWidth))")
+        }
+        within("transformerLayers", transformerLayers, Limits.transformerLayers)
+        if !problems.isEmpty { throw CLIPError.badConfiguration(file: source, reason: problems.joined(separator: "; ")) }
+    }
+
+    /// Bytes of the largest activation the image tower holds for `batch` images of `resolution` px: layer1's output
+    /// `[N, R/4, R/4, 4·width]` floats, `N · R² · width` bytes (saturating instead of overflowing).
+    public func largestActivationBytes(batch: Int, resolution: Int) -> Int {
+        [batch, resolution, resolution, visionWidth].reduce(1) { a, b in
+            let (p, o) = a.multipliedReportingOverflow(by: max(b, 0))
+            return o ? Int.max : p
+        }
+    }
+
+    /// Refuses a batch whose activations cannot fit this machine's memory (an activation map above an eighth of it),
+    /// as an error instead of a failed allocation in the middle of the forward pass.
+    public func checkMemory(batch: Int, resolution: Int) throws {
+        let bytes = largestActivationBytes(batch: batch, resolution: resolution)
+        let budget = Int(clamping: ProcessInfo.processInfo.physicalMemory / 8)
+        guard bytes <= budget else {
+            func gb(_ b: Int) -> String { String(format: "%.1f GB", Double(b) / 1e9) }
+            throw CLIPError.badInput("\(batch) image(s) of \(resolution)×\(resolution) px need activation maps of about \(gb(bytes)) each, "
+                + "more than this machine's memory allows (\(gb(budget)) per map): lower the batch size or the resolution")
+        }
+    }
+
+    /// The fields in which `other` differs from this configuration, as `name: this vs other` (empty: equal).
+    public func differences(from other: CLIPConfiguration) -> [String] {
+        var d: [String] = []
+        func cmp<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { d.append("\(name) \(a) vs \(b)") } }
+        cmp("embedDim", embedDim, other.embedDim)
+        cmp("imageResolution", imageResolution, other.imageResolution)
+        cmp("visionLayers", visionLayers, other.visionLayers)
+        cmp("visionWidth", visionWidth, other.visionWidth)
+        cmp("visionHeads", visionHeads, other.visionHeads)
+        cmp("contextLength", contextLength, other.contextLength)
+        cmp("vocabSize", vocabSize, other.vocabSize)
+        cmp("transformerWidth", transformerWidth, other.transformerWidth)
+        cmp("transformerHeads", transformerHeads, other.transformerHeads)
+        cmp("transformerLayers", transformerLayers, other.transformerLayers)
+        return d
+    }
+
     /// Infers the architecture from checkpoint tensor shapes (PyTorch layout), as `build_model` does.
     /// Heads follow OpenAI's rule unless `headsOverride` (from checkpoint metadata) says otherwise.
     public init(shapes: [String: [Int]], source: String, headsOverride: (vision: Int, text: Int)? = nil) throws {
@@ -65,19 +156,32 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
             guard !blocks.isEmpty else { throw CLIPError.notACLIPCheckpoint(file: source, missingKey: "visual.layer\(b).*") }
             layers.append(blocks.count)
         }
-        let width = try shape("visual.layer1.0.conv1.weight")[0]
-        let pos = try shape("visual.attnpool.positional_embedding")[0]
+        // Each dimension is checked against the limits before any arithmetic on it.
+        func dim(_ key: String, _ axis: Int, _ range: ClosedRange<Int>) throws -> Int {
+            let s = try shape(key)
+            guard axis < s.count else {
+                throw CLIPError.unsupportedArchitecture(file: source, reason: "\(key) has shape \(s), expected at least \(axis + 1) dimension(s)")
+            }
+            guard range.contains(s[axis]) else {
+                throw CLIPError.unsupportedArchitecture(file: source, reason: "\(key) has shape \(s): dimension \(axis) must be in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return s[axis]
+        }
+        let width = try dim("visual.layer1.0.conv1.weight", 0, Limits.visionWidth)
+        let maxGrid = Limits.resolution.upperBound / 32
+        let pos = try dim("visual.attnpool.positional_embedding", 0, 2...(maxGrid * maxGrid + 1))
         let grid = Int((Double(pos - 1)).squareRoot().rounded())
         guard grid * grid + 1 == pos else {
             throw CLIPError.unsupportedArchitecture(file: source, reason: "attnpool.positional_embedding has \(pos) rows, not a square grid + 1")
         }
-        let textProjection = try shape("text_projection")
-        let textWidth = try shape("ln_final.weight")[0]
+        let embedDim = try dim("text_projection", 1, Limits.embedDim)
+        let textWidth = try dim("ln_final.weight", 0, Limits.transformerWidth)
         let blocks = Set(shapes.keys.filter { $0.hasPrefix("transformer.resblocks.") }.compactMap { $0.split(separator: ".").dropFirst(2).first.map(String.init) })
-        self.init(embedDim: textProjection[1], imageResolution: grid * 32, visionLayers: layers, visionWidth: width,
-                  visionHeads: headsOverride?.vision, contextLength: try shape("positional_embedding")[0],
-                  vocabSize: try shape("token_embedding.weight")[0], transformerWidth: textWidth,
+        self.init(embedDim: embedDim, imageResolution: grid * 32, visionLayers: layers, visionWidth: width,
+                  visionHeads: headsOverride?.vision, contextLength: try dim("positional_embedding", 0, Limits.contextLength),
+                  vocabSize: try dim("token_embedding.weight", 0, Limits.vocabSize), transformerWidth: textWidth,
                   transformerHeads: headsOverride?.text, transformerLayers: blocks.count)
+        try validate(source: source)
     }
 }
 
@@ -85,12 +189,15 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
 public enum CLIPError: LocalizedError, Equatable {
     case notACLIPCheckpoint(file: String, missingKey: String)
     case unsupportedArchitecture(file: String, reason: String)
+    /// Configuration values the architecture cannot be built with (`file`: where they came from, if anywhere).
+    case badConfiguration(file: String?, reason: String)
     case badInput(String)
 
     public var errorDescription: String? {
         switch self {
         case let .notACLIPCheckpoint(f, k): return "\(f): not a CLIP ResNet checkpoint (no tensor '\(k)')"
         case let .unsupportedArchitecture(f, r): return "\(f): unsupported CLIP architecture: \(r)"
+        case let .badConfiguration(f, r): return (f.map { $0 + ": " } ?? "") + "invalid CLIP configuration: " + r
         case let .badInput(m): return m
         }
     }

@@ -68,10 +68,9 @@ public final class CLIPEmbedder {
 
     /// Checks the settings against the model: a positive multiple of 32 (the trunk's stride), a positive batch size.
     public func validate() throws {
-        guard resolution > 0, resolution % 32 == 0 else {
-            throw CLIPError.badInput("resolution must be a positive multiple of 32, got \(resolution)")
-        }
+        if let problem = CLIPConfiguration.resolutionProblem(resolution) { throw CLIPError.badInput(problem) }
         guard config.batchSize > 0 else { throw CLIPError.badInput("batch size must be positive, got \(config.batchSize)") }
+        try model.config.checkMemory(batch: config.batchSize, resolution: resolution)
     }
 
     /// Embeddings of every image file and every prompt (either list may be empty).

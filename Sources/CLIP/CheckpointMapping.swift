@@ -52,10 +52,20 @@ extension CLIPModel {
         try load(CheckpointLoader.load(url))
     }
 
-    public static func load(_ dict: StateDict) throws -> CLIPModel {
+    /// The architecture of the checkpoint in `url`, read off its shapes and validated (no model is built).
+    public static func configuration(of url: URL) throws -> CLIPConfiguration {
+        try configuration(of: CheckpointLoader.load(url))
+    }
+
+    /// The architecture of `dict`, read off its shapes (heads from its metadata, if any) and validated.
+    public static func configuration(of dict: StateDict) throws -> CLIPConfiguration {
         var heads: (Int, Int)?
         if let v = dict.metadata["vision_heads"].flatMap(Int.init), let t = dict.metadata["text_heads"].flatMap(Int.init) { heads = (v, t) }
-        let config = try CLIPConfiguration(shapes: dict.tensors.mapValues(\.shape), source: dict.source.path, headsOverride: heads)
+        return try CLIPConfiguration(shapes: dict.tensors.mapValues(\.shape), source: dict.source.path, headsOverride: heads)
+    }
+
+    public static func load(_ dict: StateDict) throws -> CLIPModel {
+        let config = try configuration(of: dict)
         let model = withoutInitialization { CLIPModel(config: config) }
         try model.loadStateDict(CheckpointMapping.engineTensors(dict), strict: true, source: dict.source.path)
         model.eval()

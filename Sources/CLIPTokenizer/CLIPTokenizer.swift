@@ -113,7 +113,9 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// `clip.tokenize(texts, context_length, truncate)`: one row of `contextLength` ids per text, zero padded.
     public func tokenize(_ texts: [String], contextLength: Int = CLIPVocabularyConstants.defaultContextLength,
                          truncate: Bool = false) throws -> [[Int32]] {
-        guard contextLength >= 1 else { throw TokenizerError.invalidContextLength(contextLength) }
+        guard (1...CLIPVocabularyConstants.maxContextLength).contains(contextLength) else {
+            throw TokenizerError.invalidContextLength(contextLength)
+        }
         return try texts.map { text in
             var tokens = [sotToken] + encode(text) + [eotToken]
             if tokens.count > contextLength {

@@ -12,6 +12,8 @@ public enum CLIPVocabularyConstants {
     public static let endOfWord = "</w>"
     /// CLIP's text context length.
     public static let defaultContextLength = 77
+    /// The longest row `tokenize` makes (rows are allocated up front; CLIP itself uses 77).
+    public static let maxContextLength = 4096
     /// Bundled vocabulary file.
     public static let vocabularyFile = "bpe_simple_vocab_16e6.txt.gz"
     /// Characters of an over-long text quoted in `TokenizerError.textTooLong`.

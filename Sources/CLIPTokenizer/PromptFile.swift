@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// Prompts stored one per line in a UTF-8 text file (the input of `ipiqa tokenize --file`), and the JSON Lines
@@ -15,7 +16,8 @@ public enum PromptFile {
     public static func lines(of url: URL) throws -> [String] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerError.promptFile(path: url.path, line: nil, reason: "cannot read: \(error.localizedDescription)")
+            throw TokenizerError.promptFile(path: url.path, line: nil,
+                                            reason: "cannot read: \(FileProblem.readProblem(url, regularFileOnly: false) ?? FileProblem.describe(error))")
         }
         return try lines(in: data, path: url.path)
     }

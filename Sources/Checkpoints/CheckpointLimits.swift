@@ -10,6 +10,8 @@ enum CheckpointLimits {
     static let maxLineLength = 4096
     /// Most tensor dimensions accepted.
     static let maxRank = 32
+    /// Largest `data.pkl` inflated (RN50's TorchScript pickle is under 100 KB; tensors live in separate members).
+    static let maxPickleBytes = 256 << 20
     /// Largest safetensors JSON header (the reference implementation's limit is 100 MB).
     static let maxSafetensorsHeader = 100_000_000
 }

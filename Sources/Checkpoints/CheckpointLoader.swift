@@ -20,9 +20,12 @@ public enum CheckpointLoader {
         guard !isDirectory.boolValue else {
             throw CheckpointError(file: file, kind: .unreadable, message: "is a directory, not a checkpoint file")
         }
+        if let problem = FileProblem.readProblem(url) {
+            throw CheckpointError(file: file, kind: .unreadable, message: "cannot read checkpoint: \(problem)")
+        }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw CheckpointError(file: file, kind: .unreadable, message: "cannot read checkpoint (\(error.localizedDescription))")
+            throw CheckpointError(file: file, kind: .unreadable, message: "cannot read checkpoint (\(FileProblem.describe(error)))")
         }
         let head = [UInt8](data.prefix(16))
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// Reads safetensors files (huggingface/safetensors format spec; written from the spec, no code copied).
@@ -46,7 +47,11 @@ enum SafetensorsReader {
         guard n <= UInt64(data.count - 8) else { throw bad("header length \(n) runs past the end of the \(data.count)-byte file (truncated?)") }
         let headerEnd = 8 + Int(n)
         let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 8..<headerEnd)) } catch {
+        let headerBytes = data.subdata(in: 8..<headerEnd)
+        if let key = JSONText.duplicateKey(in: headerBytes) {
+            throw bad("the JSON header has the key '\(key)' twice in one object (readers disagree on which one counts)")
+        }
+        do { header = try JSONDecoder().decode(Header.self, from: headerBytes) } catch {
             throw bad("bad JSON header: \(describe(error))")
         }
         let dataSize = data.count - headerEnd

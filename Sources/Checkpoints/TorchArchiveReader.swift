@@ -24,6 +24,9 @@ enum TorchArchiveReader {
         }
         let isScript = zip.entry(named: prefix + "constants.pkl") != nil || zip.entries.contains { $0.name.hasPrefix(prefix + "code/") }
 
+        guard pickleEntry.uncompressedSize <= CheckpointLimits.maxPickleBytes else {
+            throw CheckpointError(file: file, kind: .pickle, message: "\(pickleEntry.name) declares \(pickleEntry.uncompressedSize) bytes, more than the \(CheckpointLimits.maxPickleBytes)-byte limit of a pickle")
+        }
         let pickleBytes = try read(zip, pickleEntry, file)
         let (root, heap): (PickleValue, PickleHeap) = try pickleBytes.withUnsafeBytes { raw in
             var machine = PickleMachine(bytes: raw)
@@ -51,7 +54,12 @@ enum TorchArchiveReader {
                 guard let entry = zip.entry(named: member) else {
                     throw CheckpointError(file: file, kind: .tensor, message: "tensor '\(key)': storage member '\(member)' is missing")
                 }
-                bytes = try read(zip, entry, file)
+                // Only what the storage declares is inflated: a larger member is never expanded in full.
+                let (needed, overflow) = ref.storage.count.multipliedReportingOverflow(by: ref.storage.dtype.byteSize)
+                guard !overflow, ref.storage.count >= 0 else {
+                    throw CheckpointError(file: file, kind: .tensor, message: "tensor '\(key)': storage '\(storageKey)' declares \(ref.storage.count) elements")
+                }
+                bytes = try read(zip, entry, file, prefix: needed)
             }
             remainingUses[storageKey, default: 1] -= 1
             cache[storageKey] = remainingUses[storageKey] == 0 ? nil : bytes
@@ -78,7 +86,7 @@ enum TorchArchiveReader {
         return folder.hasSuffix("/") && !folder.dropLast().contains("/")
     }
 
-    private static func read(_ zip: ZipArchive, _ entry: ZipEntry, _ file: String) throws -> Data {
-        do { return try zip.data(for: entry) } catch { throw CheckpointError.archive(file, error) }
+    private static func read(_ zip: ZipArchive, _ entry: ZipEntry, _ file: String, prefix: Int? = nil) throws -> Data {
+        do { return try zip.data(for: entry, prefix: prefix) } catch { throw CheckpointError.archive(file, error) }
     }
 }

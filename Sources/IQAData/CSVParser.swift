@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// An RFC 4180 CSV reader: fields separated by commas, records by CRLF (LF or a lone CR are accepted too);
@@ -22,8 +23,9 @@ public enum CSVParser {
     /// Reads and parses the file at `url`.
     public static func parse(contentsOf url: URL) throws -> LabelTable {
         let data: Data
+        if let problem = FileProblem.readProblem(url, regularFileOnly: false) { throw DataError.unreadable(file: url.path, reason: problem) }
         do { data = try Data(contentsOf: url) } catch {
-            throw DataError.unreadable(file: url.path, reason: error.localizedDescription)
+            throw DataError.unreadable(file: url.path, reason: FileProblem.describe(error))
         }
         return try parse(data, file: url.path)
     }

@@ -57,6 +57,8 @@ public enum DataError: LocalizedError, Equatable {
     case badImageName(file: String, name: String, reason: String)
     /// A split file that cannot be read or written.
     case splitFile(file: String, reason: String)
+    /// A label file without a single data row (a header alone): there is nothing to train or evaluate on.
+    case noRows(file: String)
 
     public var errorDescription: String? {
         switch self {
@@ -83,6 +85,8 @@ public enum DataError: LocalizedError, Equatable {
             return "\(file): image name '\(name)': \(reason)"
         case let .splitFile(file, reason):
             return "\(file): \(reason)"
+        case let .noRows(file):
+            return "\(file): the label file has no data rows (only a header?): there are no images to use"
         }
     }
 }

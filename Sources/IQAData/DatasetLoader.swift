@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// Loads a ``Dataset`` from a label table described by a ``DatasetSpec``.
@@ -76,6 +77,7 @@ public enum DatasetLoader {
             }
         }
         try issues.throwIfAny()
+        guard !rows.isEmpty else { throw DataError.noRows(file: url.path) }
 
         var warnings: [DatasetWarning] = []
         if let first = table.literalQuoteLines.first {
@@ -122,8 +124,9 @@ public enum DatasetLoader {
         let isXLSX = format == .xlsx || (format == .auto && url.pathExtension.lowercased() == "xlsx")
         if isXLSX { return try XLSXReader.read(url, sheet: sheet) }
         let data: Data
+        if let problem = FileProblem.readProblem(url, regularFileOnly: false) { throw DataError.unreadable(file: url.path, reason: problem) }
         do { data = try Data(contentsOf: url) } catch {
-            throw DataError.unreadable(file: url.path, reason: error.localizedDescription)
+            throw DataError.unreadable(file: url.path, reason: FileProblem.describe(error))
         }
         let table = CSVParser.parse(data, file: url.path, issues: &issues)
         if table.header.isEmpty { throw DataError.badRows(file: url.path, issues: [DataIssue(file: url.path, message: "the file is empty (no header row)")], total: 1) }

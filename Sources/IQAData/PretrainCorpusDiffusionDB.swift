@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// Reader of DiffusionDB's layout (github poloclub/diffusiondb): `part-NNNNNN/` folders of images, each described by
@@ -91,6 +92,9 @@ enum DiffusionDBLayout {
 
     /// The file-name → entry object, with syntax errors located by line and column.
     static func decode(_ data: Data, file: String) throws -> [String: Entry] {
+        if let key = JSONText.duplicateKey(in: data) {
+            throw PretrainCorpusError.badJSON(file: file, line: nil, column: nil, reason: "the key '\(key)' appears twice in one object")
+        }
         do {
             return try JSONDecoder().decode([String: Entry].self, from: data)
         } catch DecodingError.typeMismatch {

@@ -76,7 +76,10 @@ public struct SplitSet: Codable, Sendable, Equatable {
     public static func read(from url: URL) throws -> SplitSet {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw DataError.unreadable(file: url.path, reason: error.localizedDescription)
+            throw DataError.unreadable(file: url.path, reason: FileProblem.readProblem(url, regularFileOnly: false) ?? FileProblem.describe(error))
+        }
+        if let key = JSONText.duplicateKey(in: data) {
+            throw DataError.splitFile(file: url.path, reason: "the key '\(key)' appears twice in one object")
         }
         do { return try JSONDecoder().decode(SplitSet.self, from: data) } catch let e as DecodingError {
             throw DataError.splitFile(file: url.path, reason: "not a split file ({\"splits\": [{\"train\": […], \"test\": […]}]}): \(describe(e))")

@@ -24,6 +24,9 @@ import Foundation
 /// table.rows[0].line    // 2
 /// ```
 public enum XLSXReader {
+    /// The most bytes one workbook part may inflate to (AGIQA-1k's sheet is about 200 KB).
+    public static let maxPartSize = 256 << 20
+
     /// Reads the sheet named `sheet`, or the first sheet when nil.
     public static func read(_ url: URL, sheet: String? = nil) throws -> LabelTable {
         let file = url.path
@@ -32,6 +35,9 @@ public enum XLSXReader {
             throw DataError.badWorkbook(file: file, reason: e.localizedDescription)
         }
         func part(_ name: String) throws -> Data {
+            if let e = zip.entry(named: name), e.uncompressedSize > maxPartSize {
+                throw DataError.badWorkbook(file: file, reason: "part '\(name)' declares \(e.uncompressedSize) bytes, more than the \(maxPartSize)-byte limit of a label workbook part")
+            }
             do { return try zip.data(named: name) } catch let e as ArchiveError {
                 if case .missingEntry = e { throw DataError.badWorkbook(file: file, reason: "missing part '\(name)'") }
                 throw DataError.badWorkbook(file: file, reason: e.localizedDescription)

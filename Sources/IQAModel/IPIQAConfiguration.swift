@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 
 /// Architecture switches of an IP-IQA model. Defaults are the paper's model with the official implementation's
@@ -101,9 +102,7 @@ public struct IPIQAConfiguration: Codable, Sendable, Equatable {
         guard outputNames.count == outputs, Set(outputNames).count == outputs, !outputNames.contains("") else {
             throw bad("output names \(outputNames) must be \(outputs) distinct non-empty names")
         }
-        guard (32...8192).contains(resolution), resolution % 32 == 0 else {
-            throw bad("resolution must be a multiple of 32 in 32…8192, got \(resolution)")
-        }
+        if let problem = CLIPConfiguration.resolutionProblem(resolution) { throw bad(problem) }
         guard dropout >= 0, dropout < 1 else { throw bad("dropout must lie in [0, 1), got \(dropout)") }
         guard (1...4096).contains(crossHeads) else { throw bad("crossHeads must be in 1…4096, got \(crossHeads)") }
         if useText, let featureChannels, featureChannels % crossHeads != 0 {

@@ -1,3 +1,5 @@
+import Archive
+import CLIP
 import Foundation
 import Imaging
 import IQAData
@@ -100,11 +102,12 @@ public struct BatchScorer {
                     attention: AttentionHeadSelection? = nil, attentionDirectory: URL? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> String {
         guard batchSize > 0 else { throw ScoringError.badInput("batch size must be positive, got \(batchSize)") }
+        try scorer.model.clip.config.checkMemory(batch: min(batchSize, requests.count), resolution: scorer.resolution)
         let wantMaps = attentionDirectory != nil
         if wantMaps, !scorer.usesText { throw IPIQAError.imageOnlyModel(file: scorer.source) }
         if let attentionDirectory {
             do { try FileManager.default.createDirectory(at: attentionDirectory, withIntermediateDirectories: true) } catch {
-                throw ScoringError.output(path: attentionDirectory.path, reason: "cannot create folder (\(error.localizedDescription))")
+                throw ScoringError.output(path: attentionDirectory.path, reason: "cannot create folder (\(FileProblem.describe(error)))")
             }
         }
         let mapNames = Self.overlayNames(requests)

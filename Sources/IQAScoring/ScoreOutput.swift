@@ -54,8 +54,14 @@ public struct ScoreLineWriter: Sendable {
 
     /// Writes `text` to `url` atomically (temporary file in the same folder, then rename).
     public static func write(_ text: String, to url: URL) throws {
-        do { try Data(text.utf8).write(to: url, options: .atomic) } catch {
-            throw ScoringError.output(path: url.path, reason: "cannot write (\(error.localizedDescription))")
+        if let problem = FileProblem.writeProblem(url) { throw ScoringError.output(path: url.path, reason: problem) }
+        do { try AtomicFile.write(Data(text.utf8), to: url) } catch {
+            throw ScoringError.output(path: url.path, reason: AtomicFile.reason(error))
         }
+    }
+
+    /// Checks that `url` can take the output before any scoring: not a folder, in an existing writable folder.
+    public static func checkDestination(_ url: URL) throws {
+        if let problem = FileProblem.writeProblem(url) { throw ScoringError.output(path: url.path, reason: problem) }
     }
 }

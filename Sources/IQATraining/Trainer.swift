@@ -36,6 +36,9 @@ public final class Trainer {
 
     public var config: TrainingConfiguration { manifest.config }
     private let tokenizer: CLIPTokenizer?
+    /// This process's exclusive lock on the run folder: taken when the run is created or resumed, held until
+    /// ``run()`` returns or throws (taken again if `run()` is called again).
+    private var lock: RunLock?
 
     /// What ``afterStep`` sees.
     public struct StepEvent: Sendable {
@@ -50,31 +53,46 @@ public final class Trainer {
                             progress: ProgressReporter = ProgressReporter(), initModel: URL? = nil) throws {
         try config.validate()
         let layout = RunLayout(output)
-        if FileManager.default.fileExists(atPath: layout.manifest.path) {
-            throw TrainingError.badResume(directory: output.path, reason: "it already holds a run (run.json); continue it with --resume or choose another --out")
-        }
         let manifest = RunManifest(config: config, clip: clip.path, dataset: kind, labels: labels?.path, root: root.path, csvColumns: csvColumns,
                                    initModel: initModel?.path)
         let dataset = try manifest.loadDataset()
-        if let initModel {   // before anything is written: the model must fit this run
+        // Before anything is written: the model must fit this run — the --init model's architecture, or the model's
+        // configuration against the CLIP checkpoint (heads dividing its widths, …) — and one batch must fit in memory.
+        let clipConfig: CLIPConfiguration
+        if let initModel {
             let (trained, _) = try IPIQACheckpoint.load(initModel)
             try Self.checkInitial(trained.config, wanted: config.modelConfiguration(outputNames: dataset.scoreNames), path: initModel.path, dataset: dataset)
+            clipConfig = trained.clip.config
+        } else {
+            clipConfig = try CLIPModel.configuration(of: clip)
+            try config.modelConfiguration(outputNames: dataset.scoreNames).validate(featureChannels: clipConfig.featureChannels, source: clip.path)
         }
+        try clipConfig.checkMemory(batch: max(config.effectiveMicroBatch, config.evalBatchSize), resolution: config.resolution)
         let splits = try given ?? SplitMaker.make(config.resolvedProtocol(for: kind), dataset: dataset, kind: kind, count: config.splits,
                                                   seed: Int(truncatingIfNeeded: config.seed), grouped: config.grouped)
         guard splits.count == config.splits else {
             throw TrainingError.invalidConfiguration(["\(splits.count) splits given, but the configuration asks for \(config.splits)"])
         }
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        // One writer per folder: the check for an existing run and the writes below happen under the lock.
+        let lock = try RunLock(directory: output)
+        if FileManager.default.fileExists(atPath: layout.manifest.path) {
+            guard !layout.holdsProgress else {
+                throw TrainingError.badResume(directory: output.path, reason: "it already holds a run (run.json); continue it with --resume or choose another --out")
+            }
+            progress.log("\(output.path): replacing a run that never completed an epoch")
+        }
         try SplitSet(splits: splits).write(to: layout.splits)
         try manifest.write(to: layout.manifest)
-        try self.init(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress)
+        try self.init(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock)
     }
 
     /// Continues the run stored in `directory`. `threads` overrides the stored thread count (numbers then may
     /// differ in the last bits from an uninterrupted run).
     public static func resume(directory: URL, progress: ProgressReporter = ProgressReporter(), threads: Int? = nil) throws -> Trainer {
         let layout = RunLayout(directory)
+        _ = try RunManifest.read(from: layout.manifest)
+        let lock = try RunLock(directory: directory)
+        // Read again under the lock: a writer that held it may have replaced the run.
         var manifest = try RunManifest.read(from: layout.manifest)
         if let threads { manifest.config.threads = threads }
         let dataset = try manifest.loadDataset()
@@ -82,10 +100,11 @@ public final class Trainer {
         guard splits.count == manifest.config.splits else {
             throw TrainingError.badResume(directory: directory.path, reason: "splits.json has \(splits.count) splits, run.json asks for \(manifest.config.splits)")
         }
-        return try Trainer(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress)
+        return try Trainer(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock)
     }
 
-    init(manifest: RunManifest, layout: RunLayout, dataset: Dataset, splits: [Split], progress: ProgressReporter) throws {
+    init(manifest: RunManifest, layout: RunLayout, dataset: Dataset, splits: [Split], progress: ProgressReporter, lock: RunLock) throws {
+        self.lock = lock
         try manifest.config.validate()
         try SplitSet(splits: splits).validate(against: dataset)
         self.manifest = manifest
@@ -99,6 +118,10 @@ public final class Trainer {
     /// Trains every split not yet finished and returns the report (also written to `metrics.json`).
     @discardableResult
     public func run() throws -> RunReport {
+        if lock == nil { lock = try RunLock(directory: layout.directory) }
+        defer { lock = nil }
+        // Temporary files of a writer that was killed mid-write (kill -9); under the lock no live writer owns one.
+        for name in layout.removeStaleTemporaryFiles() { progress.log("removed \(name), left by an interrupted write") }
         if let t = config.threads { Threading.setThreads(t) }
         let root = URL(fileURLWithPath: manifest.root)
         for w in dataset.warnings { progress.log(w.description) }

@@ -26,6 +26,12 @@ public enum TrainingError: LocalizedError, Equatable {
     case interrupted(split: Int, epoch: Int, step: Int)
     /// A model file whose outputs do not match the dataset's score columns.
     case outputMismatch(model: String, outputNames: [String], datasetScores: Int)
+    /// Another process is writing this run folder (`pid`: its process id, when known).
+    case runLocked(directory: String, pid: Int32?)
+    /// The run folder cannot be created or locked.
+    case runFolderUnusable(directory: String, reason: String)
+    /// SIGINT or SIGTERM stopped training; everything written before stays valid.
+    case stopped(directory: String, signal: String, completedEpochs: String)
     /// A split index past the end of a split file.
     case splitIndexOutOfRange(file: String, splits: Int, index: Int)
     /// The validation part was asked for, but the split has none (e.g. the official protocol).
@@ -55,6 +61,13 @@ public enum TrainingError: LocalizedError, Equatable {
         case let .outputMismatch(model, outputNames, datasetScores):
             return "\(model): the model predicts \(outputNames.count) score(s) (\(outputNames.joined(separator: ", "))), "
                 + "the dataset has \(datasetScores)"
+        case let .runLocked(directory, pid):
+            return "\(directory): another ipiqa process\(pid.map { " (pid \($0))" } ?? "") is writing this run folder; "
+                + "wait for it to finish or choose another --out"
+        case let .runFolderUnusable(directory, reason):
+            return "\(directory): cannot use this run folder: \(reason)"
+        case let .stopped(directory, signal, completed):
+            return "stopped by \(signal) (\(completed)); nothing partial was written. Continue with: ipiqa train --resume \(directory)"
         case let .splitIndexOutOfRange(file, splits, index):
             return "\(file) has \(splits) split(s); --split-index \(index) is out of range"
         case let .noValidationPart(file, split):

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import IQAData
 
@@ -46,7 +47,7 @@ public struct RunManifest: Codable, Sendable, Equatable {
     public static func read(from url: URL) throws -> RunManifest {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TrainingError.badResume(directory: url.deletingLastPathComponent().path, reason: "no readable run.json (\(error.localizedDescription))")
+            throw TrainingError.badResume(directory: url.deletingLastPathComponent().path, reason: "no readable run.json (\(FileProblem.describe(error)))")
         }
         do {
             let m = try JSONDecoder().decode(RunManifest.self, from: data)
@@ -84,4 +85,36 @@ public struct RunLayout: Sendable {
     public func bestModel(_ k: Int) -> URL { splitDirectory(k).appendingPathComponent("model_best.safetensors") }
     public func finalModel(_ k: Int) -> URL { splitDirectory(k).appendingPathComponent("model_final.safetensors") }
     public func file(_ k: Int, _ name: String) -> URL { splitDirectory(k).appendingPathComponent(name) }
+
+    /// Deletes the temporary files of interrupted atomic writes (`.<name>.<pid>-<n>.partial…`, see `AtomicFile`) in the
+    /// run folder and its split folders, and returns their relative paths. Call only while holding the ``RunLock``.
+    @discardableResult
+    public func removeStaleTemporaryFiles() -> [String] {
+        let fm = FileManager.default
+        var removed: [String] = []
+        var folders = [""]
+        folders += ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasPrefix("split_") }
+        for folder in folders {
+            let url = folder.isEmpty ? directory : directory.appendingPathComponent(folder)
+            for name in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where name.hasPrefix(".") && name.contains(".partial") {
+                if (try? fm.removeItem(at: url.appendingPathComponent(name))) != nil { removed.append(folder.isEmpty ? name : folder + "/" + name) }
+            }
+        }
+        return removed
+    }
+
+    /// Whether the run has completed at least one epoch (a resumable state, a finished split or metrics exist). A
+    /// run folder without progress — a run that failed or was killed before its first epoch ended — may be replaced
+    /// by a new run.
+    public var holdsProgress: Bool {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: metrics.path) { return true }
+        let entries = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in entries where name.hasPrefix("split_") {
+            let folder = directory.appendingPathComponent(name)
+            for file in ["training_state.safetensors", "result.json", "model_final.safetensors", "model_best.safetensors"]
+                where fm.fileExists(atPath: folder.appendingPathComponent(file).path) { return true }
+        }
+        return false
+    }
 }

@@ -1,3 +1,5 @@
+import Archive
+import CLIP
 import Foundation
 import IQAData
 import IQAModel
@@ -159,7 +161,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         var problems: [String] = []
         if epochs < 1 { problems.append("epochs must be ≥ 1 (got \(epochs))") }
         if splits < 1 { problems.append("splits must be ≥ 1 (got \(splits))") }
-        if resolution < 32 || resolution % 32 != 0 { problems.append("resolution must be a positive multiple of 32 (got \(resolution))") }
+        if let problem = CLIPConfiguration.resolutionProblem(resolution) { problems.append(problem) }
         if batchSize < 1 { problems.append("batchSize must be ≥ 1 (got \(batchSize))") }
         if let m = microBatch, m < 1 { problems.append("microBatch must be ≥ 1 (got \(m))") }
         if evalBatchSize < 1 { problems.append("evalBatchSize must be ≥ 1 (got \(evalBatchSize))") }
@@ -174,7 +176,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if freezeKV && useText && fusion == .paperSimilarity {
             problems.append("freezeKV caches no input for the paper+similarity fusion's similarity features (use freezeTrunk)")
         }
-        if crossHeads < 1 { problems.append("crossHeads must be ≥ 1 (got \(crossHeads))") }
+        if !CLIPConfiguration.Limits.heads.contains(crossHeads) {
+            problems.append("crossHeads must be in \(CLIPConfiguration.Limits.heads.lowerBound)…\(CLIPConfiguration.Limits.heads.upperBound) (got \(crossHeads))")
+        }
         if let t = threads, t < 1 { problems.append("threads must be ≥ 1 (got \(t))") }
         if !problems.isEmpty { throw TrainingError.invalidConfiguration(problems) }
     }
@@ -236,7 +240,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public static func read(from url: URL, recipe: TrainingRecipe? = nil) throws -> TrainingConfiguration {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TrainingError.badConfigFile(file: url.path, reason: error.localizedDescription)
+            throw TrainingError.badConfigFile(file: url.path, reason: FileProblem.readProblem(url, regularFileOnly: false) ?? FileProblem.describe(error))
+        }
+        if let key = JSONText.duplicateKey(in: data) {
+            throw TrainingError.badConfigFile(file: url.path, reason: "the key '\(key)' appears twice in one object")
         }
         let keys: [String]
         do { keys = try JSONDecoder().decode(KeyList.self, from: data).keys } catch {

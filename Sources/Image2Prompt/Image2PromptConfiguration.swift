@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 import Imaging
 
@@ -39,9 +40,7 @@ public struct Image2PromptConfiguration: Codable, Sendable, Equatable {
         guard learningRate > 0, learningRate.isFinite else { throw bad("learning rate must be positive, got \(learningRate)") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw bad("weight decay must be ≥ 0, got \(weightDecay)") }
         guard threshold.isFinite else { throw bad("threshold must be a number, got \(threshold)") }
-        if let resolution, resolution <= 0 || resolution % 32 != 0 {
-            throw bad("resolution must be a positive multiple of 32, got \(resolution)")
-        }
+        if let resolution, let problem = CLIPConfiguration.resolutionProblem(resolution) { throw bad(problem) }
         if preprocess == .none { throw bad("preprocess must be clip or squash (corpus images come in any size)") }
     }
 }

@@ -1,4 +1,5 @@
 import CImageCodecsShim
+import Archive
 import Foundation
 
 /// Decoding of JPEG / PNG / WebP files into `RGBImage` and PNG encoding, matching Pillow's
@@ -19,11 +20,12 @@ import Foundation
 public enum ImageCodec {
     /// Reads and decodes a file; the format is sniffed from its magic bytes, not its extension.
     public static func decode(contentsOf url: URL) throws -> RGBImage {
+        if let problem = FileProblem.readProblem(url) { throw ImageError(file: url.path, kind: .unreadable, detail: problem) }
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw ImageError(file: url.path, kind: .unreadable, detail: "cannot read file (\(error.localizedDescription))")
+            throw ImageError(file: url.path, kind: .unreadable, detail: "cannot read file (\(FileProblem.describe(error)))")
         }
         return try decode(data, name: url.path)
     }
@@ -92,10 +94,11 @@ public enum ImageCodec {
         } catch let error as ImageError {
             throw ImageError(file: url.path, kind: error.kind, detail: error.detail)
         }
+        if let problem = FileProblem.writeProblem(url) { throw ImageError(file: url.path, kind: .writeFailed, detail: problem) }
         do {
-            try data.write(to: url, options: .atomic)
+            try AtomicFile.write(data, to: url)
         } catch {
-            throw ImageError(file: url.path, kind: .writeFailed, detail: "cannot write PNG (\(error.localizedDescription))")
+            throw ImageError(file: url.path, kind: .writeFailed, detail: "cannot write PNG (\(AtomicFile.reason(error)))")
         }
     }
 

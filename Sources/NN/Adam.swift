@@ -60,7 +60,7 @@ public class Adam: Optimizer {
 
     public init(_ groups: [ParamGroup], config: AdamConfiguration = AdamConfiguration()) {
         let names = groups.flatMap { $0.parameters.map(\.name) }
-        precondition(Set(names).count == names.count, "Adam: parameter names must be unique across groups")
+        enginePrecondition(Set(names).count == names.count, "Adam: parameter names must be unique across groups")
         self.groups = groups
         self.config = config
     }

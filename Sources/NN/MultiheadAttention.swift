@@ -24,7 +24,7 @@ public final class MultiheadAttention: Module {
     public let outProj: Linear
 
     public init(_ embedDim: Int, heads: Int, rng: inout SeededGenerator) {
-        precondition(heads > 0 && embedDim % heads == 0, "MultiheadAttention: embedDim \(embedDim) not divisible by heads \(heads)")
+        enginePrecondition(heads > 0 && embedDim % heads == 0, "MultiheadAttention: embedDim \(embedDim) not divisible by heads \(heads)")
         self.embedDim = embedDim
         self.heads = heads
         let bound = (6 / Float(embedDim + 3 * embedDim)).squareRoot()

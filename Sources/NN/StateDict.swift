@@ -22,6 +22,8 @@ public struct StateDictError: LocalizedError, Equatable, Sendable {
     public var missing: [Entry]
     public var unexpected: [Entry]
     public var mismatched: [Mismatch]
+    /// Keys whose values include NaN or ±infinity (a weight that is not a number makes every score meaningless).
+    public var nonFinite: [String] = []
     /// Where the tensors came from (a file name), if known.
     public var source: String?
 
@@ -44,7 +46,20 @@ public struct StateDictError: LocalizedError, Equatable, Sendable {
             parts.append("\(mismatched.count) key(s) with the wrong shape: "
                 + mismatched.map { "\($0.key) expected \($0.expected) found \($0.found)" }.joined(separator: ", "))
         }
+        if !nonFinite.isEmpty {
+            parts.append("\(nonFinite.count) tensor(s) with NaN or infinite values: " + nonFinite.joined(separator: ", "))
+        }
         return "state dict\(source.map { " from \($0)" } ?? "") does not fit the model: " + parts.joined(separator: "; ")
+    }
+}
+
+extension Tensor {
+    /// Whether every value is finite (no NaN, no ±infinity).
+    public var allFinite: Bool {
+        let p = pointer
+        var ok = true
+        for i in 0..<count where !p[i].isFinite { ok = false; break }
+        return ok
     }
 }
 
@@ -64,7 +79,8 @@ extension Module {
     /// Copies `tensors` into the parameters and buffers (in place, so optimizers and views stay attached).
     ///
     /// Nothing is written unless the whole dict fits. With `strict`, missing and unexpected keys are errors;
-    /// shapes must always match. All problems are reported together in one ``StateDictError``.
+    /// shapes must always match and every value must be finite (no NaN, no ±infinity). All problems are reported
+    /// together in one ``StateDictError``.
     ///
     /// ```swift
     /// try model.loadStateDict(tensors, strict: true)
@@ -74,6 +90,7 @@ extension Module {
         targets += namedBuffers()
         var missing: [StateDictError.Entry] = []
         var mismatched: [StateDictError.Mismatch] = []
+        var nonFinite: [String] = []
         var known = Set<String>()
         for (key, target) in targets {
             known.insert(key)
@@ -83,13 +100,15 @@ extension Module {
             }
             if given.shape != target.shape {
                 mismatched.append(.init(key: key, expected: target.shape, found: given.shape))
+            } else if !given.allFinite {
+                nonFinite.append(key)
             }
         }
         let unexpected = tensors.keys.filter { !known.contains($0) }.sorted()
             .map { StateDictError.Entry(key: $0, shape: tensors[$0]!.shape) }
-        if !mismatched.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
+        if !mismatched.isEmpty || !nonFinite.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
             throw StateDictError(missing: strict ? missing : [], unexpected: strict ? unexpected : [],
-                                 mismatched: mismatched, source: source)
+                                 mismatched: mismatched, nonFinite: nonFinite.sorted(), source: source)
         }
         for (key, target) in targets {
             if let given = tensors[key] { target.assign(given) }

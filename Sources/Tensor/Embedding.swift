@@ -15,7 +15,7 @@ public func embedding(_ ids: [Int32], shape: [Int], table: Var) -> Var {
     checkShape(ids.count == shape.reduce(1, *), "embedding (\(ids.count) ids)", shape, table.shape)
     let vocab = table.shape[0], d = table.shape[1]
     for id in ids where id < 0 || Int(id) >= vocab {
-        preconditionFailure("embedding: id \(id) outside the table's \(vocab) rows")
+        fatalError("embedding: id \(id) outside the table's \(vocab) rows")
     }
     let n = ids.count
     let y = Tensor(uninitialized: shape + [d])

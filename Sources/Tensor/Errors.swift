@@ -15,9 +15,16 @@ public enum TensorError: LocalizedError, Equatable {
     }
 }
 
-/// Fails with a message naming the operation and both shapes. Used for programmer errors inside kernels
+/// Fails with a message naming the operation and both shapes (also in `-Ounchecked` builds). Used for programmer errors inside kernels
 /// (shapes that the calling layer already validated); user-facing paths throw ``TensorError`` instead.
 @inline(__always)
 public func checkShape(_ condition: Bool, _ op: @autoclosure () -> String, _ a: @autoclosure () -> [Int], _ b: @autoclosure () -> [Int]) {
-    if !condition { preconditionFailure(TensorError.shapeMismatch(operation: op(), lhs: a(), rhs: b()).errorDescription!) }
+    if !condition { fatalError(TensorError.shapeMismatch(operation: op(), lhs: a(), rhs: b()).errorDescription!) }
+}
+
+/// `precondition` that stays in `-Ounchecked` builds (the engine's setting, see `Package.swift`), where the standard
+/// one is removed and a failed check would become undefined behaviour instead of a stop with a message.
+@inline(__always)
+public func enginePrecondition(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError(message()) }
 }

@@ -7,7 +7,7 @@ import Foundation
 public func replaceRows(_ x: Var, positions: [Int], with row: Var) -> Var {
     let b = x.shape[0], l = x.shape[1], d = x.shape[2]
     checkShape(x.value.rank == 3 && row.value.count == d && positions.count == b, "replaceRows", x.shape, row.shape)
-    precondition(positions.allSatisfy { $0 >= 0 && $0 < l }, "replaceRows: position out of range 0..<\(l): \(positions)")
+    enginePrecondition(positions.allSatisfy { $0 >= 0 && $0 < l }, "replaceRows: position out of range 0..<\(l): \(positions)")
     let y = x.value.copy()
     for (i, p) in positions.enumerated() { (y.pointer + (i * l + p) * d).update(from: row.value.pointer, count: d) }
     return makeResult(y, [x, row]) { dy in

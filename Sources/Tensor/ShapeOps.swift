@@ -21,7 +21,7 @@ private func resolveAxis(_ axis: Int, rank: Int, _ op: String, _ shape: [Int]) -
 /// let tokens = concat([cls, patches], axis: 1)   // [B, 1, D] ++ [B, HW, D] → [B, HW+1, D]
 /// ```
 public func concat(_ xs: [Var], axis: Int) -> Var {
-    precondition(!xs.isEmpty, "concat: no inputs")
+    enginePrecondition(!xs.isEmpty, "concat: no inputs")
     let first = xs[0].shape
     let a = resolveAxis(axis, rank: first.count, "concat", first)
     var total = 0
@@ -93,7 +93,7 @@ public func sliceAxis(_ x: Var, axis: Int, range: Range<Int>) -> Var {
 public func gatherRows(_ x: Var, indices: [Int]) -> Var {
     checkShape(x.value.rank == 3 && indices.count == x.shape[0], "gatherRows (\(indices.count) indices)", x.shape, [indices.count])
     let b = x.shape[0], l = x.shape[1], d = x.shape[2]
-    for i in indices where i < 0 || i >= l { preconditionFailure("gatherRows: index \(i) outside 0..<\(l)") }
+    for i in indices where i < 0 || i >= l { fatalError("gatherRows: index \(i) outside 0..<\(l)") }
     let y = Tensor(uninitialized: [b, d])
     let xp = x.value.pointer, yp = y.pointer
     for r in 0..<b { (yp + r * d).update(from: xp + (r * l + indices[r]) * d, count: d) }

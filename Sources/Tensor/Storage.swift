@@ -13,7 +13,7 @@ public final class Storage: @unchecked Sendable {
 
     /// Uninitialised storage of `count` floats.
     public init(uninitializedCount count: Int) {
-        precondition(count >= 0, "Storage: negative element count \(count)")
+        enginePrecondition(count >= 0, "Storage: negative element count \(count)")
         let (raw, reserved) = StoragePool.shared.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count

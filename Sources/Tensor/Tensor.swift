@@ -21,8 +21,8 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
 
     public init(shape: [Int], storage: Storage, offset: Int = 0) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
-        precondition(offset + shape.reduce(1, *) <= storage.count, "Tensor: shape \(shape) does not fit its storage")
+        enginePrecondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        enginePrecondition(offset + shape.reduce(1, *) <= storage.count, "Tensor: shape \(shape) does not fit its storage")
         self.shape = shape
         self.storage = storage
         self.offset = offset
@@ -43,7 +43,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     public init(shape: [Int], values: [Float]) {
-        precondition(values.count == shape.reduce(1, *), "Tensor: \(values.count) values for shape \(shape)")
+        enginePrecondition(values.count == shape.reduce(1, *), "Tensor: \(values.count) values for shape \(shape)")
         self.init(uninitialized: shape)
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
@@ -55,7 +55,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// The single element of a one-element tensor.
     public var item: Float {
-        precondition(count == 1, "Tensor.item: tensor of shape \(shape) has \(count) elements")
+        enginePrecondition(count == 1, "Tensor.item: tensor of shape \(shape) has \(count) elements")
         return pointer[0]
     }
 
@@ -64,7 +64,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         var s = newShape
         if let i = s.firstIndex(of: -1) {
             let known = s.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
-            precondition(known > 0 && count % known == 0, "reshape: cannot reshape \(shape) to \(newShape)")
+            enginePrecondition(known > 0 && count % known == 0, "reshape: cannot reshape \(shape) to \(newShape)")
             s[i] = count / known
         }
         checkShape(s.reduce(1, *) == count, "reshape", shape, newShape)
@@ -73,7 +73,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Rows `range` of the leading dimension (shares storage).
     public func slice(rows range: Range<Int>) -> Tensor {
-        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0], "slice: rows \(range) out of \(shape)")
+        enginePrecondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0], "slice: rows \(range) out of \(shape)")
         let inner = shape.dropFirst().reduce(1, *)
         return Tensor(shape: [range.count] + shape.dropFirst(), storage: storage, offset: offset + range.lowerBound * inner)
     }

@@ -82,7 +82,7 @@ public final class Var: @unchecked Sendable {
     public func backward(seed: Tensor? = nil) {
         guard requiresGrad else { return }
         if let seed { checkShape(seed.count == value.count, "backward seed", value.shape, seed.shape) }
-        else { precondition(value.count == 1, "backward: needs a seed gradient for non-scalar output \(value.shape)") }
+        else { enginePrecondition(value.count == 1, "backward: needs a seed gradient for non-scalar output \(value.shape)") }
         // Topological order by iterative depth-first search over nodes that carry gradients.
         var order: [Var] = []
         var visited = Set<ObjectIdentifier>()

@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Foundation
 
@@ -14,9 +15,23 @@ enum CLI {
     /// Runs `body`, turning thrown library errors into a clean message and `ExitCode.failure`.
     static func run(_ body: () throws -> Void) throws {
         do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch {
-            printError((error as? LocalizedError)?.errorDescription ?? "\(error)")
+            printError(describe(error))
             throw ExitCode.failure
         }
+    }
+
+    /// A library error's own message; Foundation file errors and JSON encoding errors in plain words.
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? EncodingError, case let .invalidValue(value, context) = e {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return "cannot write the result as JSON: \(value) at \(path) is not a finite number"
+        }
+        let ns = error as NSError
+        if ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
+            let file = (ns.userInfo[NSFilePathErrorKey] as? String).map { $0 + ": " } ?? ""
+            return file + FileProblem.describe(error)
+        }
+        return (error as? LocalizedError)?.errorDescription ?? "\(error)"
     }
 
     /// Writes `value` as JSON (sorted keys) followed by a newline to stdout.
@@ -28,7 +43,9 @@ enum CLI {
 
     /// Writes `value` as pretty-printed JSON (sorted keys) to `url`, atomically.
     static func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
-        try json(value, pretty: true).write(to: url, options: .atomic)
+        do { try AtomicFile.write(try json(value, pretty: true), to: url) } catch let e as AtomicFile.Failure {
+            throw ValidationError("\(url.path): \(e.reason)")
+        }
     }
 
     private static func json<T: Encodable>(_ value: T, pretty: Bool) throws -> Data {

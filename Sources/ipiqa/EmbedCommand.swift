@@ -46,9 +46,7 @@ struct EmbedCommand: ParsableCommand {
         guard PreprocessMode(rawValue: preprocess) != nil else {
             throw ValidationError("--preprocess must be one of \(PreprocessMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(preprocess)'")
         }
-        if let resolution, resolution <= 0 || resolution % 32 != 0 {
-            throw ValidationError("--resolution must be a positive multiple of 32, got \(resolution)")
-        }
+        if let resolution, let problem = CLIPConfiguration.resolutionProblem(resolution) { throw ValidationError("--" + problem) }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
     }
 

@@ -73,6 +73,8 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
+            // Destinations first: a bad --output or --attention-map fails before any model is loaded or image scored.
+            for path in [output, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
             let scorer = try Scorer(checkpoint: model.url, officialCLIP: model.clipURL)
             scorer.model.clip.setPrecision(precision.precision)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean

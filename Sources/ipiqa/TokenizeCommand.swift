@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import CLIPTokenizer
 import Foundation
 
@@ -23,7 +24,10 @@ struct TokenizeCommand: ParsableCommand {
     var texts: [String] = []
 
     func validate() throws {
-        guard contextLength >= 1 else { throw ValidationError("--context-length must be at least 1") }
+        let limit = CLIPConfiguration.Limits.contextLength
+        guard limit.contains(contextLength) else {
+            throw ValidationError("--context-length must be in \(limit.lowerBound)…\(limit.upperBound), got \(contextLength)")
+        }
         guard file != nil || !texts.isEmpty else { throw ValidationError("give prompts as arguments or with --file") }
     }
 

@@ -62,6 +62,9 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
+            // Caught from the start: a signal before the first step ends the process at once (nothing is half-written).
+            let stops = StopSignals(immediateMessage: "stopped before the first training step; nothing partial was written "
+                                    + "(run the same command again, or continue with: ipiqa train --resume \(resume ?? out))")
             let progress = ProgressReporter()
             let trainer: Trainer
             if let resume {
@@ -87,7 +90,20 @@ struct TrainCommand: ParsableCommand {
                                       csvColumns: try columns.columns(for: dataset), splits: given, output: URL(fileURLWithPath: out),
                                       progress: progress, initModel: initModel.map { URL(fileURLWithPath: $0) })
             }
-            let report = try trainer.run()
+            let directory = trainer.layout.directory.path
+            trainer.afterStep = { event in
+                guard let sig = stops.check() else { return }
+                let done = event.epoch - 1
+                throw TrainingError.stopped(directory: directory, signal: StopSignals.name(sig),
+                                            completedEpochs: "split \(event.split + 1), epoch \(event.epoch) abandoned after step \(event.step); "
+                                                + "\(done) epoch\(done == 1 ? "" : "s") of this split kept")
+            }
+            let report: RunReport
+            do { report = try trainer.run() } catch let e as TrainingError {
+                guard case .stopped = e, let sig = stops.check() else { throw e }
+                CLI.printError(e.errorDescription ?? "stopped")
+                throw ExitCode(128 + sig)
+            }
             CLI.note("wrote \(trainer.layout.metrics.path)")
             for s in report.splits {
                 let (selection, picked) = s.headline
