@@ -27,10 +27,11 @@ public struct StateDictError: LocalizedError, Equatable, Sendable {
     /// Where the tensors came from (a file name), if known.
     public var source: String?
 
-    public init(missing: [Entry], unexpected: [Entry], mismatched: [Mismatch], source: String?) {
+    public init(missing: [Entry], unexpected: [Entry], mismatched: [Mismatch], nonFinite: [String] = [], source: String?) {
         self.missing = missing
         self.unexpected = unexpected
         self.mismatched = mismatched
+        self.nonFinite = nonFinite
         self.source = source
     }
 
