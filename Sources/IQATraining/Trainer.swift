@@ -35,7 +35,7 @@ public final class Trainer {
     public var afterStep: ((StepEvent) throws -> Void)?
 
     public var config: TrainingConfiguration { manifest.config }
-    private let tokenizer: CLIPTokenizer?
+    let tokenizer: CLIPTokenizer?
     /// This process's exclusive lock on the run folder: taken when the run is created or resumed, held until
     /// ``run()`` returns or throws (taken again if `run()` is called again).
     private var lock: RunLock?
@@ -151,52 +151,6 @@ public final class Trainer {
     func report(_ results: [SplitResult], complete: Bool) -> RunReport {
         RunReport(dataset: dataset.name, splitProtocol: config.resolvedProtocol(for: manifest.dataset).rawValue,
                   outputs: dataset.scoreNames, splits: results, complete: complete)
-    }
-
-    /// A fresh model for a split: the CLIP checkpoint (strictly verified) plus the new layers (seeded), or with
-    /// ``RunManifest/initModel`` every weight of that model file (``initialModel(_:)``).
-    public func makeModel() throws -> IPIQAModel {
-        if let initModel = manifest.initModel { return try initialModel(initModel) }
-        let clip = try CLIPModel.load(URL(fileURLWithPath: manifest.clip))
-        if let tokenizer, clip.config.vocabSize < tokenizer.vocabularySize {
-            throw TrainingError.badCheckpoint(file: manifest.clip, reason: "its text vocabulary has \(clip.config.vocabSize) tokens; the CLIP tokenizer needs \(tokenizer.vocabularySize) (train image-only with --image-only)")
-        }
-        let model = try IPIQAModel(clip: clip, config: config.modelConfiguration(outputNames: dataset.scoreNames))
-        TrainingModes.apply(config, to: model)
-        return model
-    }
-
-    /// The model of `ipiqa train --init FILE`: rebuilt with this run's model configuration (which must keep the
-    /// file's architecture: resolution, prompt use, [QA] semantics, fusion, head, cross heads, outputs; dropout and
-    /// names may change) and loaded with every tensor of the file, strictly.
-    func initialModel(_ path: String) throws -> IPIQAModel {
-        let (trained, _) = try IPIQACheckpoint.load(URL(fileURLWithPath: path))
-        let wanted = config.modelConfiguration(outputNames: dataset.scoreNames)
-        try Self.checkInitial(trained.config, wanted: wanted, path: path, dataset: dataset)
-        if let tokenizer, trained.clip.config.vocabSize < tokenizer.vocabularySize {
-            throw TrainingError.badCheckpoint(file: path, reason: "its text vocabulary has \(trained.clip.config.vocabSize) tokens; the CLIP tokenizer needs \(tokenizer.vocabularySize)")
-        }
-        let model = try withoutInitialization { try IPIQAModel(clip: CLIPModel(config: trained.clip.config), config: wanted) }
-        try model.loadStateDict(trained.stateDict(), strict: true, source: path)
-        TrainingModes.apply(config, to: model)
-        return model
-    }
-
-    /// Whether a model of configuration `have` can start a run that wants `wanted` (architecture equal).
-    static func checkInitial(_ have: IPIQAConfiguration, wanted: IPIQAConfiguration, path: String, dataset: Dataset) throws {
-        var differences: [String] = []
-        func check<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { differences.append("\(name) \(b) in the file, \(a) asked") } }
-        check("outputs", wanted.outputs, have.outputs)
-        check("resolution", wanted.resolution, have.resolution)
-        check("useText", wanted.useText, have.useText)
-        check("qaToken", wanted.qaToken, have.qaToken)
-        check("fusion", wanted.fusion, have.fusion)
-        check("head", wanted.head, have.head)
-        check("crossHeads", wanted.crossHeads, have.crossHeads)
-        guard differences.isEmpty else {
-            throw TrainingError.badCheckpoint(file: path, reason: "--init model does not fit this run (dataset \(dataset.name), \(dataset.scoreNames.count) score(s)): "
-                + differences.joined(separator: "; "))
-        }
     }
 
     /// The feature cache's folder (``TrainingConfiguration/featureCache`` or `<run>/feature_cache`).
@@ -337,25 +291,5 @@ public final class Trainer {
         var m = ["dataset": dataset.name, "split": String(k), "epoch": String(epoch), "clip": manifest.clip]
         if let selection { m["selection"] = selection.rawValue }
         return m
-    }
-
-    private func writeScatter(_ k: Int, predictions: [[Double]], targets: [[Double]], epoch: Int) throws {
-        for (o, name) in dataset.scoreNames.enumerated() {
-            let image = Plot.scatter(x: targets.map { $0[o] }, y: predictions.map { $0[o] },
-                                     title: "\(dataset.name) split \(k) epoch \(epoch) \(name)", xLabel: "MOS", yLabel: "PREDICTED")
-            try AtomicWrite.data(try ImageCodec.encodePNG(image), to: layout.file(k, "scatter_\(name).png"))
-        }
-    }
-
-    private func writeCurves(_ k: Int, history: [EpochRecord]) throws {
-        let loss = Plot.lines(series: [("train loss", history.map(\.trainLoss))], title: "\(dataset.name) split \(k) loss", xLabel: "EPOCH")
-        try AtomicWrite.data(try ImageCodec.encodePNG(loss), to: layout.file(k, "loss.png"))
-        var series: [(name: String, values: [Double])] = []
-        for name in dataset.scoreNames {
-            series.append(("test \(name)", history.map { $0.test[name]?.srcc ?? .nan }))
-            if history.first?.validation != nil { series.append(("val \(name)", history.map { $0.validation?[name]?.srcc ?? .nan })) }
-        }
-        let srcc = Plot.lines(series: series, title: "\(dataset.name) split \(k) SRCC", xLabel: "EPOCH")
-        try AtomicWrite.data(try ImageCodec.encodePNG(srcc), to: layout.file(k, "srcc.png"))
     }
 }
