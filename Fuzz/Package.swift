@@ -10,7 +10,9 @@ let targets = ["FuzzCheckpoint", "FuzzModelFile", "FuzzZip", "FuzzXlsx", "FuzzCs
 let package = Package(
     name: "IPIQAFuzz",
     dependencies: [.package(name: "IPIQA", path: "..")],
-    targets: targets.map { name in
-        .executableTarget(name: name, dependencies: [.product(name: "IPIQAParserFuzzing", package: "IPIQA")], path: "Sources/\(name)")
+    targets: [
+        .target(name: "FuzzDriver", dependencies: [.product(name: "IPIQAParserFuzzing", package: "IPIQA")], path: "Sources/FuzzDriver"),
+    ] + targets.map { name in
+        .executableTarget(name: name, dependencies: ["FuzzDriver"], path: "Sources/\(name)")
     }
 )
