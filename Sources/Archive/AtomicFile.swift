@@ -45,6 +45,19 @@ public enum AtomicFile {
         }
     }
 
+    /// Lets `produce` stream the file through a `FileHandle` on a new temporary file, then renames it over `url`
+    /// (large files written piece by piece; the handle is closed before the rename).
+    public static func write(to url: URL, streaming produce: (FileHandle) throws -> Void) throws {
+        try write(to: url) { temp in
+            guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
+                throw Failure(reason: "cannot create a temporary file in \(url.deletingLastPathComponent().path)")
+            }
+            let handle = try FileHandle(forWritingTo: temp)
+            defer { try? handle.close() }
+            try produce(handle)
+        }
+    }
+
     /// Writes `data` to `url` atomically; throws ``Failure`` naming what went wrong.
     public static func write(_ data: Data, to url: URL) throws {
         try write(to: url) { temp in

@@ -46,18 +46,13 @@ public enum SafetensorsWriter {
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
 
         do {
-            try AtomicFile.write(to: url) { temp in
-                guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
-                    throw AtomicFile.Failure(reason: "cannot create a temporary file in \(url.deletingLastPathComponent().path)")
-                }
-                let handle = try FileHandle(forWritingTo: temp)
-                defer { try? handle.close() }
+            try AtomicFile.write(to: url, streaming: { handle in
                 var length = UInt64(header.count).littleEndian
                 try handle.write(contentsOf: Data(bytes: &length, count: 8))
                 try handle.write(contentsOf: Data(header))
                 for (_, _, values) in tensors { try handle.write(contentsOf: encode(values, dtype)) }
                 try handle.synchronize()
-            }
+            })
         } catch {
             throw bad("writing failed: \(AtomicFile.reason(error))")
         }

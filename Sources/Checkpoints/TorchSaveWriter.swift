@@ -41,12 +41,7 @@ public enum TorchSaveWriter {
         }
         pickle.bytes.append(0x2E)   // STOP
         do {
-            try AtomicFile.write(to: url) { temp in
-                guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
-                    throw AtomicFile.Failure(reason: "cannot create a temporary file in \(url.deletingLastPathComponent().path)")
-                }
-                let handle = try FileHandle(forWritingTo: temp)
-                defer { try? handle.close() }
+            try AtomicFile.write(to: url, streaming: { handle in
                 let zip = ZipWriter(handle: handle, file: file)
                 try zip.add("archive/data.pkl", Data(pickle.bytes))
                 try zip.add("archive/byteorder", Data("little".utf8))
@@ -54,7 +49,7 @@ public enum TorchSaveWriter {
                 try zip.add("archive/version", Data("3\n".utf8))
                 try zip.finish()
                 try handle.synchronize()
-            }
+            })
         } catch {
             throw CheckpointError(file: file, kind: .write, message: "writing failed: \(AtomicFile.reason(error))")
         }

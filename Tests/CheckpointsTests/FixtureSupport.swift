@@ -18,6 +18,17 @@ struct ExpectedFile: Decodable {
 }
 
 enum Fixtures {
+    /// A safetensors file `dir/name` from a raw header string and a data section (for malformed headers).
+    static func safetensors(_ header: String, data: [UInt8], in dir: URL, name: String) throws -> URL {
+        var bytes = [UInt8]()
+        let h = Array(header.utf8)
+        withUnsafeBytes(of: UInt64(h.count).littleEndian) { bytes += $0 }
+        bytes += h + data
+        let url = dir.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url
+    }
+
     static let folder: URL = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
 
     static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }

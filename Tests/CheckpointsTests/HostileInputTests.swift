@@ -81,16 +81,6 @@ struct HostileInputTests {
         expectCheckpointError(.unknownFormat, mentioning: [noise.path, "unrecognised"]) { _ = try CheckpointLoader.load(noise) }
     }
 
-    /// A safetensors file from a header string and a data section.
-    private func safetensors(_ header: String, data: [UInt8], in dir: URL, name: String) throws -> URL {
-        var bytes = [UInt8]()
-        let h = Array(header.utf8)
-        withUnsafeBytes(of: UInt64(h.count).littleEndian) { bytes += $0 }
-        bytes += h + data
-        let url = dir.appendingPathComponent(name)
-        try Data(bytes).write(to: url)
-        return url
-    }
 
     @Test("safetensors with a bad length, bad JSON, bad dtype, wrong sizes, out-of-range, overlapping or gapped offsets")
     func badSafetensors() throws {
@@ -110,7 +100,7 @@ struct HostileInputTests {
             (#"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, eight, "negative", ["invalid shape"]),
         ]
         for (header, data, name, mentions) in cases {
-            let url = try safetensors(header, data: data, in: dir, name: name + ".safetensors")
+            let url = try Fixtures.safetensors(header, data: data, in: dir, name: name + ".safetensors")
             expectCheckpointError(.safetensors, mentioning: [url.path] + mentions) { _ = try CheckpointLoader.load(url) }
         }
         // Header length pointing past the end of the file.

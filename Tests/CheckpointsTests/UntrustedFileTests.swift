@@ -4,25 +4,15 @@ import Testing
 
 @Suite("Untrusted checkpoint files: duplicate keys, devices")
 struct UntrustedFileTests {
-    private func safetensors(_ header: String, data: [UInt8], in dir: URL, name: String) throws -> URL {
-        var bytes = [UInt8]()
-        let h = Array(header.utf8)
-        withUnsafeBytes(of: UInt64(h.count).littleEndian) { bytes += $0 }
-        bytes += h + data
-        let url = dir.appendingPathComponent(name)
-        try Data(bytes).write(to: url)
-        return url
-    }
-
     @Test("a tensor or metadata key given twice in a safetensors header is an error (readers disagree on which counts)")
     func duplicateHeaderKeys() throws {
         let dir = try Fixtures.scratchFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let eight = [UInt8](repeating: 0, count: 8)
-        let tensor = try safetensors(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+        let tensor = try Fixtures.safetensors(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
                                      data: eight, in: dir, name: "dup_tensor.safetensors")
         expectCheckpointError(.safetensors, mentioning: [tensor.path, "'a' twice"]) { _ = try CheckpointLoader.load(tensor) }
-        let meta = try safetensors(#"{"__metadata__":{"clip_config":"{}","clip_config":"x"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+        let meta = try Fixtures.safetensors(#"{"__metadata__":{"clip_config":"{}","clip_config":"x"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
                                    data: eight, in: dir, name: "dup_meta.safetensors")
         expectCheckpointError(.safetensors, mentioning: [meta.path, "'clip_config' twice"]) { _ = try CheckpointLoader.load(meta) }
     }
