@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: checked),
         // `ipiqa demo`: the whole method on the synthetic world (tiny CLIP, Image2Prompt, IP-IQA variants, tables).
         .target(name: "IPIQADemo", dependencies: [
-            "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
+            "Archive", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
         ], swiftSettings: checked),
         // One entry point per parser of untrusted input (libFuzzer targets in Fuzz/; corpus replay in the tests).
         .target(name: "ParserFuzzing", dependencies: [

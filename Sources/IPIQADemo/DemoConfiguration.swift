@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import Image2Prompt
 import Imaging
@@ -170,6 +171,9 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
     /// let config = try DemoConfiguration(json: Data(#"{"splits": 5}"#.utf8), base: .quick)
     /// ```
     public init(json: Data, base: DemoConfiguration) throws {
+        if let key = JSONText.duplicateKey(in: json) {
+            throw DemoError.invalidSetting("the key '\(key)' appears twice in one object (JSON readers disagree on which counts)")
+        }
         let decoder = JSONDecoder()
         decoder.userInfo[Self.baseKey] = base
         self = try decoder.decode(DemoConfiguration.self, from: json)

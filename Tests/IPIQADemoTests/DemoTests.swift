@@ -110,6 +110,9 @@ extension DemoSuites {
             defer { scratch.remove() }
             #expect(throws: DemoError.self) { try DemoRunner.run(config: bad, directory: scratch.url) }
             #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
+            // A key given twice is refused (readers disagree on which value counts).
+            #expect(throws: DemoError.self) { try DemoConfiguration(json: Data(#"{"splits": 4, "splits": 5}"#.utf8), base: .quick) }
+            #expect(try DemoConfiguration(json: Data(#"{"splits": 4}"#.utf8), base: .quick).splits == 4)
         }
 
         @Test("--quick twice: same tables; each variant is a Trainer run on the demo's splits; the second run recomputes and rewrites nothing")
