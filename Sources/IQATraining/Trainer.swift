@@ -194,7 +194,7 @@ public final class Trainer {
         }
         guard test.count >= 2 else { throw TrainingError.emptySplit(split: k, part: "test", reason: "\(test.count) images; at least 2 are needed") }
 
-        let model = try makeModel()
+        let model = try makeModel(split: k)
         let text = TextFeatureSource(model: model, enabled: config.textCache)
         try text.prefill(train.tokens + test.tokens + (validation?.tokens ?? []))
         let optimizer = TrainingStep.makeOptimizer(model, config: config)

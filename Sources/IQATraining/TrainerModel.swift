@@ -11,13 +11,15 @@ import Tensor
 extension Trainer {
     /// A fresh model for a split: the CLIP checkpoint (strictly verified) plus the new layers (seeded), or with
     /// ``RunManifest/initModel`` every weight of that model file (``initialModel(_:)``).
-    public func makeModel() throws -> IPIQAModel {
+    public func makeModel(split: Int = 0) throws -> IPIQAModel {
         if let initModel = manifest.initModel { return try initialModel(initModel) }
         let clip = try CLIPModel.load(URL(fileURLWithPath: manifest.clip))
         if let tokenizer, clip.config.vocabSize < tokenizer.vocabularySize {
             throw TrainingError.badCheckpoint(file: manifest.clip, reason: "its text vocabulary has \(clip.config.vocabSize) tokens; the CLIP tokenizer needs \(tokenizer.vocabularySize) (train image-only with --image-only)")
         }
-        let model = try IPIQAModel(clip: clip, config: config.modelConfiguration(outputNames: dataset.scoreNames))
+        var modelConfig = config.modelConfiguration(outputNames: dataset.scoreNames)
+        modelConfig.seed = TrainingSeeds.newLayerSeed(seed: config.seed, split: split, stream: config.initStream)
+        let model = try IPIQAModel(clip: clip, config: modelConfig)
         TrainingModes.apply(config, to: model)
         return model
     }

@@ -28,6 +28,12 @@ public enum TrainingSeeds {
         SeededGenerator(seed: mix([seed, 1, UInt64(split), UInt64(epoch)]))
     }
 
+    /// The new layers' initialisation seed of split `split`: `seed` itself for every split (``InitStream/restart``) or
+    /// one draw per split from a stream seeded by `seed` (``InitStream/continue``).
+    public static func newLayerSeed(seed: UInt64, split: Int, stream: InitStream) -> UInt64 {
+        stream == .restart ? seed : mix([seed, 3, UInt64(split)])
+    }
+
     /// Dropout masks of one step (dropout layer `layer` of the model).
     public static func dropoutSeed(seed: UInt64, split: Int, epoch: Int, step: Int, layer: Int) -> UInt64 {
         mix([seed, 2, UInt64(split), UInt64(epoch), UInt64(step), UInt64(layer)])

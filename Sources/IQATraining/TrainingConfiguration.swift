@@ -59,6 +59,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var duplicates: DuplicatePolicy? = nil
     /// Seed of the splits, the new layers' initialisation, shuffling, flips and dropout.
     public var seed = TrainingDefaults.seed
+    /// The new layers' initialisation across splits: the same for every split (default) or one per split (official).
+    public var initStream: InitStream = .restart
     /// Worker threads (nil: all cores). Results are reproducible for a fixed seed AND thread count.
     public var threads: Int? = nil
 
@@ -186,7 +188,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     // MARK: Codable with defaults for absent keys and errors for unknown ones.
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case epochs, splits, splitProtocol, grouped, duplicates, seed, threads, resolution, useText, qaToken, fusion, head, dropout, crossHeads
+        case epochs, splits, splitProtocol, grouped, duplicates, seed, initStream, threads, resolution, useText, qaToken, fusion, head, dropout, crossHeads
         case freezeTrunk, freezeKV, featureCache, featurePrecision, textCache, textExtras
         case batchSize, microBatch, evalBatchSize, learningRate, headLearningRateScale, weightDecay, beta1, beta2, eps
         case maxGradNorm, dropLast, flipProbability, plots, keepTrainingState
@@ -202,6 +204,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         grouped = try get(.grouped, d.grouped)
         duplicates = try c.decodeIfPresent(DuplicatePolicy.self, forKey: .duplicates)
         seed = try get(.seed, d.seed)
+        initStream = try get(.initStream, d.initStream)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         resolution = try get(.resolution, d.resolution)
         useText = try get(.useText, d.useText)

@@ -14,6 +14,16 @@ import Tensor
 /// var config = TrainingConfiguration()
 /// config.textExtras = .official          // reproduce the official code's runs
 /// ```
+/// How the new layers (cross pool, head, [QA] vector) are initialised across splits.
+public enum InitStream: String, Codable, Sendable, CaseIterable {
+    /// Every split starts from the same initialisation, drawn from `seed` (default: splits differ only in their data).
+    case restart
+    /// Each split draws its own initialisation, as the official code's single random stream does (it seeds once and
+    /// builds the model of every split from where the stream stands). The draws are this engine's, not PyTorch's, so
+    /// this reproduces that splits start differently, not the official numbers.
+    case `continue`
+}
+
 public enum TextExtras: String, Codable, Sendable, CaseIterable {
     /// The paper: the text encoder is frozen entirely (default).
     case frozen

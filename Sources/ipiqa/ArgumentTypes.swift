@@ -14,6 +14,7 @@ extension IPIQAConfiguration.Fusion: ExpressibleByArgument {}
 extension TextExtras: ExpressibleByArgument {}
 extension FeaturePrecision: ExpressibleByArgument {}
 extension TrainingRecipe: ExpressibleByArgument {}
+extension InitStream: ExpressibleByArgument {}
 
 /// `keep-first`, `keep-last`, `keep-all` on the command line (the JSON spelling `keepAll` is accepted too).
 extension DuplicatePolicy: ExpressibleByArgument {

@@ -7,10 +7,12 @@ import IQATraining
 /// The recipe flags of `ipiqa train`, each overriding one ``TrainingConfiguration`` key;
 /// ``configuration(file:threads:plots:keepTrainingState:)`` resolves defaults → `--config FILE` → the flags given.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Preset of every setting where the paper and the official code differ: paper (batch 40, one [QA] vector, frozen text extras) or official (batch 32, [QA] token table, text positional embedding and projection trained). Applied before --config and the flags.")
+    @Option(help: "Preset of every setting where the paper and the official code differ: paper (batch 40, one [QA] vector, frozen text extras) or official (batch 32, [QA] token table, text positional embedding and projection trained, both AGIQA-1k duplicate rows, one initialisation per split). Applied before --config and the flags.")
     var recipe: TrainingRecipe?
     @Option(help: "Several label rows of one image (AGIQA-1k lists one twice): keep-first (default, 1,079 AGIQA-1k samples), keep-last or keep-all (both rows, 1,080, as the official code).")
     var duplicates: DuplicatePolicy?
+    @Option(help: "New layers' initialisation across splits: restart (default: the same for every split) or continue (one per split, as the official code's single random stream).")
+    var initStream: InitStream?
     @Option(help: "Epochs per split.") var epochs: Int?
     @Option(help: "Repeated splits.") var splits: Int?
     @Option(help: "Input side in pixels (multiple of 32).") var resolution: Int?
@@ -56,6 +58,7 @@ struct TrainingOptions: ParsableArguments {
         if let evalBatchSize { c.evalBatchSize = evalBatchSize }
         if let seed { c.seed = seed }
         if let duplicates { c.duplicates = duplicates }
+        if let initStream { c.initStream = initStream }
         if let splitProtocol { c.splitProtocol = splitProtocol }
         if validationFraction != nil || testFraction != nil {
             let v = validationFraction ?? c.grouped.validationFraction, t = testFraction ?? c.grouped.testFraction

@@ -127,6 +127,7 @@ struct RecipeTests {
         #expect(paper.batchSize == 40 && paper.qaToken == .token && paper.textExtras == .frozen && paper.weightDecay == 0)
         #expect(official.batchSize == 32 && official.qaToken == .table && official.textExtras == .official && official.weightDecay == 0)
         #expect(official.duplicates == .keepAll && paper.duplicates == nil)
+        #expect(official.initStream == .continue && paper.initStream == .restart && TrainingConfiguration().initStream == .restart)
         let scratch = try ScratchFolder("recipe")
         defer { scratch.remove() }
         let file = scratch.file("c.json")
@@ -145,5 +146,25 @@ struct RecipeTests {
         #expect(grid.recipe == .official)
         #expect(grid.variants[0].config?.qaToken == .table && grid.variants[0].config?.batchSize == 8)   // base batch 8 wins
         #expect(grid.variants[1].config?.qaToken == IPIQAConfiguration.QAToken.none && grid.variants[1].config?.textExtras == .official)
+    }
+
+    @Test("initStream: restart starts every split from the same new layers, continue gives each split its own (the official single stream); the CLIP weights are the same either way")
+    func initStreams() throws {
+        let data = try MiniAGIQA3k(trainPrompts: 2, testPrompts: 1)
+        defer { data.remove() }
+        func heads(_ stream: InitStream) throws -> (split0: [Float], split1: [Float], trunk: Bool) {
+            var config = MiniAGIQA3k.config(epochs: 1)
+            config.splits = 2
+            config.initStream = stream
+            let trainer = try Trainer(config: config, clip: data.clip, dataset: .agiqa3k, labels: data.labels, root: data.images,
+                                      output: data.file("run-\(stream.rawValue)"), progress: ProgressReporter(style: .silent))
+            let a = try trainer.makeModel(split: 0), b = try trainer.makeModel(split: 1)
+            func weight(_ m: IPIQAModel) -> [Float] { m.stateDict()["head.out_proj.weight"]?.array ?? [] }
+            let trunk = a.clip.visual.stateDict()["conv1.weight"]?.array == b.clip.visual.stateDict()["conv1.weight"]?.array
+            return (weight(a), weight(b), trunk)
+        }
+        let restart = try heads(.restart), continued = try heads(.continue)
+        #expect(!restart.split0.isEmpty && restart.split0 == restart.split1 && restart.trunk)
+        #expect(continued.split0 != continued.split1 && continued.trunk)
     }
 }
