@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // IP-IQA in Swift: image–prompt quality assessment of AI-generated images on a CLIP RN50 backbone.
 import PackageDescription
 
@@ -16,6 +16,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The scoring service: HTTP server (without the swift-configuration trait, which it does not need),
+        // its test client, Prometheus metrics, multipart parsing; AsyncHTTPClient drives `ipiqa bench serve`.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages).
@@ -59,7 +68,10 @@ let package = Package(
         // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
         .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: optimized),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
-        .target(name: "Benchmarks", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATraining", "NN", "Tensor"],
+        .target(name: "Benchmarks", dependencies: [
+            "CLIP", "CLIPTokenizer", "Checkpoints", "IQAModel", "IQAScoring", "IQAService", "IQATraining", "Imaging", "NN", "Tensor",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ],
                 swiftSettings: optimized),
         // The embedded synthetic AGIQA world (prompts, renderer, generators, MOS model, dataset writers).
         .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: optimized),
@@ -67,10 +79,20 @@ let package = Package(
         .target(name: "IPIQADemo", dependencies: [
             "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQAModel", "IQATraining", "Image2Prompt", "Imaging", "NN", "SynthAGI", "Tensor",
         ], swiftSettings: optimized),
+        // `ipiqa serve`: the HTTP scoring service (API, web page, request batching, limits, metrics); only the CLI imports it.
+        .target(name: "IQAService", dependencies: [
+            "IQAData", "IQAModel", "IQAScoring", "Imaging", "Tensor",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+        ]),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
             "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
-            "Image2Prompt", "Imaging", "Tensor",
+            "Image2Prompt", "Imaging", "IQAService", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -101,6 +123,11 @@ let package = Package(
         .testTarget(name: "SynthAGITests", dependencies: ["SynthAGI", "Tensor"]),
         .testTarget(name: "IPIQADemoTests", dependencies: [
             "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "SynthAGI", "Tensor",
+        ]),
+        .testTarget(name: "IQAServiceTests", dependencies: [
+            "IQAModel", "IQAScoring", "IQAService", "IQATestSupport", "Imaging",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // End to end through the built `ipiqa` binary.
         .testTarget(name: "CLITests", dependencies: ["Checkpoints", "IQATestSupport"]),

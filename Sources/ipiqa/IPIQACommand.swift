@@ -10,7 +10,7 @@ struct IPIQACommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, ScoreCommand.self, PretrainCommand.self,
             EmbedCommand.self, ClipScoreCommand.self, TokenizeCommand.self,
-            SplitsCommand.self, CorrelateCommand.self, BenchCommand.self, TrainBenchCommand.self, DemoCommand.self,
+            SplitsCommand.self, CorrelateCommand.self, BenchCommand.self, TrainBenchCommand.self, DemoCommand.self, ServeCommand.self,
         ]
     )
 
