@@ -90,8 +90,9 @@ public enum ServeBenchmark {
         let service = try ScoringService(scorer: scorer, configuration: serve, modelName: name)
         let server = try await service.start()
         let bodies = try makeBodies(config)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: config.clients)))
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: config.clients)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let state = LoadState(total: config.requests, checkpoint: config.rssCheckpoint)
         let url = "http://127.0.0.1:\(server.port)/v1/score"
         let start = ContinuousClock.now

@@ -55,7 +55,7 @@ struct ServiceErrorTests {
         defer { f.remove() }
         try await f.application().test(.router) { client in
             for headers: HTTPFields in [[.contentType: "image/png"], [:]] {
-                let r = try await client.execute(uri: "/v1/score", method: .post, headers: headers, body: ByteBuffer(data: try f.png(0)))
+                let r = try await client.execute(uri: "/v1/score", method: .post, headers: headers, body: ByteBuffer(bytes: try f.png(0)))
                 #expect(r.status == .unsupportedMediaType && r.errorCode == "unsupported_media_type", "\(r.text)")
                 #expect(r.errorMessage.contains("multipart/form-data"))
             }

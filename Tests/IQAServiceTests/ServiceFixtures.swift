@@ -72,7 +72,7 @@ enum Body {
     }
 
     static func json(_ object: Any) throws -> ByteBuffer {
-        ByteBuffer(data: try JSONSerialization.data(withJSONObject: object))
+        ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
     }
 }
 

@@ -100,7 +100,7 @@ struct WebDriver {
                 request.method = .RAW(value: method)
                 if let body {
                     request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))
+                    request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
                 }
                 let response = try await http.execute(request, timeout: .seconds(60))
                 let data = Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView)
