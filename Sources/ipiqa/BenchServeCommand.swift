@@ -45,8 +45,9 @@ struct BenchServeCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             threads.apply()
-            var configs = [benchmarkConfiguration]
-            if compareBatch1 { var one = benchmarkConfiguration; one.maxBatch = 1; configs.append(one) }
+            var one = benchmarkConfiguration
+            one.maxBatch = 1
+            let configs = compareBatch1 ? [benchmarkConfiguration, one] : [benchmarkConfiguration]
             let results = ResultBox()
             try AsyncBridge.run {
                 for config in configs { results.append(try await ServeBenchmark.run(config) { CLI.note($0) }) }
