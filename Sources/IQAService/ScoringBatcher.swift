@@ -127,11 +127,10 @@ public final class ScoringBatcher: @unchecked Sendable {
     private func loop() {
         while let batch = nextBatch() {
             if batch.isEmpty { continue }
-            let start = Date()
-            run(batch)
-            let seconds = Date().timeIntervalSince(start)
-            condition.withLock { running = 0; passes += 1; sizes[batch.count, default: 0] += 1 }
-            observer(batch.count, seconds)
+            // Counted before the results are delivered, so a client that has its answer sees its pass counted.
+            condition.withLock { passes += 1; sizes[batch.count, default: 0] += 1 }
+            run(batch) { seconds in observer(batch.count, seconds) }
+            condition.withLock { running = 0 }
         }
         condition.withLock { finished = true; condition.broadcast() }
     }
@@ -154,9 +153,11 @@ public final class ScoringBatcher: @unchecked Sendable {
         return batch
     }
 
-    private func run(_ jobs: [Job]) {
+    /// Runs one pass; `timed(seconds)` is called after the forward pass, before the results are delivered.
+    private func run(_ jobs: [Job], timed: (Double) -> Void) {
         let live = jobs.filter { !$0.isFinished }
         guard !live.isEmpty else { return }
+        let start = Date()
         let r = scorer.resolution, per = r * r * 3
         do {
             let pixels = Tensor(uninitialized: [live.count, r, r, 3])
@@ -170,6 +171,7 @@ public final class ScoringBatcher: @unchecked Sendable {
             let heads = live.compactMap(\.attention).first
             let results = try scorer.score(pixels: pixels, prompts: scorer.usesText ? live.map(\.prompt) : [],
                                            attention: wantMaps ? heads : nil)
+            timed(Date().timeIntervalSince(start))
             for (job, result) in zip(live, results) {
                 var r = result
                 if job.attention == nil { r.attention = nil }

@@ -80,17 +80,18 @@ struct ServiceRoutes: Sendable {
             guard inputs.count <= configuration.maxBatchItems else {
                 throw ServiceError.unprocessable("the batch has \(inputs.count) items; at most \(configuration.maxBatchItems) per request")
             }
-            let results = await withTaskGroup(of: (Int, JSONValue).self) { group in
-                for (i, input) in inputs.enumerated() {
-                    group.addTask {
-                        do { return (i, try await scoreWithTimeout(input, options: options)) } catch {
-                            return (i, ["error": ServiceErrors.wrap(error).json])
+            let results = await withTaskGroup(of: IndexedResult.self) { group in
+                for index in inputs.indices {
+                    let item = inputs[index]
+                    group.addTask { [index, item] in
+                        do { return IndexedResult(index: index, value: try await scoreWithTimeout(item, options: options)) } catch {
+                            return IndexedResult(index: index, value: ["error": ServiceErrors.wrap(error).json])
                         }
                     }
                 }
-                var out = [JSONValue](repeating: .null, count: inputs.count)
-                for await (i, value) in group { out[i] = value }
-                return out
+                var answered: [IndexedResult] = []
+                for await result in group { answered.append(result) }
+                return answered.sorted { $0.index < $1.index }.map(\.value)
             }
             return json(["results": .array(results), "model": service.model.json, "latency_ms": milliseconds(since: start)])
         }
@@ -141,6 +142,12 @@ struct ServiceRoutes: Sendable {
             pairs.append(("attention_png", .string(png.base64EncodedString())))
         }
         return .object(pairs)
+    }
+
+    /// One batch item's answer and its position in the request.
+    struct IndexedResult: Sendable {
+        var index: Int
+        var value: JSONValue
     }
 
     private func milliseconds(since start: ContinuousClock.Instant) -> JSONValue {

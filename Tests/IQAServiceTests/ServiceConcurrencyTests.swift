@@ -89,7 +89,7 @@ struct ServiceConcurrencyTests {
         for task in inflight {
             let response = try await task.value
             #expect(response.status == .ok)
-            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.map { Array($0.readableBytesView) } ?? []))) as? [String: Any] ?? [:]
             #expect(near(values(object, ["quality", "alignment"]), expected))
         }
         try await stopping.value

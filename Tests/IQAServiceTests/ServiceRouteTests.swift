@@ -94,7 +94,7 @@ struct ServiceRouteTests {
             #expect(r.status == .ok, "\(r.text)")
             let results = try #require(r.object["results"] as? [[String: Any]])
             #expect(results.count == 4)
-            #expect(near(values(results[0], ["quality", "alignment"]), expected[0]))
+            #expect(near(values(results[0], ["quality", "alignment"]), expected[0]), "\(r.text.prefix(600))")
             #expect(((results[1]["error"] as? [String: Any])?["code"] as? String) == "bad_image")
             #expect(((results[1]["error"] as? [String: Any])?["message"] as? String)?.contains("items[1].image") == true)
             #expect(near(values(results[2], ["quality", "alignment"]), expected[1]))

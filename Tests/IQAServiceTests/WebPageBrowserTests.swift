@@ -42,18 +42,20 @@ struct WebPageBrowserTests {
             let promptBox = try await driver.element(http, session, "#prompt")
             try await driver.call(http, "POST", "/session/\(session)/element/\(promptBox)/value", ["text": prompt])
             let button = try await driver.element(http, session, "#score")
-            #expect(try await driver.poll(http, session, "return !document.getElementById('score').disabled"))
+            let enabled = try await driver.poll(http, session, "return !document.getElementById('score').disabled")
+            #expect(enabled, "the Score button stayed disabled")
             try await driver.call(http, "POST", "/session/\(session)/element/\(button)/click", [:])
             let shown = try await driver.poll(http, session, "return document.querySelectorAll('#scores .score').length === 2")
-            #expect(shown, "no scores appeared; status: \(try await driver.script(http, session, "return document.getElementById('status').textContent") ?? "")")
+            let status = try await driver.script(http, session, "return document.getElementById('status').textContent") as? String ?? ""
+            #expect(shown, "no scores appeared; status: \(status)")
             let pairs = try await driver.script(http, session,
                 "return Array.from(document.querySelectorAll('#scores .score')).map(d => [d.dataset.name, Number(d.dataset.value)])") as? [[Any]] ?? []
             let names = pairs.compactMap { $0.first as? String }
             let shownValues = pairs.compactMap { ($0.last as? Double).map(Float.init) }
             #expect(names == ["quality", "alignment"])
             #expect(near(shownValues, expected), "page shows \(shownValues), ipiqa score gives \(expected)")
-            #expect(try await driver.poll(http, session, "const o = document.getElementById('overlay'); return o.complete && o.naturalWidth === 40 && o.style.display !== 'none'"),
-                    "the attention overlay did not appear")
+            let overlay = try await driver.poll(http, session, "const o = document.getElementById('overlay'); return o.complete && o.naturalWidth === 40 && o.style.display !== 'none'")
+            #expect(overlay, "the attention overlay did not appear")
             let history = try await driver.script(http, session, "return document.querySelectorAll('#history li').length") as? Int
             #expect(history == 1)
             try? await driver.call(http, "DELETE", "/session/\(session)", nil)
@@ -100,7 +102,7 @@ struct WebDriver {
                 request.method = .RAW(value: method)
                 if let body {
                     request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                    request.body = .bytes(Array(try JSONSerialization.data(withJSONObject: body)))
                 }
                 let response = try await http.execute(request, timeout: .seconds(60))
                 let data = Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView)
