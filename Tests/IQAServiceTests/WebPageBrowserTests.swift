@@ -32,18 +32,39 @@ struct WebPageBrowserTests {
         let driver = try WebDriver.launch()
         defer { driver.stop() }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var session: String?
         do {
-            let session = try await driver.newSession(http)
-            try await driver.call(http, "POST", "/session/\(session)/url", ["url": "http://127.0.0.1:\(server.port)/"])
+            WebDriver.step("starting a headless chromium session")
+            let id = try await driver.newSession(http)
+            session = id
+            try await drive(driver, http, id, port: server.port, image: f.images[4], prompt: prompt, expected: expected)
+        } catch {
+            if let session { try? await driver.call(http, "DELETE", "/session/\(session)", nil) }
+            try? await http.shutdown()
+            try? await server.stop()
+            throw error
+        }
+        if let session { try? await driver.call(http, "DELETE", "/session/\(session)", nil) }
+        try await http.shutdown()
+        try await server.stop()
+    }
+
+    private func drive(_ driver: WebDriver, _ http: HTTPClient, _ session: String, port: Int, image: URL, prompt: String,
+                       expected: [Float]) async throws {
+        do {
+            WebDriver.step("opening the page")
+            try await driver.call(http, "POST", "/session/\(session)/url", ["url": "http://127.0.0.1:\(port)/"])
             let modelLoaded = try await driver.poll(http, session, "return document.getElementById('model').textContent.includes('tiny_ipiqa')")
             #expect(modelLoaded, "the page did not load the model description")
+            WebDriver.step("choosing the image")
             let file = try await driver.element(http, session, "#file")
-            try await driver.call(http, "POST", "/session/\(session)/element/\(file)/value", ["text": f.images[4].path])
+            try await driver.call(http, "POST", "/session/\(session)/element/\(file)/value", ["text": image.path])
             let promptBox = try await driver.element(http, session, "#prompt")
             try await driver.call(http, "POST", "/session/\(session)/element/\(promptBox)/value", ["text": prompt])
             let button = try await driver.element(http, session, "#score")
             let enabled = try await driver.poll(http, session, "return !document.getElementById('score').disabled")
             #expect(enabled, "the Score button stayed disabled")
+            WebDriver.step("pressing Score")
             try await driver.call(http, "POST", "/session/\(session)/element/\(button)/click", [:])
             let shown = try await driver.poll(http, session, "return document.querySelectorAll('#scores .score').length === 2")
             let status = try await driver.script(http, session, "return document.getElementById('status').textContent") as? String ?? ""
@@ -58,14 +79,7 @@ struct WebPageBrowserTests {
             #expect(overlay, "the attention overlay did not appear")
             let history = try await driver.script(http, session, "return document.querySelectorAll('#history li').length") as? Int
             #expect(history == 1)
-            try? await driver.call(http, "DELETE", "/session/\(session)", nil)
-        } catch {
-            try? await http.shutdown()
-            try? await server.stop()
-            throw error
         }
-        try await http.shutdown()
-        try await server.stop()
     }
 }
 
@@ -85,18 +99,24 @@ struct WebDriver {
         return WebDriver(process: p, port: port)
     }
 
+    /// Ends chromedriver (SIGTERM, then SIGKILL after ~5 s); it ends the browsers it started.
     func stop() {
         if process.isRunning { process.terminate() }
+        for _ in 0..<50 where process.isRunning { usleep(100_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
+    /// Progress on stderr (unbuffered), so a slow step shows where it is.
+    static func step(_ message: String) { FileHandle.standardError.write(Data("browser test: \(message)\n".utf8)) }
+
     /// Sends a command; returns the `value` of the answer. Retries the connection while the driver starts (bounded).
     @discardableResult
     func call(_ http: HTTPClient, _ method: String, _ path: String, _ body: [String: Any]?) async throws -> Any? {
         var lastError: Error?
-        for _ in 0..<100 {
+        for _ in 0..<50 {
             do {
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
                 request.method = .RAW(value: method)
@@ -104,7 +124,7 @@ struct WebDriver {
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(Array(try JSONSerialization.data(withJSONObject: body)))
                 }
-                let response = try await http.execute(request, timeout: .seconds(60))
+                let response = try await http.execute(request, timeout: .seconds(30))
                 let data = Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView)
                 let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
                 if response.status.code >= 300 { throw Failure(description: "WebDriver \(method) \(path): HTTP \(response.status.code) \(String(decoding: data.prefix(500), as: UTF8.self))") }
@@ -137,9 +157,9 @@ struct WebDriver {
         try await call(http, "POST", "/session/\(session)/execute/sync", ["script": source, "args": [Any]()])
     }
 
-    /// Evaluates `source` until it returns true (at most 300 × 100 ms); the last answer.
+    /// Evaluates `source` until it returns true (at most 150 × 100 ms); the last answer.
     func poll(_ http: HTTPClient, _ session: String, _ source: String) async throws -> Bool {
-        for _ in 0..<300 {
+        for _ in 0..<150 {
             if try await script(http, session, source) as? Bool == true { return true }
             try await Task.sleep(for: .milliseconds(100))
         }
