@@ -4,7 +4,7 @@ import Tensor
 
 extension DemoRunner {
     /// The IP-IQA model `ipiqa serve --demo` serves: split 1's final model of the demo's figure variant (similarity
-    /// fusion, else the paper's), `<directory>/runs/<variant>-<key>/split-0/model_final.safetensors`. Runs only the
+    /// fusion, else the paper's), `<directory>/runs/<variant>-<key>/split_00/model_final.safetensors`. Runs only the
     /// stages it needs — world, tiny CLIP, Image2Prompt, that variant's training — each read from the cache when an
     /// earlier `ipiqa demo` (same settings) left it there, so a fresh machine gets a working model and a machine that
     /// ran the demo gets the very model the demo measured.
