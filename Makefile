@@ -2,7 +2,7 @@
 SWIFT_RELEASE = swift build -c release
 IPIQA = .build/release/ipiqa
 
-.PHONY: deps build demo test bench clean fuzz fuzz-build fuzz-replay test-sanitize
+.PHONY: deps build demo serve test bench clean fuzz fuzz-build fuzz-replay test-sanitize
 
 deps:
 	@bash Scripts/install-deps.sh
@@ -13,6 +13,10 @@ build: deps
 # The main job: the whole method on the embedded synthetic benchmark (SynthAGI).
 demo: build
 	$(IPIQA) demo
+
+# The scoring service with its web page, on the demo's model (trained first if missing): http://127.0.0.1:8080/
+serve: build
+	$(IPIQA) serve --demo
 
 # The test suite (release build with testing enabled: the numerical tests are too slow unoptimised).
 test: deps

@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // IP-IQA in Swift: image–prompt quality assessment of AI-generated images on a CLIP RN50 backbone.
 import PackageDescription
 
@@ -22,6 +22,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The scoring service: HTTP server (without the swift-configuration trait, which it does not need),
+        // its test client, Prometheus metrics, multipart parsing; AsyncHTTPClient drives `ipiqa bench serve`.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages).
@@ -71,7 +80,10 @@ let package = Package(
         // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
         .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
-        .target(name: "Benchmarks", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATraining", "NN", "Tensor"],
+        .target(name: "Benchmarks", dependencies: [
+            "CLIP", "CLIPTokenizer", "Checkpoints", "IQAModel", "IQAScoring", "IQAService", "IQATraining", "Imaging", "NN", "Tensor",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ],
                 swiftSettings: checked),
         // The embedded synthetic AGIQA world (prompts, renderer, generators, MOS model, dataset writers).
         .target(name: "SynthAGI", dependencies: ["Archive", "Tensor"], exclude: ["World/MOS.md"], swiftSettings: checked),
@@ -83,10 +95,20 @@ let package = Package(
         .target(name: "ParserFuzzing", dependencies: [
             "Archive", "Checkpoints", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "IQATraining", "Imaging",
         ], swiftSettings: checked),
+        // `ipiqa serve`: the HTTP scoring service (API, web page, request batching, limits, metrics); only the CLI imports it.
+        .target(name: "IQAService", dependencies: [
+            "IQAData", "IQAModel", "IQAScoring", "Imaging", "Tensor",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+        ]),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
             "Archive", "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
-            "Image2Prompt", "Imaging", "Tensor",
+            "Image2Prompt", "Imaging", "IQAService", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -123,6 +145,11 @@ let package = Package(
         ]),
         // Every committed fuzzing corpus and crash-regression input (Fuzz/Corpus, Fuzz/Regressions) through its parser.
         .testTarget(name: "ParserFuzzingTests", dependencies: ["ParserFuzzing"]),
+        .testTarget(name: "IQAServiceTests", dependencies: [
+            "IQAModel", "IQAScoring", "IQAService", "IQATestSupport", "Imaging",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         // End to end through the built `ipiqa` binary.
         .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATestSupport"]),
     ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the build needs, only when missing (apt-get as root, sudo otherwise).
+# chromium + chromium-driver: the headless-browser test of `ipiqa serve`'s web page (Tests/IQAServiceTests).
 set -euo pipefail
-packages=(libopenblas-dev libjpeg-dev libpng-dev libwebp-dev zlib1g-dev pkg-config)
+packages=(libopenblas-dev libjpeg-dev libpng-dev libwebp-dev zlib1g-dev pkg-config chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

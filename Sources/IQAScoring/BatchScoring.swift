@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import IQAData
 import IQAModel
+import Tensor
 
 /// One image to score in batch mode: the file, the name as the CSV wrote it (echoed in the output), its prompt and
 /// the CSV line it came from.
@@ -51,7 +52,9 @@ public enum ScoreOutputFormat: String, Codable, Sendable, CaseIterable {
 
 /// Batch scoring with a ``Scorer``: CSV rows → requests (relative image paths resolved against `root`, default the
 /// CSV's folder), existence checked up front, scored `batchSize` at a time, one output line per request in input
-/// order, optional attention overlays written as PNGs into a folder.
+/// order, optional attention overlays written as PNGs into a folder. Decoding and preprocessing of batch k + 1 run
+/// on another thread while the model scores batch k (the pipeline of the HTTP service's batcher), so the cores
+/// spend the run on model work; repeated prompts reuse the scorer's ``PromptFeatureCache``.
 ///
 /// ```swift
 /// let requests = try BatchScorer.requests(csv: url, columns: ScoringCSVColumns(), root: nil, needPrompt: true)
@@ -113,10 +116,20 @@ public struct BatchScorer {
         let mapNames = Self.overlayNames(requests)
         let writer = ScoreLineWriter(names: scorer.outputNames, format: format)
         var text = writer.header
-        for start in stride(from: 0, to: requests.count, by: batchSize) {
+        let starts = Array(stride(from: 0, to: requests.count, by: batchSize))
+        let resolution = scorer.resolution
+        func prefetch(_ b: Int) -> PreparedBatch? {
+            guard b < starts.count else { return nil }
+            return PreparedBatch(files: requests[starts[b]..<min(requests.count, starts[b] + batchSize)].map(\.image),
+                                 resolution: resolution, keepImages: wantMaps)
+        }
+        var next = prefetch(0)
+        for (b, start) in starts.enumerated() {
+            guard let current = next else { break }
             let batch = Array(requests[start..<min(requests.count, start + batchSize)])
-            let images = try Scorer.decode(batch.map(\.image))
-            let results = try scorer.score(images: images, prompts: scorer.usesText ? batch.map(\.prompt) : [],
+            let (pixels, images) = try current.wait()
+            next = prefetch(b + 1)                        // decodes while the model runs below
+            let results = try scorer.score(pixels: pixels, prompts: scorer.usesText ? batch.map(\.prompt) : [],
                                            attention: wantMaps ? (attention ?? .mean) : nil)
             for (j, result) in results.enumerated() {
                 text += writer.line(name: batch[j].name, values: result.values)
@@ -136,5 +149,28 @@ public struct BatchScorer {
         var counts: [String: Int] = [:]
         for s in stems { counts[s, default: 0] += 1 }
         return zip(stems, requests).map { stem, r in (counts[stem] ?? 0) > 1 ? "\(stem)-\(r.line).png" : "\(stem).png" }
+    }
+}
+
+/// One batch of files decoded and preprocessed on a background thread: `wait()` returns the stacked pixels
+/// `[N, R, R, 3]` (and the decoded images when kept, for overlays) or rethrows the first failure in file order.
+final class PreparedBatch: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<(Tensor, [RGBImage]), Error> = .failure(ScoringError.badInput("batch not prepared"))
+
+    init(files: [URL], resolution: Int, keepImages: Bool) {
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            result = Result {
+                let images = try Scorer.decode(files)
+                return (try ImageBatch.tensor(images, size: resolution, mode: .squash), keepImages ? images : [])
+            }
+            done.signal()
+        }
+    }
+
+    /// Blocks until the batch is ready (the semaphore orders the result's write before this read).
+    func wait() throws -> (Tensor, [RGBImage]) {
+        done.wait()
+        return try result.get()
     }
 }

@@ -24,8 +24,12 @@ public struct ImageScore: Sendable, Equatable {
 /// A trained IP-IQA model ready to score images: loaded once, then batches of decoded images or files with their
 /// prompts. Preprocessing is IP-IQA's eval transform — bicubic squash to `config.resolution` (512), CLIP mean/std —
 /// and prompts are tokenized as the official code does (context 77, `truncate = True`). Eval mode, no gradients.
+/// Text features come from a bounded ``PromptFeatureCache`` (a repeated prompt skips the text Transformer); images are
+/// preprocessed before the model runs (``preprocess(_:)``), so callers can decode and resize beside the model
+/// (``BatchScorer``, the HTTP service's batcher) and hand it ready pixels (``score(pixels:prompts:attention:)``).
+/// Not thread-safe: one thread runs a scorer's model at a time.
 ///
-///     scores[i] = IPIQA(squash(image_i), tokenize(prompt_i))      (k values: e.g. quality, alignment)
+///     scores[i] = head(trunk(squash(image_i)), text(tokenize(prompt_i)))      (k values: e.g. quality, alignment)
 ///
 /// ```swift
 /// let scorer = try Scorer(checkpoint: URL(fileURLWithPath: "ipiqa-3k.safetensors"))
@@ -37,11 +41,15 @@ public final class Scorer {
     public let tokenizer: CLIPTokenizer
     /// The checkpoint path (for messages), if loaded from a file.
     public let source: String?
+    /// Text features by token row, bounded.
+    public let promptCache: PromptFeatureCache
 
-    public init(model: IPIQAModel, tokenizer: CLIPTokenizer, source: String? = nil) {
+    public init(model: IPIQAModel, tokenizer: CLIPTokenizer, source: String? = nil,
+                promptCacheCapacity: Int = PromptFeatureCache.defaultCapacity) {
         self.model = model
         self.tokenizer = tokenizer
         self.source = source
+        promptCache = PromptFeatureCache(capacity: promptCacheCapacity)
         model.setMode(training: false)
     }
 
@@ -75,13 +83,37 @@ public final class Scorer {
         if usesText, prompts.count != images.count {
             throw ScoringError.badInput("\(images.count) images but \(prompts.count) prompts")
         }
-        if attention != nil, !usesText { throw IPIQAError.imageOnlyModel(file: source) }
         if images.isEmpty { return [] }
-        let pixels = try ImageBatch.tensor(images, size: resolution, mode: .squash)
-        let tokens = usesText ? try tokenizer.tokenize(prompts, contextLength: model.clip.config.contextLength, truncate: true) : []
-        let (scores, weights) = try withoutGradients { try model.forward(Var(pixels), tokens: tokens) }
+        return try score(pixels: ImageBatch.tensor(images, size: resolution, mode: .squash), prompts: prompts, attention: attention)
+    }
+
+    /// IP-IQA's eval preprocessing of one image: squashed to ``resolution``, CLIP mean/std, `[R·R·3]` channels-last
+    /// (one row of ``score(pixels:prompts:attention:)``'s input). Thread-safe: it does not touch the model.
+    public static func preprocess(_ image: RGBImage, resolution: Int) throws -> [Float] {
+        try Imaging.preprocess(image, size: resolution, mode: .squash)
+    }
+
+    /// Scores preprocessed images `[N, R, R, 3]` (rows of ``preprocess(_:resolution:)``) with their prompts: the
+    /// trunk once over the batch, the text features through ``promptCache``, then fusion and head.
+    public func score(pixels: Tensor, prompts: [String], attention: AttentionHeadSelection? = nil) throws -> [ImageScore] {
+        guard pixels.rank == 4, pixels.shape[1] == resolution, pixels.shape[2] == resolution, pixels.shape[3] == 3 else {
+            throw ScoringError.badInput("pixels must be [N, \(resolution), \(resolution), 3], got \(pixels.shape)")
+        }
+        let n = pixels.shape[0]
+        if usesText, prompts.count != n { throw ScoringError.badInput("\(n) images but \(prompts.count) prompts") }
+        if attention != nil, !usesText { throw IPIQAError.imageOnlyModel(file: source) }
+        if n == 0 { return [] }
+        let (scores, weights) = try withoutGradients { () throws -> (Var, Tensor?) in
+            let features = model.clip.visual.trunk(Var(pixels))
+            var text: Var?
+            if usesText {
+                let tokens = try tokenizer.tokenize(prompts, contextLength: model.clip.config.contextLength, truncate: true)
+                text = try promptCache.features(tokens, model: model)
+            }
+            return model.scores(features: features, text: text)
+        }
         let k = scores.shape[1], values = scores.value.array
-        return try (0..<images.count).map { i in
+        return try (0..<n).map { i in
             var map: AttentionMap?
             if let attention, let weights { map = try AttentionMap(crossWeights: weights, index: i, heads: attention) }
             return ImageScore(values: Array(values[(i * k)..<((i + 1) * k)]), attention: map)

@@ -11,7 +11,7 @@ struct IPIQACommand: ParsableCommand {
             TrainCommand.self, EvaluateCommand.self, ScoreCommand.self, ImportCommand.self, ExportCommand.self, PretrainCommand.self,
             EmbedCommand.self, ClipScoreCommand.self, TokenizeCommand.self,
             SplitsCommand.self, CorrelateCommand.self, BaselineCommand.self, ExperimentCommand.self,
-            BenchCommand.self, TrainBenchCommand.self, DemoCommand.self,
+            BenchCommand.self, TrainBenchCommand.self, DemoCommand.self, ServeCommand.self,
         ]
     )
 
