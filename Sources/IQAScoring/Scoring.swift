@@ -110,7 +110,7 @@ public final class Scorer {
                 let tokens = try tokenizer.tokenize(prompts, contextLength: model.clip.config.contextLength, truncate: true)
                 text = try promptCache.features(tokens, model: model)
             }
-            return model.scores(features: features, text: text)
+            return model.scores(features: features, text: text, similarity: usesText ? model.similarityEmbedding(images: pixels) : nil)
         }
         let k = scores.shape[1], values = scores.value.array
         return try (0..<n).map { i in
