@@ -47,7 +47,9 @@ public final class GridRunner {
     @discardableResult
     public func run() throws -> GridTables {
         try checkNames()
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        // One grid writer per output folder (each cell's Trainer also locks its own run folder).
+        let lock = try RunLock(directory: output)
+        defer { withExtendedLifetime(lock) {} }
         for d in grid.datasets {
             let splits = try datasetSplits(d)
             for v in grid.variants {

@@ -167,4 +167,23 @@ struct RecipeTests {
         #expect(!restart.split0.isEmpty && restart.split0 == restart.split1 && restart.trunk)
         #expect(continued.split0 != continued.split1 && continued.trunk)
     }
+
+    @Test("a second writer of a grid folder is refused with the holder's pid while the first holds it; the folder is usable after")
+    func oneWriterPerGrid() throws {
+        let data = try MiniAGIQA3k(trainPrompts: 2, testPrompts: 1)
+        defer { data.remove() }
+        let grid = try ExperimentGrid.read(from: writeGrid(data, variants: #"[{"name": "ridge", "baseline": "ridge-image"}]"#))
+        let out = data.file("grid")
+        do {
+            let holder = try RunLock(directory: out)
+            do {
+                _ = try GridRunner(grid: grid, output: out, progress: ProgressReporter(style: .silent)).run()
+                Issue.record("a locked grid folder must be refused")
+            } catch let e as TrainingError {
+                #expect(e.localizedDescription.contains("\(getpid())") && e.localizedDescription.contains(out.path))
+            }
+            withExtendedLifetime(holder) {}
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("tables").path))
+    }
 }
