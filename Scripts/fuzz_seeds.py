@@ -105,8 +105,9 @@ def raw_deflate(data):
     return c.compress(data) + c.flush()
 
 
-five_gib = raw_deflate(b"\0" * (8 << 20))  # a stream far shorter than its 5 GiB claim
-out("Regressions", "FuzzZip", "zip64_5gib_claim.zip", zip_member(five_gib + b"\x55" * (5_300_000 - len(five_gib)), 8, 0, 5_300_000, 5 << 30))
+five_gib = raw_deflate(b"\0" * (8 << 20))  # a stream far shorter than its 5 GiB ZIP64 claim (the 5 MB original of
+# the review is built in Tests/ArchiveTests/BoundedInflateTests.swift instead of being committed)
+out("Regressions", "FuzzZip", "zip64_5gib_claim.zip", zip_member(five_gib, 8, 0, len(five_gib), 5 << 30))
 gib = raw_deflate(b"\0" * (1 << 20))
 out("Regressions", "FuzzZip", "one_gib_claim.zip", zip_member(gib, 8, 0, len(gib), 1 << 30))
 out("Regressions", "FuzzZip", "past_declared_size.zip", zip_member(raw_deflate(b"x" * 5000), 8, zlib.crc32(b"x" * 5000), len(raw_deflate(b"x" * 5000)), 100))
