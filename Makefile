@@ -26,7 +26,7 @@ test: deps
 # (default 600) from its committed seed corpus; new inputs go to Fuzz/.work/<target>, crashes to Fuzz/Crashes/.
 # Copy a fixed crash into Fuzz/Regressions/<target>/ and the test suite replays it forever (ParserFuzzingTests).
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS = FuzzCheckpoint FuzzModelFile FuzzZip FuzzXlsx FuzzCsv FuzzJsonConfig FuzzImage FuzzTokenizer
+FUZZ_TARGETS = FuzzCheckpoint FuzzModelFile FuzzZip FuzzXlsx FuzzCsv FuzzJsonConfig FuzzImage FuzzTokenizer FuzzMat
 FUZZ_BUILD = cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
 
 fuzz-build:

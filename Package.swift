@@ -97,7 +97,7 @@ let package = Package(
         ], swiftSettings: checked),
         // `ipiqa serve`: the HTTP scoring service (API, web page, request batching, limits, metrics); only the CLI imports it.
         .target(name: "IQAService", dependencies: [
-            "IQAData", "IQAModel", "IQAScoring", "Imaging", "Tensor",
+            "CLIP", "IQAData", "IQAModel", "IQAScoring", "Imaging", "Tensor",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),

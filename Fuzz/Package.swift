@@ -5,7 +5,7 @@
 // corpora (Corpus/<target>) and crash regressions (Regressions/<target>) in the main test suite.
 import PackageDescription
 
-let targets = ["FuzzCheckpoint", "FuzzModelFile", "FuzzZip", "FuzzXlsx", "FuzzCsv", "FuzzJsonConfig", "FuzzImage", "FuzzTokenizer"]
+let targets = ["FuzzCheckpoint", "FuzzModelFile", "FuzzZip", "FuzzXlsx", "FuzzCsv", "FuzzJsonConfig", "FuzzImage", "FuzzTokenizer", "FuzzMat"]
 
 let package = Package(
     name: "IPIQAFuzz",

@@ -146,3 +146,7 @@ for i, text in enumerate(["a photo of a cat", "Caf\u00c3\u00a9 &amp; cr\u00e8me 
                           "  lots   of\tspace\n\nand lines ", "\ud83d\ude00 emoji and \u00e9\u0301 combining", "&notanentity; &#99999999; &amp"]):
     out("Corpus", "FuzzTokenizer", f"prompt_{i}.txt", text.encode("utf-8", "surrogatepass"))
 print("wrote", FUZZ)
+
+# MAT-files: the reader's fixtures (Scripts/fixtures_matfile.py), uncompressed, compressed, typed, big-endian, a cell.
+for name in ("plain.mat", "compressed.mat", "typed.mat", "bigendian.mat", "cell.mat", "aigciqa2023/DATA/MOS/mosz2.mat"):
+    copy("FuzzMat", "Tests/IQADataTests/Fixtures/MAT/" + name, name.replace("/", "_"))

@@ -24,6 +24,19 @@ public enum Inflate {
         }
     }
 
+    /// Inflates a zlib stream (RFC 1950, as in MATLAB's compressed MAT-file elements) that must end within `limit`
+    /// bytes; `what` names the stream in error messages ("variable 2 of DATA/MOS/mosz1.mat").
+    ///
+    /// ```swift
+    /// let plain = try Inflate.zlib(compressed, limit: 1 << 20, file: "mosz1.mat", what: "compressed element")
+    /// ```
+    public static func zlib(_ data: Data, limit: Int, file: String, what: String) throws -> Data {
+        try data.withUnsafeBytes {
+            try run($0, windowBits: 15, initialSize: min(data.count * 4, limit), limit: limit, mode: .atMost,
+                    file: file, what: what, limitMessage: "inflates to more than \(limit) bytes")
+        }
+    }
+
     /// How output is bounded by `limit`.
     private enum Mode {
         /// The stream must end at exactly `limit` bytes.

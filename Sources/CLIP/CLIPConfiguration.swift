@@ -110,15 +110,31 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    /// Refuses a batch whose activations cannot fit this machine's memory (an activation map above an eighth of it),
-    /// as an error instead of a failed allocation in the middle of the forward pass.
-    public func checkMemory(batch: Int, resolution: Int) throws {
-        let bytes = largestActivationBytes(batch: batch, resolution: resolution)
+    /// Bytes of the text Transformer's attention probabilities for `batch` prompts: `[N, heads, L, L]` floats with
+    /// `L = contextLength`, `4 · N · heads · L²` bytes (saturating). Small for CLIP (77 tokens: 190 KB per prompt),
+    /// but a checkpoint may declare up to 4096 tokens and 4096 heads, which the limits alone do not keep in memory.
+    public func textAttentionBytes(batch: Int) -> Int {
+        [batch, transformerHeads, contextLength, contextLength, 4].reduce(1) { a, b in
+            let (p, o) = a.multipliedReportingOverflow(by: max(b, 0))
+            return o ? Int.max : p
+        }
+    }
+
+    /// Refuses a batch whose activations cannot fit this machine's memory (an image activation map or the text
+    /// attention maps above an eighth of it), as an error instead of a failed allocation in the middle of the forward
+    /// pass. `what` names who asked (a flag, a configuration field) in the message.
+    public func checkMemory(batch: Int, resolution: Int, what: String = "the batch size or the resolution") throws {
         let budget = Int(clamping: ProcessInfo.processInfo.physicalMemory / 8)
+        func gb(_ b: Int) -> String { String(format: "%.1f GB", Double(b) / 1e9) }
+        let bytes = largestActivationBytes(batch: batch, resolution: resolution)
         guard bytes <= budget else {
-            func gb(_ b: Int) -> String { String(format: "%.1f GB", Double(b) / 1e9) }
             throw CLIPError.badInput("\(batch) image(s) of \(resolution)×\(resolution) px need activation maps of about \(gb(bytes)) each, "
-                + "more than this machine's memory allows (\(gb(budget)) per map): lower the batch size or the resolution")
+                + "more than this machine's memory allows (\(gb(budget)) per map): lower \(what)")
+        }
+        let text = textAttentionBytes(batch: batch)
+        guard text <= budget else {
+            throw CLIPError.badInput("\(batch) prompt(s) of \(contextLength) tokens need text attention maps of about \(gb(text)) "
+                + "(\(transformerHeads) heads), more than this machine's memory allows (\(gb(budget))): lower \(what)")
         }
     }
 

@@ -61,10 +61,9 @@ public final class CLIPIQAScorer {
     public let antonymTokens: [[Int32]]
 
     public init(model: CLIPModel, tokenizer: CLIPTokenizer, config: CLIPIQAConfiguration = CLIPIQAConfiguration()) throws {
-        guard config.resolution >= 32, config.resolution % 32 == 0 else {
-            throw CLIPError.badInput("CLIP-IQA: resolution must be a positive multiple of 32, got \(config.resolution)")
-        }
+        if let problem = CLIPConfiguration.resolutionProblem(config.resolution) { throw CLIPError.badInput("CLIP-IQA: \(problem)") }
         guard config.batchSize > 0 else { throw CLIPError.badInput("CLIP-IQA: batch size must be positive, got \(config.batchSize)") }
+        try model.config.checkMemory(batch: config.batchSize, resolution: config.resolution, what: "the CLIP-IQA batch size or resolution")
         self.model = model
         self.config = config
         antonymTokens = try tokenizer.tokenize([config.positivePrompt, config.negativePrompt], contextLength: model.config.contextLength)

@@ -59,6 +59,9 @@ public enum DataError: LocalizedError, Equatable {
     case splitFile(file: String, reason: String)
     /// A label file without a single data row (a header alone): there is nothing to train or evaluate on.
     case noRows(file: String)
+    /// A MATLAB MAT-file that cannot be read: not level 5 (v7.3/HDF5, v4), truncated, an offset or size out of range,
+    /// a missing or non-numeric variable. The reason names the byte offset where there is one.
+    case badMAT(file: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -87,6 +90,8 @@ public enum DataError: LocalizedError, Equatable {
             return "\(file): \(reason)"
         case let .noRows(file):
             return "\(file): the label file has no data rows (only a header?): there are no images to use"
+        case let .badMAT(file, reason):
+            return "\(file): not a readable MAT-file: \(reason)"
         }
     }
 }

@@ -25,7 +25,8 @@ public enum DatasetLoader {
         return try load(spec: spec, labels: labels, root: root)
     }
 
-    /// Loads the dataset `spec` describes from `labels` (nil → the spec's bundled file).
+    /// Loads the dataset `spec` describes from `labels` (nil → the spec's bundled file). For `aigciqa2023`, a folder or
+    /// a `.mat` file is read in the published layout (``AIGCIQA2023Published``), anything else as a CSV.
     public static func load(spec: DatasetSpec, labels: URL? = nil, root: URL? = nil) throws -> Dataset {
         let url: URL
         if let labels {
@@ -34,6 +35,9 @@ public enum DatasetLoader {
             url = try bundledResource(bundled)
         } else {
             throw DataError.missingLabels(dataset: spec.name)
+        }
+        if spec.name == DatasetKind.aigciqa2023.rawValue, labels != nil, AIGCIQA2023Published.isPublishedLayout(url) {
+            return try AIGCIQA2023Published.load(folder: url, root: root, spec: spec)
         }
         guard !spec.scoreColumns.isEmpty else {
             throw DataError.invalidArgument("\(spec.name): at least one score column is needed")
@@ -158,7 +162,7 @@ public enum DatasetLoader {
         return zip(rows, keep).filter(\.1).map(\.0.sample)
     }
 
-    private static func rangeWarnings(_ rows: [(line: Int, sample: Sample)], spec: DatasetSpec, file: String) -> [DatasetWarning] {
+    static func rangeWarnings(_ rows: [(line: Int, sample: Sample)], spec: DatasetSpec, file: String) -> [DatasetWarning] {
         let lo = spec.scoreMin ?? -Double.infinity, hi = spec.scoreMax ?? Double.infinity
         var out: [DatasetWarning] = []
         for (k, name) in spec.scoreNames.enumerated() {

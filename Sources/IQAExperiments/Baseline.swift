@@ -92,6 +92,8 @@ public final class BaselineRunner {
     public init(job: BaselineJob, output: URL, splits given: [Split]? = nil, progress: ProgressReporter = ProgressReporter()) throws {
         guard job.batchSize > 0 else { throw ExperimentError.baseline("batch size must be positive, got \(job.batchSize)") }
         guard job.splits > 0 else { throw ExperimentError.baseline("splits must be positive, got \(job.splits)") }
+        if let r = job.resolution, let problem = CLIPConfiguration.resolutionProblem(r) { throw ExperimentError.baseline(problem) }
+        if let problem = CLIPConfiguration.resolutionProblem(job.clipIQA.resolution) { throw ExperimentError.baseline("CLIP-IQA \(problem)") }
         self.job = job
         layout = RunLayout(output)
         self.progress = progress
@@ -167,6 +169,9 @@ public final class BaselineRunner {
     /// Per image: the zero-shot score (CLIPScore, CLIP-IQA) or the probe's feature row (ridge).
     func computeFeatures(_ samples: [Sample], root: URL) throws -> [String: [Double]] {
         let model = try CLIPModel.load(URL(fileURLWithPath: job.clip))
+        // Checked before any image is read: the batch at the resolution the method runs at must fit in memory.
+        let side = job.method == .clipIQA ? job.clipIQA.resolution : job.resolution ?? model.config.imageResolution
+        try model.config.checkMemory(batch: min(job.batchSize, max(samples.count, 1)), resolution: side, what: "the baseline's batch size or resolution")
         let tokenizer = try CLIPTokenizer()
         let files = samples.map { root.appendingPathComponent($0.image) }
         var rows: [[Double]] = []

@@ -24,6 +24,9 @@ public final class GridRunner {
     public var progress: ProgressReporter
     /// Passed to every trainer (tests stop a grid mid-way by throwing from it).
     public var afterStep: ((Trainer.StepEvent) throws -> Void)?
+    /// Called with the dataset's and the variant's names before each unfinished cell starts or resumes; an error it
+    /// throws ends ``run()`` there (`ipiqa experiment` stops so between cells on SIGINT / SIGTERM).
+    public var beforeCell: ((_ dataset: String, _ variant: String) throws -> Void)?
 
     public init(grid: ExperimentGrid, output: URL, progress: ProgressReporter = ProgressReporter()) {
         self.grid = grid
@@ -59,6 +62,7 @@ public final class GridRunner {
                     progress.log("\(d.name) / \(v.name): finished, kept")
                     continue
                 }
+                try beforeCell?(d.name, v.name)
                 progress.log("\(d.name) / \(v.name): \(FileManager.default.fileExists(atPath: RunLayout(cell).manifest.path) ? "resuming" : "starting") in \(cell.path)")
                 if let job = baselineJob(d, v) {
                     try BaselineRunner(job: job, output: cell, splits: splits, progress: progress).run()

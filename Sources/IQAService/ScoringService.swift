@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 import Hummingbird
 import IQAData
@@ -32,6 +33,11 @@ public final class ScoringService: Sendable {
     /// Takes ownership of `scorer` (its model then runs on the batcher's thread only).
     public init(scorer: Scorer, configuration: ServeConfiguration, modelName: String, metadata: [String: String] = [:]) throws {
         try configuration.validate()
+        // The largest batch the batcher may form must fit in memory: refused at start, not at the first busy moment.
+        do {
+            try scorer.model.clip.config.checkMemory(batch: min(configuration.maxBatch, configuration.maxQueue), resolution: scorer.resolution,
+                                                     what: "--max-batch")
+        } catch let e as CLIPError { throw ServiceError.configuration(e.localizedDescription) }
         self.configuration = configuration
         model = ModelDescription(scorer: scorer, name: modelName, metadata: metadata)
         let metrics = ServiceMetrics(maxBatch: configuration.maxBatch)

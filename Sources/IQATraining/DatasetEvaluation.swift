@@ -70,6 +70,8 @@ public struct DatasetEvaluation: Sendable {
             throw TrainingError.outputMismatch(model: model.relativePath, outputNames: trained.config.outputNames,
                                                datasetScores: ds.scoreNames.count)
         }
+        try trained.clip.config.checkMemory(batch: min(batchSize, max(ds.samples.count, 1)), resolution: trained.config.resolution,
+                                            what: "the batch size")
         let (names, partName) = try selectedImages(of: ds)
         let samples = ds.samples(named: names)
         try checkImagesExist(Dataset(name: ds.name, scoreNames: ds.scoreNames, samples: samples, root: root), root: root)

@@ -36,6 +36,9 @@ public struct Image2PromptPipeline: Sendable {
     public var droppedList: URL?
     public var corpusOptions: PretrainCorpus.Options
     public var configuration: Image2PromptConfiguration
+    /// Runs after every training step; an error it throws stops training there and ends ``run(log:)`` with that
+    /// error, before anything is written to ``output`` (`ipiqa pretrain` stops so on SIGINT / SIGTERM).
+    public var afterStep: (@Sendable (Image2PromptProgress) throws -> Void)?
 
     public init(clip: URL, corpus: URL, output: URL, droppedList: URL? = nil,
                 corpusOptions: PretrainCorpus.Options = PretrainCorpus.Options(),
@@ -62,10 +65,15 @@ public struct Image2PromptPipeline: Sendable {
         log("corpus: \(data.pairs.count) pairs" + (data.skipped.isEmpty ? "" : ", \(data.skipped.count) skipped"))
 
         let trainer = try makeTrainer()
+        // Both passes' batches must fit in memory: checked before any image is read.
+        let batch = min(configuration.batchSize, max(data.pairs.count, 1)), native = trainer.clip.config.imageResolution
+        try trainer.clip.config.checkMemory(batch: batch, resolution: native, what: "the batch size (the similarity filter runs at \(native) px)")
+        try trainer.clip.config.checkMemory(batch: batch, resolution: trainer.resolution, what: "the batch size or the training resolution")
         let filtered = try filter(data.pairs, with: trainer, log: log)
         let report = try trainer.train(filtered.keptPairs) { p in
             log(String(format: "epoch %d/%d step %d/%d  loss %.4f  (epoch mean %.4f)  %.1f img/s",
                        p.epoch, p.epochs, p.step, p.stepsPerEpoch, p.loss, p.epochMeanLoss, p.imagesPerSecond))
+            try afterStep?(p)
         }
         try trainer.save(to: output)
         log("wrote \(output.relativePath)")

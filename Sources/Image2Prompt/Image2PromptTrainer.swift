@@ -147,8 +147,9 @@ public final class Image2PromptTrainer {
     }
 
     /// `config.epochs` passes over `pairs`, shuffled each epoch (seeded), in batches of `config.batchSize`
-    /// (the last one may be smaller). Text embeddings are computed up front.
-    public func train(_ pairs: [PretrainPair], progress: ((Image2PromptProgress) -> Void)? = nil) throws -> Image2PromptReport {
+    /// (the last one may be smaller). Text embeddings are computed up front. `progress` runs after every step; an error
+    /// it throws stops training at that step boundary (`ipiqa pretrain` stops so on SIGINT / SIGTERM).
+    public func train(_ pairs: [PretrainPair], progress: ((Image2PromptProgress) throws -> Void)? = nil) throws -> Image2PromptReport {
         let start = Date()
         _ = try textEmbeddings(pairs.map(\.prompt))
         var epochLosses: [Double] = [], first: Float?, last: Float?, steps = 0
@@ -163,7 +164,7 @@ public final class Image2PromptTrainer {
                 let loss = try trainStep(images: images, prompts: chunk.map(\.prompt))
                 first = first ?? loss; last = loss; steps += 1
                 sum += Double(loss) * Double(chunk.count); seen += chunk.count
-                progress?(Image2PromptProgress(epoch: epoch + 1, epochs: config.epochs, step: k + 1, stepsPerEpoch: batches.count,
+                try progress?(Image2PromptProgress(epoch: epoch + 1, epochs: config.epochs, step: k + 1, stepsPerEpoch: batches.count,
                                                loss: loss, epochMeanLoss: sum / Double(seen),
                                                imagesPerSecond: Double(chunk.count) / max(Date().timeIntervalSince(batchStart), 1e-9)))
             }

@@ -34,6 +34,8 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
     case image
     /// The tokenizer's text cleaning (ftfy, html.unescape) and BPE.
     case tokenizer
+    /// MATLAB level-5 MAT-files (AIGCIQA2023's published MOS files), compressed elements included.
+    case mat
 
     /// The libFuzzer target's name (`Fuzz/Sources/<name>`) and corpus folder (`Fuzz/Corpus/<name>`).
     public var targetName: String { "Fuzz" + rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
@@ -51,6 +53,7 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
         case .jsonConfig: Self.json(data)
         case .image: Self.image(data)
         case .tokenizer: Self.tokenize(data)
+        case .mat: Self.mat(data)
         }
     }
 
@@ -80,6 +83,14 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
     private static func image(_ data: Data) {
         guard let image = try? ImageCodec.decode(data, name: "fuzz.img") else { return }
         precondition(image.pixels.count == image.width * image.height * 3)
+    }
+
+    private static func mat(_ data: Data) {
+        guard let variables = try? MATFile.parse(data, file: "fuzz.mat") else { return }
+        precondition(variables.count <= MATFile.maxVariables)
+        for case let .numeric(m) in variables {
+            precondition(m.values.count == m.dimensions.reduce(1, *) && m.values.count <= MATFile.maxValues)
+        }
     }
 
     private static let sharedTokenizer = try? CLIPTokenizer()

@@ -102,6 +102,13 @@ public final class StoragePool: @unchecked Sendable {
         for p in victims { Foundation.free(p) }
     }
 
+    /// The last-resort guard of every tensor allocation. It is not reachable from input: every size that comes from a
+    /// file, a flag or a request is checked before any tensor is made from it and refused as a typed error naming what
+    /// asked — model metadata against ``CLIPConfiguration`` limits and the file's own tensors, `--resolution` and
+    /// CLIP-IQA's resolution against 32…4096, images against the codecs' pixel limit, and every batch (train,
+    /// evaluate, embed, score, serve, pretrain, baseline, bench-train) against this machine's memory through
+    /// `CLIPConfiguration.checkMemory` (an image activation map or the text attention maps above an eighth of RAM; see
+    /// docs/safety.md). What remains is the system itself running out of memory, which no error can recover from.
     private static func systemAllocate(_ bytes: Int) -> UnsafeMutableRawPointer {
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, max(bytes, 64)) == 0, let raw else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import Foundation
 import IQAData
 import IQAExperiments
@@ -42,6 +43,8 @@ struct BaselineCommand: ParsableCommand {
         try DatasetOptions.checkProtocol(splitProtocol, for: data.dataset)
         if splits < 1 { throw ValidationError("--splits must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let resolution, let problem = CLIPConfiguration.resolutionProblem(resolution) { throw ValidationError("--resolution: \(problem)") }
+        if let problem = CLIPConfiguration.resolutionProblem(clipIqaResolution) { throw ValidationError("--clip-iqa-resolution: \(problem)") }
     }
 
     func run() throws {

@@ -16,7 +16,8 @@ struct PretrainCommand: ParsableCommand {
         CSV with image and prompt columns (paths relative to the CSV). Pairs whose starting-model CLIP similarity \
         (native resolution, CLIP preprocessing) is below --threshold are dropped first (listed in --dropped). The \
         result is a whole CLIP checkpoint (safetensors) that `ipiqa train --clip` accepts; only visual.* changes. \
-        Progress goes to stderr; a JSON summary to stdout.
+        Progress goes to stderr; a JSON summary to stdout. SIGINT / SIGTERM during training finish the current step and \
+        stop without writing the checkpoint (exit 130 / 143); before training they stop at once.
         """)
 
     @OptionGroup var clip: CLIPCheckpointOptions
@@ -63,14 +64,23 @@ struct PretrainCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
+            // Before the first training step a signal ends the process at once; during training the step finishes first.
+            let stops = StopSignals(immediateMessage: "stopped before the first training step; \(out) was not written (run the same command again)")
             threads.apply()
-            let pipeline = Image2PromptPipeline(
+            var pipeline = Image2PromptPipeline(
                 clip: clip.url, corpus: URL(fileURLWithPath: corpus), output: URL(fileURLWithPath: out),
                 droppedList: dropped.map { URL(fileURLWithPath: $0) },
                 corpusOptions: PretrainCorpus.Options(maxPairs: maxPairs, skipInvalid: skipInvalid,
                                                       imageColumn: imageColumn, promptColumn: promptColumn),
                 configuration: try trainingConfiguration())
-            try CLI.printJSON(try pipeline.run { CLI.note($0) })
+            let output = out
+            pipeline.afterStep = { p in
+                guard let sig = stops.check() else { return }
+                throw StoppedBySignal(signal: sig, message: "stopped by \(StopSignals.name(sig)) (epoch \(p.epoch)/\(p.epochs) abandoned after "
+                    + "step \(p.step)/\(p.stepsPerEpoch)); nothing partial was written: \(output) is not there (or is the previous file). "
+                    + "Pre-training keeps no intermediate state: run the same command again to start over.")
+            }
+            do { try CLI.printJSON(try pipeline.run { CLI.note($0) }) } catch let stop as StoppedBySignal { throw StoppedBySignal.exit(stop) }
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Dispatch
 import Foundation
 #if canImport(Glibc)
@@ -53,8 +54,32 @@ final class StopSignals: @unchecked Sendable {
         return received
     }
 
+    /// Marks a boundary between units of work with nothing to finish (between grid cells, before a baseline): returns
+    /// the signal received so far, if any, and until the next ``check()`` a signal ends the process at once.
+    func atBoundary() -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        stepping = false
+        return received
+    }
+
     private static func say(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// A run stopped at a step boundary by a signal: `message` says what was kept and how to continue; the command exits
+/// with 128 + `signal`.
+struct StoppedBySignal: LocalizedError {
+    let signal: Int32
+    let message: String
+
+    var errorDescription: String? { message }
+
+    /// Prints the message and turns the stop into the exit status shells expect (130 for SIGINT, 143 for SIGTERM).
+    static func exit(_ stop: StoppedBySignal) -> ExitCode {
+        CLI.printError(stop.message)
+        return ExitCode(128 + stop.signal)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import CLIP
 import Foundation
 import Tensor
 
@@ -32,6 +33,12 @@ struct TrainBenchCommand: ParsableCommand {
               promptTokens >= 0, promptTokens <= 75, epochImages >= batchSize else {
             throw ValidationError("need a resolution multiple of 32, positive batch sizes, 0…75 prompt tokens, --epoch-images ≥ --batch-size")
         }
+        if let problem = CLIPConfiguration.resolutionProblem(resolution) { throw ValidationError("--resolution: \(problem)") }
+        // The benchmark's model is RN50-sized: its largest micro-batch must fit in memory.
+        do {
+            try CLIPConfiguration.rn50.checkMemory(batch: max(fullMicroBatch, frozenMicroBatch), resolution: resolution,
+                                                   what: "--full-micro-batch / --frozen-micro-batch or --resolution")
+        } catch let e as CLIPError { throw ValidationError(e.localizedDescription) }
     }
 
     func run() throws {

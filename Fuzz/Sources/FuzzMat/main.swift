@@ -1,0 +1,4 @@
+import FuzzDriver
+
+// libFuzzer target: every input goes to `FuzzEntry.mat` (see FuzzDriver).
+runFuzzer(.mat)
