@@ -209,10 +209,10 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
         scoreMin: AGIQAConstants.mosRange.lowerBound, scoreMax: AGIQAConstants.mosRange.upperBound,
         group: .trailingNumber, duplicates: .keepFirst, expectedRows: AGIQAConstants.agiqa3kRows)
 
-    /// AIGCIQA2023 (Wang et al., 2023: 2,400 images of 6 generators for 100 prompts, three MOS) as a CSV
-    /// `name,prompt,mos_quality,mos_authenticity,mos_correspondence` (MOS on 0–100), grouped by prompt. The database
-    /// itself ships `DATA/MOS/mosz1.mat` … `mosz3.mat` (quality, authenticity, correspondence, image `i` = `i.png`) and
-    /// the prompts in a workbook; write them into that CSV once (docs/datasets.md shows how).
+    /// AIGCIQA2023 (Wang et al., 2023: 2,400 images of 6 generators for 100 prompts, three MOS, 0–100), grouped by
+    /// prompt. Read as published — `DATA/MOS/mosz1.mat` … `mosz3.mat`, `pic-index.xlsx` and
+    /// `AIGCIQA2023_Prompts.xlsx` (``AIGCIQA2023Published``) — when the label path is a folder or a `.mat` file, else as
+    /// a CSV `name,prompt,mos_quality,mos_authenticity,mos_correspondence` (the columns below).
     public static let aigciqa2023 = DatasetSpec(
         name: DatasetKind.aigciqa2023.rawValue, imageColumn: "name", promptColumn: "prompt",
         scoreColumns: ["mos_quality", "mos_authenticity", "mos_correspondence"], scoreNames: ["quality", "authenticity", "correspondence"],

@@ -52,7 +52,7 @@ struct DatasetOptions: ParsableArguments {
 
     // Also the help of `train`'s optional --dataset / --labels.
     static let datasetHelp = ArgumentHelp("Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    static let labelsHelp: ArgumentHelp = "Label file (default: the bundled one for agiqa-1k / agiqa-3k; needed for the others)."
+    static let labelsHelp: ArgumentHelp = "Label file (default: the bundled one for agiqa-1k / agiqa-3k; needed for the others; aigciqa2023 also takes its published folder with DATA/MOS/mosz*.mat)."
 
     var labelsURL: URL? { labels.map { URL(fileURLWithPath: $0) } }
 

@@ -37,7 +37,9 @@ struct AIGCIQA2023PublishedTests {
         try FileManager.default.removeItem(at: dir.appendingPathComponent("DATA/MOS/mosz3.mat"))
         let noMOS = try Fixtures.dataError { _ = try DatasetLoader.load(.aigciqa2023, labels: dir) }.localizedDescription
         #expect(noMOS.contains("mosz3.mat") && noMOS.contains("missing"))
-        let empty = try Fixtures.dataError { _ = try DatasetLoader.load(.aigciqa2023, labels: dir.appendingPathComponent("DATA")) }
+        let emptyFolder = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: emptyFolder, withIntermediateDirectories: true)
+        let empty = try Fixtures.dataError { _ = try DatasetLoader.load(.aigciqa2023, labels: emptyFolder) }
         #expect(empty.localizedDescription.contains("no mosz1.mat"))
     }
 

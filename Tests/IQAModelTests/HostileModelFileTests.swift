@@ -130,6 +130,24 @@ struct HostileModelFileTests {
         #expect(throws: CLIPError.self) { try embedder.validate() }
     }
 
+    @Test("a text tower within every limit whose attention maps cannot fit (4096 tokens, 32 heads) is refused; RN50's fit")
+    func textAttentionBound() throws {
+        var heavy = TrainerFixtures.tinyCLIP
+        heavy.contextLength = 4096
+        heavy.transformerHeads = 32
+        try heavy.validate(source: "test")
+        #expect(heavy.textAttentionBytes(batch: 64) == 64 * 32 * 4096 * 4096 * 4)
+        #expect(heavy.textAttentionBytes(batch: Int.max) == Int.max)
+        #expect(CLIPConfiguration.rn50.textAttentionBytes(batch: 1) == 8 * 77 * 77 * 4)
+        try CLIPConfiguration.rn50.checkMemory(batch: 64, resolution: 224)
+        do {
+            try heavy.checkMemory(batch: 64, resolution: 64, what: "--batch-size")
+            Issue.record("64 prompts of 4096 tokens accepted")
+        } catch let e as CLIPError {
+            #expect(e.localizedDescription.contains("64 prompt(s) of 4096 tokens need text attention maps") && e.localizedDescription.contains("lower --batch-size"))
+        }
+    }
+
     @Test("an honest file still loads after a round trip through the forger")
     func honestFileLoads() throws {
         let scratch = try ScratchFolder("hostile-honest")
