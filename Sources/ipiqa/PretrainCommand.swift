@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 import Foundation
 import Image2Prompt
 import Imaging
@@ -70,7 +71,10 @@ struct PretrainCommand: ParsableCommand {
                 corpusOptions: PretrainCorpus.Options(maxPairs: maxPairs, skipInvalid: skipInvalid,
                                                       imageColumn: imageColumn, promptColumn: promptColumn),
                 configuration: try trainingConfiguration())
-            try CLI.printJSON(try pipeline.run { CLI.note($0) })
+            // Under mpirun: every rank trains its share of each batch; rank 0 alone logs and prints (and writes the model).
+            let world = try World.communicator()
+            let summary = try pipeline.run { if world.isRoot { CLI.note($0) } }
+            if world.isRoot { try CLI.printJSON(summary) }
         }
     }
 }
