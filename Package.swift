@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "IPIQA", targets: [
-            "Tensor", "NN", "Checkpoints", "CLIPTokenizer", "CLIP", "Imaging", "IQAData", "IQAMetrics",
+            "Tensor", "NN", "DataParallel", "Checkpoints", "CLIPTokenizer", "CLIP", "Imaging", "IQAData", "IQAMetrics",
             "IQAModel", "IQATraining", "IQAScoring", "Image2Prompt", "SynthAGI", "IPIQADemo", "IQAExperiments",
         ]),
         .executable(name: "ipiqa", targets: ["ipiqa"]),
@@ -38,6 +38,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // LAPACK routines that OpenBLAS exports (the ridge probe's eigensolver).
         .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        // Open MPI (libopenmpi-dev) for data-parallel training, and own C wrappers over the handle macros
+        // (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM) that Swift cannot import.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "CMPIShim", dependencies: ["CMPI"]),
         // Own C wrappers over libjpeg / libpng / libwebp (setjmp/longjmp error handling that Swift cannot express);
         // they include the system headers and link the libraries themselves.
         .target(name: "CImageCodecsShim", linkerSettings: [
@@ -52,6 +56,8 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: engine),
         // Layers, parameters, optimizers, losses.
         .target(name: "NN", dependencies: ["Tensor", "CKernels"], swiftSettings: engine),
+        // MPI binding and the data-parallel logic: communicators, batch shares, gradient buckets, BatchNorm step statistics.
+        .target(name: "DataParallel", dependencies: ["CMPIShim", "NN", "Tensor"], swiftSettings: checked),
         // Safe checkpoint readers: pickle (no code execution), PyTorch zip, TorchScript, safetensors.
         .target(name: "Checkpoints", dependencies: ["Archive"]),
         // Exact port of CLIP's SimpleTokenizer.
@@ -68,7 +74,7 @@ let package = Package(
         .target(name: "IQAModel", dependencies: ["Archive", "CLIP", "Checkpoints", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Training: trainer, steps, configuration, resume state, run results, data pipeline, feature store and modes.
         .target(name: "IQATraining", dependencies: [
-            "Archive", "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
+            "Archive", "CLIP", "DataParallel", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
         ], swiftSettings: checked),
         // Scoring with a trained model: single images, CSV batches, output writers.
         .target(name: "IQAScoring", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
@@ -78,10 +84,10 @@ let package = Package(
             "CBLAS", "CLAPACK", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQATraining", "Imaging",
         ]),
         // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
-        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: checked),
+        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "DataParallel", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
         .target(name: "Benchmarks", dependencies: [
-            "CLIP", "CLIPTokenizer", "Checkpoints", "IQAModel", "IQAScoring", "IQAService", "IQATraining", "Imaging", "NN", "Tensor",
+            "CLIP", "DataParallel", "CLIPTokenizer", "Checkpoints", "IQAModel", "IQAScoring", "IQAService", "IQATraining", "Imaging", "NN", "Tensor",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ],
                 swiftSettings: checked),
@@ -107,7 +113,7 @@ let package = Package(
         ]),
         // Thin CLI: one file per subcommand, shared option groups; every dependency is imported by some command.
         .executableTarget(name: "ipiqa", dependencies: [
-            "Archive", "Benchmarks", "CLIP", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
+            "Archive", "Benchmarks", "CLIP", "DataParallel", "CLIPTokenizer", "IPIQADemo", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQAScoring", "IQATraining",
             "Image2Prompt", "Imaging", "IQAService", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -150,6 +156,8 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        // The data-parallel logic with one rank, and `mpirun -np 2 ipiqa train` against one process through the binary.
+        .testTarget(name: "DataParallelTests", dependencies: ["Checkpoints", "DataParallel", "IQATestSupport", "NN", "Tensor"]),
         // End to end through the built `ipiqa` binary.
         .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATestSupport"]),
     ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the build needs, only when missing (apt-get as root, sudo otherwise).
+# libopenmpi-dev + openmpi-bin: data-parallel training (`mpirun -np N ipiqa train`) and its tests (Tests/DataParallelTests).
 # chromium + chromium-driver: the headless-browser test of `ipiqa serve`'s web page (Tests/IQAServiceTests).
 set -euo pipefail
-packages=(libopenblas-dev libjpeg-dev libpng-dev libwebp-dev zlib1g-dev pkg-config chromium chromium-driver)
+packages=(libopenblas-dev libjpeg-dev libpng-dev libwebp-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

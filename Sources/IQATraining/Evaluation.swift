@@ -91,11 +91,18 @@ public enum Evaluation {
     /// the items' cached trunk maps or projections (a frozen trunk, ``CachedPart``).
     public static func predict(_ model: IPIQAModel, on data: LabeledImages, batchSize: Int, text: TextFeatureSource? = nil,
                                cached: CachedPart? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[Double]] {
+        try predict(model, on: data, items: 0..<data.count, batchSize: batchSize, text: text, cached: cached, progress: progress)
+    }
+
+    /// Predictions of items `items` only (a rank's share of a set), in item order; `progress(done, items.count)`.
+    public static func predict(_ model: IPIQAModel, on data: LabeledImages, items: Range<Int>, batchSize: Int, text: TextFeatureSource? = nil,
+                               cached: CachedPart? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[Double]] {
         model.setMode(training: false)
         let k = model.config.outputs
         var out: [[Double]] = []
-        out.reserveCapacity(data.count)
-        var start = 0
+        out.reserveCapacity(items.count)
+        var start = items.lowerBound
+        let end = items.upperBound
         func prefetch(_ range: Range<Int>) -> StepPrefetcher {
             let indices = Array(range)
             if let cached {
@@ -104,18 +111,18 @@ public enum Evaluation {
             let resolution = model.config.resolution
             return StepPrefetcher { StepBatch(try data.batch(indices, resolution: resolution, flips: nil)) }
         }
-        var pending: StepPrefetcher? = data.count > 0 ? prefetch(0..<min(batchSize, data.count)) : nil
+        var pending: StepPrefetcher? = start < end ? prefetch(start..<min(start + batchSize, end)) : nil
         while let current = pending {
             let batch = try current.wait()
             let next = start + batch.count
-            pending = next < data.count ? prefetch(next..<min(next + batchSize, data.count)) : nil
+            pending = next < end ? prefetch(next..<min(next + batchSize, end)) : nil
             let scores = try withoutGradients {
                 try model.scores(batch.input, text: TrainingStep.textFeatures(model, batch.tokens, source: text)).scores.value
             }
             let p = scores.pointer
             for i in 0..<batch.count { out.append((0..<k).map { Double(p[i * k + $0]) }) }
             start = next
-            progress?(start, data.count)
+            progress?(start - items.lowerBound, items.count)
         }
         return out
     }

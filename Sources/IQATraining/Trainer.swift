@@ -1,5 +1,6 @@
 import CLIP
 import CLIPTokenizer
+import DataParallel
 import Foundation
 import Imaging
 import IQAData
@@ -19,6 +20,12 @@ import Tensor
 /// maps (or, with frozen k/v projections, the projected keys/values); the text feature comes from
 /// ``TextFeatureSource`` (exact shortcuts while the text path is frozen).
 ///
+/// Data-parallel (`mpirun -np N ipiqa train …`, docs/scaling.md): every rank holds the model and runs its contiguous
+/// share of each global batch (``TrainingStep/run(model:optimizer:share:of:microBatch:maxGradNorm:text:dropout:parallel:)``);
+/// gradients are summed in buckets before the identical AdamW step on every rank; evaluation and image checks are
+/// shared among ranks and gathered; rank 0 alone takes the run lock and writes (checkpoints, metrics, plots,
+/// progress). With one rank (``SingleProcessCommunicator``) it is the ordinary single-process trainer.
+///
 /// ```swift
 /// let trainer = try Trainer(config: config, clip: clipURL, dataset: .agiqa3k, labels: nil, root: images,
 ///                           output: runDir)
@@ -35,6 +42,8 @@ public final class Trainer {
     public var afterStep: ((StepEvent) throws -> Void)?
 
     public var config: TrainingConfiguration { manifest.config }
+    /// The job's ranks (one for a plain process); rank 0 writes.
+    public let communicator: any Communicator
     let tokenizer: CLIPTokenizer?
     /// This process's exclusive lock on the run folder: taken when the run is created or resumed, held until
     /// ``run()`` returns or throws (taken again if `run()` is called again).
@@ -50,8 +59,10 @@ public final class Trainer {
     /// protocol (or taken from `splits`, which must name images of the dataset) and stored.
     public convenience init(config: TrainingConfiguration, clip: URL, dataset kind: DatasetKind, labels: URL?, root: URL,
                             csvColumns: CSVColumns? = nil, splits given: [Split]? = nil, output: URL,
-                            progress: ProgressReporter = ProgressReporter(), initModel: URL? = nil) throws {
+                            progress: ProgressReporter = ProgressReporter(), initModel: URL? = nil,
+                            communicator: (any Communicator)? = nil) throws {
         try config.validate()
+        let world = try communicator ?? World.communicator()
         let layout = RunLayout(output)
         let manifest = RunManifest(config: config, clip: clip.path, dataset: kind, labels: labels?.path, root: root.path, csvColumns: csvColumns,
                                    initModel: initModel?.path)
@@ -73,25 +84,31 @@ public final class Trainer {
         guard splits.count == config.splits else {
             throw TrainingError.invalidConfiguration(["\(splits.count) splits given, but the configuration asks for \(config.splits)"])
         }
-        // One writer per folder: the check for an existing run and the writes below happen under the lock.
-        let lock = try RunLock(directory: output)
-        if FileManager.default.fileExists(atPath: layout.manifest.path) {
-            guard !layout.holdsProgress else {
-                throw TrainingError.badResume(directory: output.path, reason: "it already holds a run (run.json); continue it with --resume or choose another --out")
+        // One writer per folder: the check for an existing run and the writes below happen under the lock (rank 0's;
+        // the other ranks of a data-parallel job make the same splits themselves and write nothing).
+        var lock: RunLock?
+        if world.isRoot {
+            lock = try RunLock(directory: output)
+            if FileManager.default.fileExists(atPath: layout.manifest.path) {
+                guard !layout.holdsProgress else {
+                    throw TrainingError.badResume(directory: output.path, reason: "it already holds a run (run.json); continue it with --resume or choose another --out")
+                }
+                progress.log("\(output.path): replacing a run that never completed an epoch")
             }
-            progress.log("\(output.path): replacing a run that never completed an epoch")
+            try SplitSet(splits: splits).write(to: layout.splits)
+            try manifest.write(to: layout.manifest)
         }
-        try SplitSet(splits: splits).write(to: layout.splits)
-        try manifest.write(to: layout.manifest)
-        try self.init(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock)
+        try self.init(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock, communicator: world)
     }
 
     /// Continues the run stored in `directory`. `threads` overrides the stored thread count (numbers then may
     /// differ in the last bits from an uninterrupted run).
-    public static func resume(directory: URL, progress: ProgressReporter = ProgressReporter(), threads: Int? = nil) throws -> Trainer {
+    public static func resume(directory: URL, progress: ProgressReporter = ProgressReporter(), threads: Int? = nil,
+                              communicator: (any Communicator)? = nil) throws -> Trainer {
+        let world = try communicator ?? World.communicator()
         let layout = RunLayout(directory)
         _ = try RunManifest.read(from: layout.manifest)
-        let lock = try RunLock(directory: directory)
+        let lock = world.isRoot ? try RunLock(directory: directory) : nil
         // Read again under the lock: a writer that held it may have replaced the run.
         var manifest = try RunManifest.read(from: layout.manifest)
         if let threads { manifest.config.threads = threads }
@@ -100,28 +117,34 @@ public final class Trainer {
         guard splits.count == manifest.config.splits else {
             throw TrainingError.badResume(directory: directory.path, reason: "splits.json has \(splits.count) splits, run.json asks for \(manifest.config.splits)")
         }
-        return try Trainer(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock)
+        return try Trainer(manifest: manifest, layout: layout, dataset: dataset, splits: splits, progress: progress, lock: lock,
+                           communicator: world)
     }
 
-    init(manifest: RunManifest, layout: RunLayout, dataset: Dataset, splits: [Split], progress: ProgressReporter, lock: RunLock) throws {
+    init(manifest: RunManifest, layout: RunLayout, dataset: Dataset, splits: [Split], progress: ProgressReporter, lock: RunLock?,
+         communicator: any Communicator) throws {
         self.lock = lock
+        self.communicator = communicator
         try manifest.config.validate()
         try SplitSet(splits: splits).validate(against: dataset)
         self.manifest = manifest
         self.layout = layout
         self.dataset = dataset
         self.splits = splits
-        self.progress = progress
+        // Progress and notes come from rank 0 only.
+        self.progress = communicator.isRoot ? progress : ProgressReporter(style: .silent)
         tokenizer = manifest.config.useText ? try CLIPTokenizer() : nil
     }
 
     /// Trains every split not yet finished and returns the report (also written to `metrics.json`).
     @discardableResult
     public func run() throws -> RunReport {
-        if lock == nil { lock = try RunLock(directory: layout.directory) }
+        if lock == nil, communicator.isRoot { lock = try RunLock(directory: layout.directory) }
         defer { lock = nil }
         // Temporary files of a writer that was killed mid-write (kill -9); under the lock no live writer owns one.
-        for name in layout.removeStaleTemporaryFiles() { progress.log("removed \(name), left by an interrupted write") }
+        if communicator.isRoot {
+            for name in layout.removeStaleTemporaryFiles() { progress.log("removed \(name), left by an interrupted write") }
+        }
         if let t = config.threads { Threading.setThreads(t) }
         let root = URL(fileURLWithPath: manifest.root)
         for w in dataset.warnings { progress.log(w.description) }
@@ -130,8 +153,10 @@ public final class Trainer {
         var used: [String] = []
         var seen = Set<String>()
         for s in splits { for n in s.allNames where seen.insert(n).inserted { used.append(n) } }
-        progress.start(label: "checking images", total: used.count, unit: "images")
-        try ImageVerifier.verify(names: used, root: root) { done, _ in self.progress.update(done: done) }
+        // Each rank decodes its share; a bad file fails that rank, which ends the job.
+        let mine = Array(used[BatchShares.range(count: used.count, rank: communicator.rank, size: communicator.size)])
+        progress.start(label: "checking images", total: mine.count, unit: "images")
+        try ImageVerifier.verify(names: mine, root: root) { done, _ in self.progress.update(done: done) }
         progress.finish()
 
         var results: [SplitResult] = []
@@ -141,10 +166,10 @@ public final class Trainer {
                 continue
             }
             results.append(try trainSplit(k, finished: results))
-            try report(results, complete: k == splits.count - 1).write(to: layout.metrics)
+            if communicator.isRoot { try report(results, complete: k == splits.count - 1).write(to: layout.metrics) }
         }
         let final = report(results, complete: true)
-        try final.write(to: layout.metrics)
+        if communicator.isRoot { try final.write(to: layout.metrics) }
         return final
     }
 
@@ -172,9 +197,12 @@ public final class Trainer {
                 self.progress.update(done: done)
             }
         }
+        // Rank 0 fills the cache; the other ranks then read it (they find every entry computed).
+        if !communicator.isRoot { try communicator.barrier() }
         let trainPart = try part(train, training: true, name: "train")
         let testPart = try part(test, training: false, name: "test")
         let validationPart = try validation.map { try part($0, training: false, name: "validation") }
+        if communicator.isRoot { try communicator.barrier() }
         if store.computed > 0 { progress.log("\(label): cached \(store.computed) \(store.content.rawValue) entries in \(store.directory.path)") }
         return (trainPart, testPart, validationPart)
     }
@@ -185,7 +213,8 @@ public final class Trainer {
 
     private func trainSplit(_ k: Int, finished: [SplitResult]) throws -> SplitResult {
         let split = splits[k]
-        try FileManager.default.createDirectory(at: layout.splitDirectory(k), withIntermediateDirectories: true)
+        let writes = communicator.isRoot
+        if writes { try FileManager.default.createDirectory(at: layout.splitDirectory(k), withIntermediateDirectories: true) }
         let train = try part(split.train), test = try part(split.test)
         let validation = try split.validation.map { try part($0) }
         let batchesPerEpoch = config.dropLast ? train.count / config.batchSize : (train.count + config.batchSize - 1) / config.batchSize
@@ -198,6 +227,7 @@ public final class Trainer {
         let text = TextFeatureSource(model: model, enabled: config.textCache)
         try text.prefill(train.tokens + test.tokens + (validation?.tokens ?? []))
         let optimizer = TrainingStep.makeOptimizer(model, config: config)
+        let reducer = communicator.size > 1 ? GradientReducer(parameters: optimizer.allParameters, communicator: communicator) : nil
         var state = TrainingState(split: k, epochsCompleted: 0, history: [])
         let stateURL = layout.trainingState(k)
         if FileManager.default.fileExists(atPath: stateURL.path) {
@@ -210,7 +240,7 @@ public final class Trainer {
         while state.epochsCompleted < config.epochs {
             let epoch = state.epochsCompleted + 1
             let started = Date()
-            let (loss, steps) = try trainEpoch(model, optimizer, train, cached: cached?.train, text: text, split: k, epoch: epoch,
+            let (loss, steps) = try trainEpoch(model, optimizer, reducer, train, cached: cached?.train, text: text, split: k, epoch: epoch,
                                                batches: batchesPerEpoch, label: "\(splitLabel) epoch \(epoch)/\(config.epochs)")
             let valMetrics = try validation.map {
                 try evaluate(model, $0, cached: cached?.validation, text: text, label: "\(splitLabel) validation").metrics
@@ -224,17 +254,19 @@ public final class Trainer {
                          + (valMetrics.map { " | validation " + $0.summaryLine } ?? "") + " | test " + testMetrics.summaryLine)
             let current = SplitResult(split: k, trainCount: train.count, validationCount: validation?.count, testCount: test.count,
                                       history: state.history)
-            if current.headline.epoch?.epoch == epoch {
+            if writes, current.headline.epoch?.epoch == epoch {
                 try IPIQACheckpoint.save(model, to: layout.bestModel(k), extraMetadata: modelMetadata(k, epoch: epoch, selection: current.headline.selection))
                 if config.plots { try writeScatter(k, predictions: testPredictions, targets: test.scores, epoch: epoch) }
             }
+            guard writes else { continue }
             if config.plots { try writeCurves(k, history: state.history) }
             try TrainingCheckpoint.save(model: model, optimizer: optimizer, state: state, config: config, split: split, to: stateURL)
             try report(finished + [current], complete: false).write(to: layout.metrics)
         }
-        try IPIQACheckpoint.save(model, to: layout.finalModel(k), extraMetadata: modelMetadata(k, epoch: config.epochs, selection: nil))
         let result = SplitResult(split: k, trainCount: train.count, validationCount: validation?.count, testCount: test.count,
                                  history: state.history)
+        guard writes else { return result }
+        try IPIQACheckpoint.save(model, to: layout.finalModel(k), extraMetadata: modelMetadata(k, epoch: config.epochs, selection: nil))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicWrite.data(try encoder.encode(result), to: layout.result(k))
@@ -243,7 +275,7 @@ public final class Trainer {
     }
 
     /// One epoch of training; returns the mean loss over the trained images and the step count.
-    private func trainEpoch(_ model: IPIQAModel, _ optimizer: any Optimizer, _ train: LabeledImages, cached: CachedPart?,
+    private func trainEpoch(_ model: IPIQAModel, _ optimizer: any Optimizer, _ reducer: GradientReducer?, _ train: LabeledImages, cached: CachedPart?,
                             text: TextFeatureSource, split k: Int, epoch: Int, batches: Int, label: String) throws -> (Double, Int) {
         TrainingModes.setMode(model, training: true, config: config)
         var rng = TrainingSeeds.generator(seed: config.seed, split: k, epoch: epoch)
@@ -251,8 +283,14 @@ public final class Trainer {
         order.shuffle(using: &rng)
         let flips = (0..<train.count).map { _ in rng.nextDouble() < config.flipProbability }
         let bs = config.batchSize, resolution = model.config.resolution
+        // This rank's contiguous share of global batch b, and the batch's size.
+        func share(_ b: Int) -> (Range<Int>, Int) {
+            let count = min((b + 1) * bs, order.count) - b * bs
+            return (BatchShares.range(count: count, rank: communicator.rank, size: communicator.size), count)
+        }
         func load(_ b: Int) -> StepPrefetcher {
-            let idx = Array(order[(b * bs)..<min((b + 1) * bs, order.count)])
+            let mine = share(b).0
+            let idx = Array(order[(b * bs + mine.lowerBound)..<(b * bs + mine.upperBound)])
             let f = idx.map { flips[$0] }
             if let cached { return StepPrefetcher { train.stepBatch(idx, input: try cached.input(idx, flips: f)) } }
             return StepPrefetcher { StepBatch(try train.batch(idx, resolution: resolution, flips: f)) }
@@ -263,12 +301,13 @@ public final class Trainer {
         for b in 0..<batches {
             let batch = try pending.wait()
             if b + 1 < batches { pending = load(b + 1) }
-            TrainingStep.seedDropout(model, seed: config.seed, split: k, epoch: epoch, step: b)
-            let loss = try TrainingStep.run(model: model, optimizer: optimizer, batch: batch, microBatch: config.effectiveMicroBatch,
-                                            maxGradNorm: config.maxGradNorm, text: text)
+            let (mine, count) = share(b)
+            let loss = try TrainingStep.run(model: model, optimizer: optimizer, share: batch, of: StepShare(globalCount: count, offset: mine.lowerBound),
+                                            microBatch: config.effectiveMicroBatch, maxGradNorm: config.maxGradNorm, text: text,
+                                            dropout: DropoutKey(seed: config.seed, split: k, epoch: epoch, step: b), parallel: reducer)
             guard loss.isFinite else { throw TrainingError.diverged(split: k, epoch: epoch, step: b + 1) }
-            lossSum += loss * Double(batch.count)
-            images += batch.count
+            lossSum += loss * Double(count)
+            images += count
             progress.update(done: b + 1, detail: "loss \(String(format: "%.4f", lossSum / Double(images)))")
             try afterStep?(StepEvent(split: k, epoch: epoch, step: b + 1, stepsPerEpoch: batches, loss: loss))
         }
@@ -278,13 +317,18 @@ public final class Trainer {
 
     private func evaluate(_ model: IPIQAModel, _ data: LabeledImages, cached: CachedPart?, text: TextFeatureSource,
                           label: String) throws -> (predictions: [[Double]], metrics: OutputMetrics) {
-        let batches = (data.count + config.evalBatchSize - 1) / config.evalBatchSize
+        // Each rank predicts its contiguous share; the predictions are gathered in item order.
+        let mine = BatchShares.range(count: data.count, rank: communicator.rank, size: communicator.size)
+        let batches = (mine.count + config.evalBatchSize - 1) / config.evalBatchSize
         progress.start(label: label, total: batches, unit: "batches")
-        let out = try Evaluation.evaluate(model, on: data, batchSize: config.evalBatchSize, text: text, cached: cached) { done, _ in
+        let local = try Evaluation.predict(model, on: data, items: mine, batchSize: config.evalBatchSize, text: text, cached: cached) { done, _ in
             self.progress.update(done: (done + self.config.evalBatchSize - 1) / self.config.evalBatchSize)
         }
         progress.finish()
-        return out
+        let k = model.config.outputs
+        let flat = try communicator.allgather(local.flatMap { $0 })
+        let predictions = (0..<data.count).map { i in Array(flat[(i * k)..<((i + 1) * k)]) }
+        return (predictions, OutputMetrics(names: model.config.outputNames, predictions: predictions, targets: data.scores))
     }
 
     private func modelMetadata(_ k: Int, epoch: Int, selection: EpochSelection?) -> [String: String] {

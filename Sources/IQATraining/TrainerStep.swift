@@ -1,4 +1,5 @@
 import CLIP
+import DataParallel
 import Foundation
 import IQAModel
 import NN
@@ -34,17 +35,25 @@ public enum TrainingSeeds {
         stream == .restart ? seed : mix([seed, 3, UInt64(split)])
     }
 
-    /// Dropout masks of one step (dropout layer `layer` of the model).
-    public static func dropoutSeed(seed: UInt64, split: Int, epoch: Int, step: Int, layer: Int) -> UInt64 {
-        mix([seed, 2, UInt64(split), UInt64(epoch), UInt64(step), UInt64(layer)])
+    /// Dropout masks of one step (dropout layer `layer` of the model) for the micro-batch starting at image `offset`
+    /// of the global batch, so the masks do not depend on which rank runs that micro-batch.
+    public static func dropoutSeed(seed: UInt64, split: Int, epoch: Int, step: Int, layer: Int, offset: Int = 0) -> UInt64 {
+        let s = mix([seed, 2, UInt64(split), UInt64(epoch), UInt64(step), UInt64(layer)])
+        return offset == 0 ? s : mix([s, 4, UInt64(offset)])
     }
 }
 
 /// One optimisation step and the optimizer of the recipe.
 ///
 ///     L = (1/(n·k)) Σ (f(xᵢ)ⱼ − MOSᵢⱼ)²                       (MSE on the raw MOS, mean over batch and outputs)
-///     micro-batches m: L = Σ_m (n_m / n) · L_m   (gradients accumulate; BatchNorm statistics are per micro-batch)
-///     optional clip: g ← g · min(1, c / ‖g‖₂);   AdamW step;   gradients cleared
+///     micro-batches m: L = Σ_m (n_m / n) · L_m   (gradients accumulate; BatchNorm normalises per micro-batch)
+///     ranks r (data-parallel): rank r runs the micro-batches of its share of the global batch (``BatchShares``),
+///        g = Σ_r g_r (bucketed allreduce, ``GradientReducer``) — the single-process accumulated gradient
+///     optional clip: g ← g · min(1, c / ‖g‖₂);   AdamW step (identical on every rank);   gradients cleared
+///
+/// BatchNorm running statistics: with more than one micro-batch or rank, one update per step from the image-weighted
+/// micro-batch statistics of all ranks (``BatchNormStepStatistics``); with one micro-batch in one process, the
+/// layers' own PyTorch update. Dropout masks are keyed by (seed, split, epoch, step, layer, micro-batch offset).
 ///
 /// ```swift
 /// let optimizer = TrainingStep.makeOptimizer(model, config: config)
@@ -80,29 +89,55 @@ public enum TrainingStep {
     /// layer4 maps, cached projections; see ``ModelInput``).
     public static func run(model: IPIQAModel, optimizer: any Optimizer, batch: StepBatch, microBatch: Int,
                            maxGradNorm: Double?, text: TextFeatureSource? = nil) throws -> Double {
-        let n = batch.count
-        guard n > 0 else { return 0 }
+        try run(model: model, optimizer: optimizer, share: batch, of: StepShare(globalCount: batch.count, offset: 0),
+                microBatch: microBatch, maxGradNorm: maxGradNorm, text: text)
+    }
+
+    /// One data-parallel step: this rank's `share` of a global batch (`place`: its size and where the share starts),
+    /// summed over `parallel`'s ranks (nil: one process). Every rank must call it, also with an empty share.
+    /// `dropout` (nil: the dropout layers' generators as they are) reseeds dropout per micro-batch.
+    public static func run(model: IPIQAModel, optimizer: any Optimizer, share batch: StepBatch, of place: StepShare,
+                           microBatch: Int, maxGradNorm: Double?, text: TextFeatureSource? = nil,
+                           dropout: DropoutKey? = nil, parallel: GradientReducer? = nil) throws -> Double {
+        let n = batch.count, global = place.globalCount
+        guard global > 0 else { return 0 }
         guard batch.input.count == n, batch.targets.shape == [n, model.config.outputs] else {
             throw TrainingError.badBatch("\(batch.input.count) inputs, \(n) names and targets \(batch.targets.shape) do not match \(model.config.outputs) outputs")
         }
-        let size = max(1, min(microBatch, n))
+        let parts = BatchShares.microBatches(of: 0..<n, size: min(microBatch, n))
+        let communicator = parallel?.communicator ?? SingleProcessCommunicator()
+        // One micro-batch in one process: the layers' own (PyTorch) running-statistics update.
+        let statistics = communicator.size > 1 || parts.count > 1 ? BatchNormStepStatistics(model) : nil
         var total = 0.0
-        var start = 0
-        while start < n {
-            let part = batch.slice(start..<min(start + size, n))
-            let weight = Float(part.count) / Float(n)
+        for range in parts {
+            let part = batch.slice(range)
+            let weight = Float(part.count) / Float(global)
+            if let dropout { seedDropout(model, key: dropout, offset: place.offset + range.lowerBound) }
+            statistics?.beforeMicroBatch()
             let features = try textFeatures(model, part.tokens, source: text)
             let scores = try model.scores(part.input, text: features).scores
             let loss = mseLoss(scores, Var(part.targets))
             total += Double(weight) * Double(loss.value.item)
             (weight == 1 ? loss : scale(loss, weight)).backward()
-            start += part.count
+            statistics?.afterMicroBatch(weight: Double(weight))
         }
+        var sums = [total]
+        if let statistics { try statistics.finishStep(communicator: communicator, extras: &sums) } else { try communicator.allreduceSum(&sums) }
+        try parallel?.reduce()
         if let maxGradNorm { optimizer.clipGradNorm(maxNorm: maxGradNorm) }
         optimizer.step()
         optimizer.zeroGrad()
         model.zeroGrad()
-        return total
+        return sums[0]
+    }
+
+    /// Reseeds every dropout layer of `model` (in module order) for the micro-batch at `offset` of step `key`.
+    public static func seedDropout(_ model: IPIQAModel, key: DropoutKey, offset: Int) {
+        let layers = model.namedModules().compactMap { $0.1 as? Dropout }
+        for (i, d) in layers.enumerated() {
+            d.rng = SeededGenerator(seed: TrainingSeeds.dropoutSeed(seed: key.seed, split: key.split, epoch: key.epoch, step: key.step,
+                                                                    layer: i, offset: offset))
+        }
     }
 
     /// Text features of token rows through `source`, or the model's full text pass (nil for the image-only model).
@@ -110,5 +145,26 @@ public enum TrainingStep {
         guard model.config.useText else { return nil }
         if let source { return try source.features(tokens) }
         return try model.textFeature(tokens)
+    }
+}
+
+/// Where a rank's share sits in the global batch of a step: the global batch size and the share's first image.
+public struct StepShare: Sendable, Equatable {
+    public let globalCount: Int
+    public let offset: Int
+    public init(globalCount: Int, offset: Int) {
+        self.globalCount = globalCount
+        self.offset = offset
+    }
+}
+
+/// What keys a step's dropout masks (with the layer and the micro-batch's offset): ``TrainingSeeds/dropoutSeed(seed:split:epoch:step:layer:offset:)``.
+public struct DropoutKey: Sendable, Equatable {
+    public let seed: UInt64, split: Int, epoch: Int, step: Int
+    public init(seed: UInt64, split: Int, epoch: Int, step: Int) {
+        self.seed = seed
+        self.split = split
+        self.epoch = epoch
+        self.step = step
     }
 }

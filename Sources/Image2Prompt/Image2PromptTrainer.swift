@@ -1,4 +1,5 @@
 import CLIP
+import DataParallel
 import Foundation
 import Imaging
 import IQAData
@@ -38,6 +39,11 @@ public struct Image2PromptReport: Codable, Sendable {
 /// Before training, ``filter(_:threshold:progress:)`` scores every pair with the starting model and drops those
 /// below the threshold. The text tower never changes, so text embeddings are cached in memory by prompt.
 ///
+/// Data-parallel (`mpirun -np N ipiqa pretrain …`): set ``communicator``; each rank then loads and runs its
+/// contiguous share of every batch with loss weight `n_r / n`, gradients are summed over ranks in buckets and
+/// BatchNorm running statistics follow ``BatchNormStepStatistics``, so every rank takes the same AdamW step; only
+/// rank 0 writes the model (``save(to:)``).
+///
 /// ```swift
 /// let trainer = try Image2PromptTrainer(clip: CLIPModel.load(url), config: config) {
 ///     try tokenizer.tokenize($0, contextLength: 77, truncate: true)
@@ -53,6 +59,12 @@ public final class Image2PromptTrainer {
     private let tokenize: PromptTokenizer
     private var textCache: [String: [Float]] = [:]
     private var rng: SeededGenerator
+    /// The job's ranks (default: the process's ``World`` if one was made, e.g. by `ipiqa pretrain` under `mpirun`, else
+    /// one process). Rank 0 alone writes.
+    public var communicator: any Communicator {
+        didSet { reducer = communicator.size > 1 ? GradientReducer(parameters: optimizer.allParameters, communicator: communicator) : nil }
+    }
+    private var reducer: GradientReducer?
     /// Prompts embedded per text-encoder pass.
     public static let textBatch = 64
 
@@ -67,6 +79,8 @@ public final class Image2PromptTrainer {
         let visual = clip.namedParameters().filter { $0.0.hasPrefix("visual.") }
         optimizer = AdamW([ParamGroup(visual, learningRate: config.learningRate, weightDecay: config.weightDecay)],
                           weightDecay: config.weightDecay)
+        communicator = World.existing ?? SingleProcessCommunicator()
+        reducer = communicator.size > 1 ? GradientReducer(parameters: optimizer.allParameters, communicator: communicator) : nil
     }
 
     /// Training input side (the configured one, else the checkpoint's native resolution).
@@ -160,8 +174,9 @@ public final class Image2PromptTrainer {
             for (k, range) in batches.enumerated() {
                 let batchStart = Date()
                 let chunk = order[range].map { pairs[$0] }
-                let images = try ImageBatch.load(chunk.map(\.image), size: resolution, mode: config.preprocess)
-                let loss = try trainStep(images: images, prompts: chunk.map(\.prompt))
+                let mine = Array(chunk[BatchShares.range(count: chunk.count, rank: communicator.rank, size: communicator.size)])
+                let images = mine.isEmpty ? nil : try ImageBatch.load(mine.map(\.image), size: resolution, mode: config.preprocess)
+                let loss = try shareStep(images: images, prompts: mine.map(\.prompt), globalCount: chunk.count)
                 first = first ?? loss; last = loss; steps += 1
                 sum += Double(loss) * Double(chunk.count); seen += chunk.count
                 try progress?(Image2PromptProgress(epoch: epoch + 1, epochs: config.epochs, step: k + 1, stepsPerEpoch: batches.count,
@@ -175,8 +190,35 @@ public final class Image2PromptTrainer {
                                   seconds: Date().timeIntervalSince(start))
     }
 
-    /// Writes the whole CLIP model (safetensors, PyTorch layout, atomic): what `ipiqa train --clip` reads.
-    public func save(to url: URL) throws { try clip.save(to: url) }
+    /// One step on this rank's share (`images` nil when it is empty) of a global batch of `globalCount` pairs:
+    /// `L = Σ_r (n_r/n)·L_r`, gradients summed over ranks; returns the global batch loss. With one rank and the whole
+    /// batch it is ``trainStep(images:prompts:)``.
+    func shareStep(images: Tensor?, prompts: [String], globalCount: Int) throws -> Float {
+        clip.visual.setTraining(config.batchNormTraining)
+        let statistics = communicator.size > 1 ? BatchNormStepStatistics(clip.visual) : nil
+        var sums = [0.0]
+        if let images, !prompts.isEmpty {
+            let target = Var(try textEmbeddings(prompts))
+            let weight = Float(prompts.count) / Float(globalCount)
+            statistics?.beforeMicroBatch()
+            let loss = cosineLoss(clip.encodeImage(Var(images)), target)
+            sums[0] = Double(weight) * Double(loss.value.item)
+            (weight == 1 ? loss : scale(loss, weight)).backward()
+            statistics?.afterMicroBatch(weight: Double(weight))
+        }
+        if let statistics { try statistics.finishStep(communicator: communicator, extras: &sums) } else { try communicator.allreduceSum(&sums) }
+        try reducer?.reduce()
+        optimizer.step()
+        optimizer.zeroGrad()
+        return Float(sums[0])
+    }
+
+    /// Writes the whole CLIP model (safetensors, PyTorch layout, atomic): what `ipiqa train --clip` reads. In a
+    /// data-parallel job only rank 0 writes (every rank holds the same weights).
+    public func save(to url: URL) throws {
+        guard communicator.isRoot else { return }
+        try clip.save(to: url)
+    }
 
     /// Fisher–Yates with the trainer's seeded generator (stable across platforms and Swift versions).
     private func shuffledIndices(_ n: Int) -> [Int] {

@@ -1,5 +1,6 @@
 import Archive
 import ArgumentParser
+import DataParallel
 import Foundation
 
 /// Shared CLI plumbing: library errors become one "error: …" line on stderr and exit status 1.
@@ -14,10 +15,25 @@ enum CLI {
 
     /// Runs `body`, turning thrown library errors into a clean message and `ExitCode.failure`.
     static func run(_ body: () throws -> Void) throws {
-        do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch {
-            printError(describe(error))
+        do { try body() } catch let e as ExitCode {
+            endJob(code: e.rawValue)
+            throw e
+        } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch {
+            if let world = World.existing, world.size > 1 {
+                printError("rank \(world.rank) of \(world.size): " + describe(error))
+            } else {
+                printError(describe(error))
+            }
+            endJob(code: ExitCode.failure.rawValue)
             throw ExitCode.failure
         }
+    }
+
+    /// In a data-parallel job (`mpirun`), a rank that fails ends every rank at once (MPI_Abort) instead of leaving
+    /// the others blocked in the next collective.
+    static func endJob(code: Int32) {
+        guard code != 0, let world = World.existing, world.size > 1 else { return }
+        world.abort(code: code)
     }
 
     /// A library error's own message; Foundation file errors and JSON encoding errors in plain words.

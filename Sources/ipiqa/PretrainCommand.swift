@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 import Foundation
 import Image2Prompt
 import Imaging
@@ -80,7 +81,12 @@ struct PretrainCommand: ParsableCommand {
                     + "step \(p.step)/\(p.stepsPerEpoch)); nothing partial was written: \(output) is not there (or is the previous file). "
                     + "Pre-training keeps no intermediate state: run the same command again to start over.")
             }
-            do { try CLI.printJSON(try pipeline.run { CLI.note($0) }) } catch let stop as StoppedBySignal { throw StoppedBySignal.exit(stop) }
+            // Under mpirun: every rank trains its share of each batch; rank 0 alone logs and prints (and writes the model).
+            let world = try World.communicator()
+            do {
+                let summary = try pipeline.run { if world.isRoot { CLI.note($0) } }
+                if world.isRoot { try CLI.printJSON(summary) }
+            } catch let stop as StoppedBySignal { throw StoppedBySignal.exit(stop) }
         }
     }
 }

@@ -20,6 +20,9 @@ struct TrainCommand: ParsableCommand {
         test by group; the epoch is chosen on validation).
         --micro-batch N accumulates gradients over N-image passes; BatchNorm then normalises per micro-batch.
         A killed run continues with --resume DIR (same numbers as an uninterrupted run with the same --threads).
+        Data-parallel: `mpirun -np N ipiqa train …` splits each global batch among N ranks and sums their gradients \
+        (rank 0 writes; docs/scaling.md); `mpirun -np 2 … --threads 1` gives the numbers of one process with \
+        --micro-batch 16 (batch 32).
         Faster modes (not the paper's recipe; see docs/training-modes.md): --freeze-trunk trains on layer4 maps cached \
         once per image and orientation (--feature-cache DIR, F16); --freeze-kv also freezes the attention pools' key/value \
         projections and caches the projected keys/values. The exact [QA]-prefix text cache is on whenever the text path \
@@ -104,6 +107,7 @@ struct TrainCommand: ParsableCommand {
                 CLI.printError(e.errorDescription ?? "stopped")
                 throw ExitCode(128 + sig)
             }
+            guard trainer.communicator.isRoot else { return }
             CLI.note("wrote \(trainer.layout.metrics.path)")
             for s in report.splits {
                 let (selection, picked) = s.headline
