@@ -16,7 +16,10 @@ struct PretrainCommand: ParsableCommand {
         CSV with image and prompt columns (paths relative to the CSV). Pairs whose starting-model CLIP similarity \
         (native resolution, CLIP preprocessing) is below --threshold are dropped first (listed in --dropped). The \
         result is a whole CLIP checkpoint (safetensors) that `ipiqa train --clip` accepts; only visual.* changes. \
-        Progress goes to stderr; a JSON summary to stdout.
+        Progress goes to stderr; a JSON summary to stdout. The corpus is streamed: the filter writes chunk files into \
+        --filter-dir (default <out>.filter/) and a rerun reuses them. On a cluster, --shard INDEX/COUNT (0-based) or \
+        --shard auto (Open MPI, PMI or Slurm variables) only scores that shard's chunks and exits; one unsharded run \
+        then finishes the filter and trains (docs/sharded-scoring.md).
         """)
 
     @OptionGroup var clip: CLIPCheckpointOptions
@@ -43,8 +46,15 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "CSV column with prompts.") var promptColumn = PretrainCorpus.Options().promptColumn
     @Option(help: "Where to list the dropped pairs (CSV: image, similarity, prompt); default: <out>.dropped.csv.")
     var dropped: String?
+    @Option(help: "Folder of the streamed similarity filter (chunk files, kept list); default: <out without extension>.filter.")
+    var filterDir: String?
+    @Option(help: "Only score similarity-filter shard INDEX/COUNT (0-based), or 'auto' (Open MPI, PMI or Slurm variables), then exit.")
+    var shard: String?
 
     func validate() throws {
+        if let shard, shard != "auto" {
+            do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard: " + error.localizedDescription) }
+        }
         if let maxPairs, maxPairs < 1 { throw ValidationError("--max-pairs must be at least 1, got \(maxPairs)") }
         do { try trainingConfiguration().validate() } catch let e as Image2PromptError { throw ValidationError(e.localizedDescription) }
     }
@@ -67,10 +77,16 @@ struct PretrainCommand: ParsableCommand {
             let pipeline = Image2PromptPipeline(
                 clip: clip.url, corpus: URL(fileURLWithPath: corpus), output: URL(fileURLWithPath: out),
                 droppedList: dropped.map { URL(fileURLWithPath: $0) },
+                filterFolder: filterDir.map { URL(fileURLWithPath: $0, isDirectory: true) },
                 corpusOptions: PretrainCorpus.Options(maxPairs: maxPairs, skipInvalid: skipInvalid,
                                                       imageColumn: imageColumn, promptColumn: promptColumn),
                 configuration: try trainingConfiguration())
-            try CLI.printJSON(try pipeline.run { CLI.note($0) })
+            if let shard {
+                let part = shard == "auto" ? try Shard.fromEnvironment(ProcessInfo.processInfo.environment).shard : try Shard(parsing: shard)
+                try CLI.printJSON(try pipeline.filterShard(part) { CLI.note($0) })
+            } else {
+                try CLI.printJSON(try pipeline.run { CLI.note($0) })
+            }
         }
     }
 }
