@@ -107,7 +107,7 @@ public struct ScorePartHeader: Codable, Sendable, Equatable {
 
     /// `{"row": r, "image": …, "<name>": x, …}` and a newline: the JSON Lines output line with the row number first.
     public static func rowLine(row: Int, name: String, names: [String], values: [Float]) -> String {
-        "{\"row\": \(row), " + ScoreLineWriter.jsonObject(names: names, values: values, image: name).dropFirst() + "\n"
+        "{\"row\": \(row), " + String(ScoreLineWriter.jsonObject(names: names, values: values, image: name).dropFirst()) + "\n"
     }
 
     /// Reads a row written by ``rowLine(row:name:names:values:)`` back exactly (each number is read as the Float

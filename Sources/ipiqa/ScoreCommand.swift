@@ -24,6 +24,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ModelFileOptions.modelHelp) var model: String?
     @Option(help: ModelFileOptions.clipHelp) var clip: String?
     @OptionGroup var precision: PrecisionOptions
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Image file to score.")
     var image: String?
@@ -104,6 +105,7 @@ struct ScoreCommand: ParsableCommand {
             let part = try shard.map(resolveShard)
             let destination = part?.output ?? output
             for path in [destination, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
+            threads.apply()
             let scorer = try Scorer(checkpoint: URL(fileURLWithPath: model ?? ""), officialCLIP: clip.map { URL(fileURLWithPath: $0) })
             scorer.model.clip.setPrecision(precision.precision)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
