@@ -3,8 +3,8 @@ import Image2Prompt
 import IQAData
 
 /// Peak memory of the streamed Image2Prompt corpus path at DiffusionDB scale, without a GPU-sized model: a
-/// synthetic corpus in DiffusionDB's layout (`part-NNNNNN/` folders of 1,000 entries, JSON beside each folder, every
-/// image a hard link to one 1×1 PNG, prompts of ~60 characters) is streamed through ``SimilarityFilterRun`` with a
+/// synthetic corpus in DiffusionDB's layout (`part-NNNNNN/` folders of 1,000 entries, JSON beside each folder, the
+/// images of a part hard links to one 1×1 PNG, prompts of ~60 characters) is streamed through ``SimilarityFilterRun`` with a
 /// stand-in similarity (a hash of the prompt, so no image is decoded), finished into the kept list, and sampled by
 /// ``KeptPairs`` in random batches as training reads it. Peak RSS (VmHWM after a reset) is what the streaming
 /// bookkeeping costs; run it at two corpus sizes and compare:
@@ -60,9 +60,12 @@ public struct CorpusStreamBenchmark {
             let images = corpus.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
             var json = "{"
+            // One file per part, linked under every name of the part (a file takes at most 65,000 links on ext4).
+            let first = images.appendingPathComponent("0000.png")
+            try png.write(to: first)
             for i in 0..<min(Self.perPart, rows - row) {
                 let file = String(format: "%04d.png", i)
-                guard link(source.path, images.appendingPathComponent(file).path) == 0 else {
+                guard i == 0 || link(first.path, images.appendingPathComponent(file).path) == 0 else {
                     throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: images.appendingPathComponent(file).path])
                 }
                 let prompt = (0..<8).map { words[(row &* 7 &+ $0 &* 13) % words.count] }.joined(separator: " ") + " \(row)"

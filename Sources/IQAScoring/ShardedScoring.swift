@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import IQAData
+import IQAModel
 
 /// Batch scoring split over processes (`ipiqa score --shard i/N`, then `ipiqa score --merge part…`):
 ///
