@@ -60,7 +60,8 @@ struct ShardedScoringCLITests {
                 #expect(s == 0, "\(e)")
             }
             let (sm, out, em) = try run(["score", "--merge"] + (0..<3).map { scratch.file("auto\(k)-\($0).jsonl").path })
-            #expect(sm == 0 && out == (try String(contentsOf: scratch.file("whole.csv"), encoding: .utf8)), "\(em)")
+            let wholeCSV = try String(contentsOf: scratch.file("whole.csv"), encoding: .utf8)
+            #expect(sm == 0 && out == wholeCSV, "\(em)")
         }
         // A rerun of one shard replaces its part; the merge is unchanged and no temporary file is left behind.
         // (p0…p2 hold the JSON Lines job, the last one scored above.)
@@ -68,7 +69,8 @@ struct ShardedScoringCLITests {
         #expect(s == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).allSatisfy { !$0.contains("partial") })
         let (sm, out, _) = try run(["score", "--merge", scratch.file("p0.jsonl").path, scratch.file("p1.jsonl").path, scratch.file("p2.jsonl").path])
-        #expect(sm == 0 && out == (try String(contentsOf: scratch.file("whole.jsonl"), encoding: .utf8)))
+        let wholeJSONL = try String(contentsOf: scratch.file("whole.jsonl"), encoding: .utf8)
+        #expect(sm == 0 && out == wholeJSONL)
         // A missing part is refused, naming the gap; nothing is written.
         let (sf, _, ef) = try run(["score", "--merge", scratch.file("p0.jsonl").path, scratch.file("p2.jsonl").path, "--output", scratch.file("no.csv").path])
         #expect(sf != 0 && ef.contains("shard 1") && !FileManager.default.fileExists(atPath: scratch.file("no.csv").path), "\(ef)")
