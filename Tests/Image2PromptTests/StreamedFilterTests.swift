@@ -130,4 +130,26 @@ struct StreamedFilterTests {
             .train(try PretrainCorpus.load(corpusURL).pairs)
         #expect(fromDisk.steps == 6 && fromDisk.epochLosses == fromArray.epochLosses && fromDisk.lastLoss == fromArray.lastLoss)
     }
+
+    @Test("the pipeline: two filter shards, then one run that finds every chunk, writes kept and dropped lists, trains and saves")
+    func pipelineShardsThenRun() throws {
+        let scratch = try ScratchFolder("i2p-pipeline")
+        defer { scratch.remove() }
+        let corpusURL = scratch.file("corpus")
+        try DiffusionDBCorpus.write(at: corpusURL, parts: 2, perPart: 3)
+        let clipFile = scratch.file("clip.safetensors")
+        try TrainerFixtures.saveCLIP(to: clipFile)
+        var pipeline = Image2PromptPipeline(clip: clipFile, corpus: corpusURL, output: scratch.file("i2p.safetensors"))
+        pipeline.configuration.batchSize = 2
+        pipeline.configuration.threshold = -2
+        let reports = try (0..<2).map { try pipeline.filterShard(try Shard(index: $0, count: 2)) }
+        #expect(reports.map(\.chunksScored) == [1, 0] && reports.allSatisfy { $0.pairs == 6 && $0.chunks == 1 })
+        var lines: [String] = []
+        let summary = try pipeline.run { lines.append($0) }
+        #expect(summary.pairs == 6 && summary.kept == 6 && summary.dropped == 0 && summary.training.steps == 3)
+        #expect(lines.contains { $0.contains("0 chunks scored, 1 found") })
+        #expect(FileManager.default.fileExists(atPath: scratch.file("i2p.safetensors").path))
+        #expect(try String(contentsOf: pipeline.defaultDroppedList, encoding: .utf8) == "image,similarity,prompt\n")
+        #expect(try KeptPairs(folder: pipeline.defaultFilterFolder).count == 6)
+    }
 }
