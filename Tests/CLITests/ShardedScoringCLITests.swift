@@ -39,9 +39,9 @@ struct ShardedScoringCLITests {
             let whole = scratch.file("whole.\(format)")
             let (s0, _, e0) = try run(common + ["--format", format, "--output", whole.path])
             #expect(s0 == 0, "\(e0)")
-            // GNU parallel style: the index given.
+            // GNU parallel style: the index given, one thread each (the unsharded run used all cores).
             for i in 0..<3 {
-                let (s, _, e) = try run(common + ["--format", format, "--shard", "\(i)/3", "--output", scratch.file("p\(i).jsonl").path])
+                let (s, _, e) = try run(common + ["--format", format, "--threads", "1", "--shard", "\(i)/3", "--output", scratch.file("p\(i).jsonl").path])
                 #expect(s == 0 && e.contains("shard \(i)/3"), "\(e)")
             }
             let merged = scratch.file("merged.\(format)")
