@@ -84,10 +84,10 @@ let package = Package(
             "CBLAS", "CLAPACK", "CLIP", "CLIPTokenizer", "IQAData", "IQAMetrics", "IQATraining", "Imaging",
         ]),
         // Image2Prompt pre-training: similarity filter, image-tower trainer and the end-to-end pipeline.
-        .target(name: "Image2Prompt", dependencies: ["CLIP", "CLIPTokenizer", "DataParallel", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: checked),
+        .target(name: "Image2Prompt", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "DataParallel", "IQAData", "Imaging", "NN", "Tensor"], swiftSettings: checked),
         // Every benchmark (engine kernels, models, training modes); only the CLI imports it.
         .target(name: "Benchmarks", dependencies: [
-            "CLIP", "DataParallel", "CLIPTokenizer", "Checkpoints", "IQAModel", "IQAScoring", "IQAService", "IQATraining", "Imaging", "NN", "Tensor",
+            "CLIP", "CLIPTokenizer", "Checkpoints", "DataParallel", "IQAData", "IQAModel", "IQAScoring", "IQAService", "IQATraining", "Image2Prompt", "Imaging", "NN", "Tensor",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ],
                 swiftSettings: checked),

@@ -68,6 +68,33 @@ public struct PretrainCorpus: Sendable {
 
     /// Reads a corpus folder (DiffusionDB layout), a part JSON file or a CSV file.
     public static func load(_ url: URL, options: Options = Options()) throws -> PretrainCorpus {
+        var collector = PairCollector(options: options)
+        try read(url, into: &collector)
+        return PretrainCorpus(source: url, pairs: collector.pairs, skipped: collector.skipped)
+    }
+
+    /// Reads the corpus like ``load(_:options:)`` — same pairs, same order, same checks — but hands each pair to
+    /// `body` with its 0-based index instead of keeping it, so memory holds one part's metadata at a time whatever
+    /// the corpus size (DiffusionDB's 2 M pairs). A CSV corpus is parsed whole first (use the DiffusionDB layout at
+    /// scale). Problems are thrown after the stream ends, as by `load`. Returns the pairs streamed and the entries
+    /// skipped under ``Options/skipInvalid``.
+    ///
+    /// ```swift
+    /// let (count, skipped) = try PretrainCorpus.stream(URL(fileURLWithPath: "diffusiondb")) { index, pair in
+    ///     if index % 100_000 == 0 { print(index, pair.name) }
+    /// }
+    /// ```
+    @discardableResult
+    public static func stream(_ url: URL, options: Options = Options(),
+                              _ body: @escaping (Int, PretrainPair) throws -> Void) throws -> (pairs: Int, skipped: [PretrainCorpusIssue]) {
+        var collector = PairCollector(options: options, sink: body)
+        try read(url, into: &collector)
+        return (collector.count, collector.skipped)
+    }
+
+    /// Dispatches on the layout; throws when the corpus is unusable or yields no pair.
+    static func read(_ url: URL, into collector: inout PairCollector) throws {
+        let options = collector.options
         if let maxPairs = options.maxPairs, maxPairs < 1 {
             throw PretrainCorpusError.unsupportedLayout(path: url.path, reason: "max pairs must be at least 1, got \(maxPairs)")
         }
@@ -75,7 +102,6 @@ public struct PretrainCorpus: Sendable {
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw PretrainCorpusError.unreadable(file: url.path, reason: "no such file or folder")
         }
-        var collector = PairCollector(options: options)
         if isDirectory.boolValue {
             try DiffusionDBLayout.read(folder: url, into: &collector)
         } else {
@@ -87,8 +113,7 @@ public struct PretrainCorpus: Sendable {
             }
         }
         try collector.throwIfInvalid()
-        guard !collector.pairs.isEmpty else { throw PretrainCorpusError.empty(path: url.path) }
-        return PretrainCorpus(source: url, pairs: collector.pairs, skipped: collector.skipped)
+        guard collector.count > 0 else { throw PretrainCorpusError.empty(path: url.path) }
     }
 
     /// CSV rows → pairs (line numbers from the parser; paths relative to the CSV's folder).
@@ -104,25 +129,32 @@ public struct PretrainCorpus: Sendable {
         for row in table.rows where !collector.isFull {
             let path = row.fields[imageIndex].trimmingCharacters(in: .whitespaces)
             let image = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
-            collector.add(name: path, image: image, prompt: row.fields[promptIndex], file: url.path, line: row.line)
+            try collector.add(name: path, image: image, prompt: row.fields[promptIndex], file: url.path, line: row.line)
         }
     }
 }
 
-/// Accumulates pairs and problems while a corpus is read; stops accepting at `maxPairs`.
+/// Accumulates pairs (or hands them to a sink, streaming) and problems while a corpus is read; stops accepting at
+/// `maxPairs`.
 struct PairCollector {
     let options: PretrainCorpus.Options
+    /// Receives each accepted pair with its index instead of ``pairs``.
+    let sink: ((Int, PretrainPair) throws -> Void)?
     private(set) var pairs: [PretrainPair] = []
+    private(set) var count = 0
     private(set) var skipped: [PretrainCorpusIssue] = []
     private var issues: [PretrainCorpusIssue] = []
     private var issueCount = 0
 
-    init(options: PretrainCorpus.Options) { self.options = options }
+    init(options: PretrainCorpus.Options, sink: ((Int, PretrainPair) throws -> Void)? = nil) {
+        self.options = options
+        self.sink = sink
+    }
 
-    var isFull: Bool { options.maxPairs.map { pairs.count >= $0 } ?? false }
+    var isFull: Bool { options.maxPairs.map { count >= $0 } ?? false }
 
     /// Adds a pair if its prompt is non-empty and its image exists; records the problem otherwise.
-    mutating func add(name: String, image: URL, prompt: String?, file: String, line: Int?) {
+    mutating func add(name: String, image: URL, prompt: String?, file: String, line: Int?) throws {
         guard !isFull else { return }
         let problem: String?
         if name.isEmpty {
@@ -137,7 +169,9 @@ struct PairCollector {
             problem = nil
         }
         if let problem { record(PretrainCorpusIssue(file: file, line: line, image: name, message: problem)); return }
-        pairs.append(PretrainPair(name: name, image: image, prompt: prompt ?? ""))
+        let pair = PretrainPair(name: name, image: image, prompt: prompt ?? "")
+        if let sink { try sink(count, pair) } else { pairs.append(pair) }
+        count += 1
     }
 
     mutating func record(_ issue: PretrainCorpusIssue) {

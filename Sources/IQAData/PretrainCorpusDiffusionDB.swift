@@ -66,7 +66,7 @@ enum DiffusionDBLayout {
                 collector.record(PretrainCorpusIssue(file: json.path, line: line, image: namePrefix + name, message: problem))
                 continue
             }
-            collector.add(name: namePrefix + name, image: imageURL, prompt: entry.prompt, file: json.path, line: line)
+            try collector.add(name: namePrefix + name, image: imageURL, prompt: entry.prompt, file: json.path, line: line)
         }
     }
 

@@ -104,8 +104,24 @@ public struct BatchScorer {
     public func run(_ requests: [ScoringRequest], format: ScoreOutputFormat,
                     attention: AttentionHeadSelection? = nil, attentionDirectory: URL? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> String {
+        let writer = ScoreLineWriter(names: scorer.outputNames, format: format)
+        var text = writer.header
+        try score(requests, rows: requests.indices, attention: attention, attentionDirectory: attentionDirectory,
+                  progress: progress) { i, values in text += writer.line(name: requests[i].name, values: values) }
+        return text
+    }
+
+    /// Scores `requests[rows]` in batches of `batchSize` counted from `rows.lowerBound`, calling `emit(index, values)`
+    /// for each request in order (`index` into `requests`). Overlay names are those of the whole request list, so a
+    /// shard writes the same overlay files as the unsharded run. `progress(done, total)` counts within `rows`.
+    public func score(_ requests: [ScoringRequest], rows: Range<Int>, attention: AttentionHeadSelection? = nil,
+                      attentionDirectory: URL? = nil, progress: (Int, Int) -> Void = { _, _ in },
+                      emit: (Int, [Float]) throws -> Void) throws {
         guard batchSize > 0 else { throw ScoringError.badInput("batch size must be positive, got \(batchSize)") }
-        try scorer.model.clip.config.checkMemory(batch: min(batchSize, requests.count), resolution: scorer.resolution)
+        guard rows.lowerBound >= 0, rows.upperBound <= requests.count else {
+            throw ScoringError.badInput("rows \(rows) are outside the \(requests.count) requests")
+        }
+        try scorer.model.clip.config.checkMemory(batch: min(batchSize, rows.count), resolution: scorer.resolution)
         let wantMaps = attentionDirectory != nil
         if wantMaps, !scorer.usesText { throw IPIQAError.imageOnlyModel(file: scorer.source) }
         if let attentionDirectory {
@@ -113,34 +129,31 @@ public struct BatchScorer {
                 throw ScoringError.output(path: attentionDirectory.path, reason: "cannot create folder (\(FileProblem.describe(error)))")
             }
         }
-        let mapNames = Self.overlayNames(requests)
-        let writer = ScoreLineWriter(names: scorer.outputNames, format: format)
-        var text = writer.header
-        let starts = Array(stride(from: 0, to: requests.count, by: batchSize))
+        let mapNames = wantMaps ? Self.overlayNames(requests) : []
+        let starts = Array(stride(from: rows.lowerBound, to: rows.upperBound, by: batchSize))
         let resolution = scorer.resolution
         func prefetch(_ b: Int) -> PreparedBatch? {
             guard b < starts.count else { return nil }
-            return PreparedBatch(files: requests[starts[b]..<min(requests.count, starts[b] + batchSize)].map(\.image),
+            return PreparedBatch(files: requests[starts[b]..<min(rows.upperBound, starts[b] + batchSize)].map(\.image),
                                  resolution: resolution, keepImages: wantMaps)
         }
         var next = prefetch(0)
         for (b, start) in starts.enumerated() {
             guard let current = next else { break }
-            let batch = Array(requests[start..<min(requests.count, start + batchSize)])
+            let batch = Array(requests[start..<min(rows.upperBound, start + batchSize)])
             let (pixels, images) = try current.wait()
             next = prefetch(b + 1)                        // decodes while the model runs below
             let results = try scorer.score(pixels: pixels, prompts: scorer.usesText ? batch.map(\.prompt) : [],
                                            attention: wantMaps ? (attention ?? .mean) : nil)
             for (j, result) in results.enumerated() {
-                text += writer.line(name: batch[j].name, values: result.values)
+                try emit(start + j, result.values)
                 if let attentionDirectory, let map = result.attention {
                     try ImageCodec.writePNG(map.overlay(on: images[j]),
                                             to: attentionDirectory.appendingPathComponent(mapNames[start + j]))
                 }
             }
-            progress(start + batch.count, requests.count)
+            progress(start + batch.count - rows.lowerBound, rows.count)
         }
-        return text
     }
 
     /// Overlay file names: the image's stem + `.png`, with `-<line>` added for stems that occur more than once.

@@ -14,6 +14,10 @@ public enum ScoringError: LocalizedError, Equatable {
     case missingImages(file: String, paths: [String], total: Int)
     /// An output file or folder cannot be written.
     case output(path: String, reason: String)
+    /// A part file of a sharded run (`score --shard`) that cannot be merged.
+    case badPart(file: String, reason: String)
+    /// Part files that do not make up one whole sharded run (different jobs, a shard missing or given twice).
+    case parts(String)
 
     public var errorDescription: String? {
         switch self {
@@ -26,6 +30,10 @@ public enum ScoringError: LocalizedError, Equatable {
                 + (total > paths.count ? ", …" : "")
         case let .output(path, reason):
             return "\(path): \(reason)"
+        case let .badPart(file, reason):
+            return "\(file): \(reason)"
+        case let .parts(message):
+            return "merge: " + message
         }
     }
 }

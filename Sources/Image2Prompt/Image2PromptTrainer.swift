@@ -37,7 +37,8 @@ public struct Image2PromptReport: Codable, Sendable {
 ///     L   = (1/B) Σ_i (1 − cos(visual(image_i), t_i))                   → AdamW on every `visual.*` parameter
 ///
 /// Before training, ``filter(_:threshold:progress:)`` scores every pair with the starting model and drops those
-/// below the threshold. The text tower never changes, so text embeddings are cached in memory by prompt.
+/// below the threshold (at corpus scale: ``SimilarityFilterRun``, streamed, sharded, on disk). The text tower never
+/// changes, so text embeddings are cached in memory by prompt, up to ``textCacheLimit`` prompts.
 ///
 /// Data-parallel (`mpirun -np N ipiqa pretrain …`): set ``communicator``; each rank then loads and runs its
 /// contiguous share of every batch with loss weight `n_r / n`, gradients are summed over ranks in buckets and
@@ -89,12 +90,18 @@ public final class Image2PromptTrainer {
     /// Number of prompts whose text embedding is cached.
     public var cachedPrompts: Int { textCache.count }
 
-    /// Frozen text embeddings `[n, embedDim]` of `prompts` (each distinct prompt is encoded once, then cached).
+    /// Prompts whose text embeddings are kept between calls (4 KiB each for RN50's 1,024 dimensions: 32 MiB); past
+    /// it the cache starts over, so memory stays bounded on corpora of millions of prompts.
+    public static let textCacheLimit = 8_192
+
+    /// Frozen text embeddings `[n, embedDim]` of `prompts` (each distinct prompt is encoded once while it stays in the
+    /// bounded cache, ``textCacheLimit``).
     public func textEmbeddings(_ prompts: [String]) throws -> Tensor {
         var missing: [String] = []
         var seen = Set<String>()
         for p in prompts where textCache[p] == nil && seen.insert(p).inserted { missing.append(p) }
         clip.transformer.eval(); clip.lnFinal.eval()
+        var fresh: [String: [Float]] = [:]
         var start = 0
         while start < missing.count {
             let chunk = Array(missing[start..<min(start + Self.textBatch, missing.count)])
@@ -104,12 +111,16 @@ public final class Image2PromptTrainer {
             }
             let features = try withoutGradients { try clip.encodeText(tokens) }.value
             let e = features.shape[1]
-            for (i, p) in chunk.enumerated() { textCache[p] = Array(UnsafeBufferPointer(start: features.pointer + i * e, count: e)) }
+            for (i, p) in chunk.enumerated() { fresh[p] = Array(UnsafeBufferPointer(start: features.pointer + i * e, count: e)) }
             start += chunk.count
         }
         let e = clip.config.embedDim
         let out = Tensor(uninitialized: [prompts.count, e])
-        for (i, p) in prompts.enumerated() { textCache[p]!.withUnsafeBufferPointer { (out.pointer + i * e).update(from: $0.baseAddress!, count: e) } }
+        for (i, p) in prompts.enumerated() {
+            (textCache[p] ?? fresh[p]!).withUnsafeBufferPointer { (out.pointer + i * e).update(from: $0.baseAddress!, count: e) }
+        }
+        if textCache.count + fresh.count > Self.textCacheLimit { textCache.removeAll(keepingCapacity: true) }
+        if fresh.count <= Self.textCacheLimit { textCache.merge(fresh) { a, _ in a } }
         return out
     }
 
@@ -161,20 +172,30 @@ public final class Image2PromptTrainer {
     }
 
     /// `config.epochs` passes over `pairs`, shuffled each epoch (seeded), in batches of `config.batchSize`
-    /// (the last one may be smaller). Text embeddings are computed up front. `progress` runs after every step; an error
-    /// it throws stops training at that step boundary (`ipiqa pretrain` stops so on SIGINT / SIGTERM).
+    /// (the last one may be smaller). `progress` runs after every step; an error it throws stops training at that step
+    /// boundary (`ipiqa pretrain` stops so on SIGINT / SIGTERM).
     public func train(_ pairs: [PretrainPair], progress: ((Image2PromptProgress) throws -> Void)? = nil) throws -> Image2PromptReport {
+        try train(count: pairs.count, pairs: { $0.map { pairs[$0] } }, progress: progress)
+    }
+
+    /// Training on the kept list of a streamed similarity filter: only each batch's pairs are read from disk.
+    public func train(_ kept: KeptPairs, progress: ((Image2PromptProgress) throws -> Void)? = nil) throws -> Image2PromptReport {
+        try train(count: kept.count, pairs: kept.pairs(at:), progress: progress)
+    }
+
+    /// The training loop over `count` pairs fetched per batch by index (`pairs(indices)`): per step, only that
+    /// batch's images are decoded and its prompts' embeddings computed or taken from the bounded cache.
+    func train(count: Int, pairs: ([Int]) throws -> [PretrainPair], progress: ((Image2PromptProgress) throws -> Void)?) throws -> Image2PromptReport {
         let start = Date()
-        _ = try textEmbeddings(pairs.map(\.prompt))
         var epochLosses: [Double] = [], first: Float?, last: Float?, steps = 0
-        let batches = Self.batches(pairs.count, size: config.batchSize)
+        let batches = Self.batches(count, size: config.batchSize)
         for epoch in 0..<config.epochs {
-            let order = shuffledIndices(pairs.count)
+            let order = shuffledIndices(count)
             var sum = 0.0, seen = 0
             for (k, range) in batches.enumerated() {
                 let batchStart = Date()
-                let chunk = order[range].map { pairs[$0] }
-                let mine = Array(chunk[BatchShares.range(count: chunk.count, rank: communicator.rank, size: communicator.size)])
+                let chunk = Array(order[range])
+                let mine = try pairs(Array(chunk[BatchShares.range(count: chunk.count, rank: communicator.rank, size: communicator.size)]))
                 let images = mine.isEmpty ? nil : try ImageBatch.load(mine.map(\.image), size: resolution, mode: config.preprocess)
                 let loss = try shareStep(images: images, prompts: mine.map(\.prompt), globalCount: chunk.count)
                 first = first ?? loss; last = loss; steps += 1
@@ -186,7 +207,7 @@ public final class Image2PromptTrainer {
             epochLosses.append(seen > 0 ? sum / Double(seen) : 0)
         }
         clip.visual.eval()
-        return Image2PromptReport(pairs: pairs.count, steps: steps, epochLosses: epochLosses, firstLoss: first, lastLoss: last,
+        return Image2PromptReport(pairs: count, steps: steps, epochLosses: epochLosses, firstLoss: first, lastLoss: last,
                                   seconds: Date().timeIntervalSince(start))
     }
 

@@ -35,11 +35,12 @@ struct CLIPCheckpointOptions: ParsableArguments {
 /// `--model FILE [--clip RN50.pt]`: a trained IP-IQA model file, or a checkpoint of the official PyTorch code with the
 /// CLIP checkpoint it was trained from (score, evaluate).
 struct ModelFileOptions: ParsableArguments {
-    @Option(help: "Trained IP-IQA model file (a run's model_best.safetensors, an `ipiqa import` output), or a checkpoint of the official PyTorch code (checkpoint_best.pth, with --clip).")
-    var model: String
+    @Option(help: ModelFileOptions.modelHelp) var model: String
+    @Option(help: ModelFileOptions.clipHelp) var clip: String?
 
-    @Option(help: "With an official PyTorch checkpoint as --model: the CLIP checkpoint it was trained from (RN50.pt).")
-    var clip: String?
+    // Also the help of `score`'s --model / --clip (optional there: `score --merge` needs no model).
+    static let modelHelp: ArgumentHelp = "Trained IP-IQA model file (a run's model_best.safetensors, an `ipiqa import` output), or a checkpoint of the official PyTorch code (checkpoint_best.pth, with --clip)."
+    static let clipHelp: ArgumentHelp = "With an official PyTorch checkpoint as --model: the CLIP checkpoint it was trained from (RN50.pt)."
 
     var url: URL { URL(fileURLWithPath: model) }
     var clipURL: URL? { clip.map { URL(fileURLWithPath: $0) } }

@@ -18,7 +18,11 @@ struct PretrainCommand: ParsableCommand {
         (native resolution, CLIP preprocessing) is below --threshold are dropped first (listed in --dropped). The \
         result is a whole CLIP checkpoint (safetensors) that `ipiqa train --clip` accepts; only visual.* changes. \
         Progress goes to stderr; a JSON summary to stdout. SIGINT / SIGTERM during training finish the current step and \
-        stop without writing the checkpoint (exit 130 / 143); before training they stop at once.
+        stop without writing the checkpoint (exit 130 / 143); before training they stop at once. The corpus is streamed: \
+        the filter writes chunk files into --filter-dir (default <out>.filter/) and a rerun reuses them. On a cluster, \
+        --shard INDEX/COUNT (0-based) or --shard auto (Open MPI, PMI or Slurm variables) only scores that shard's chunks \
+        and exits; one unsharded run then finishes the filter and trains (docs/sharded-scoring.md). Under mpirun without \
+        --shard, every rank trains its share of each batch (docs/scaling.md).
         """)
 
     @OptionGroup var clip: CLIPCheckpointOptions
@@ -45,8 +49,15 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "CSV column with prompts.") var promptColumn = PretrainCorpus.Options().promptColumn
     @Option(help: "Where to list the dropped pairs (CSV: image, similarity, prompt); default: <out>.dropped.csv.")
     var dropped: String?
+    @Option(help: "Folder of the streamed similarity filter (chunk files, kept list); default: <out without extension>.filter.")
+    var filterDir: String?
+    @Option(help: "Only score similarity-filter shard INDEX/COUNT (0-based), or 'auto' (Open MPI, PMI or Slurm variables), then exit.")
+    var shard: String?
 
     func validate() throws {
+        if let shard, shard != "auto" {
+            do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard: " + error.localizedDescription) }
+        }
         if let maxPairs, maxPairs < 1 { throw ValidationError("--max-pairs must be at least 1, got \(maxPairs)") }
         do { try trainingConfiguration().validate() } catch let e as Image2PromptError { throw ValidationError(e.localizedDescription) }
     }
@@ -71,9 +82,15 @@ struct PretrainCommand: ParsableCommand {
             var pipeline = Image2PromptPipeline(
                 clip: clip.url, corpus: URL(fileURLWithPath: corpus), output: URL(fileURLWithPath: out),
                 droppedList: dropped.map { URL(fileURLWithPath: $0) },
+                filterFolder: filterDir.map { URL(fileURLWithPath: $0, isDirectory: true) },
                 corpusOptions: PretrainCorpus.Options(maxPairs: maxPairs, skipInvalid: skipInvalid,
                                                       imageColumn: imageColumn, promptColumn: promptColumn),
                 configuration: try trainingConfiguration())
+            if let shard {
+                let part = shard == "auto" ? try Shard.fromEnvironment(ProcessInfo.processInfo.environment).shard : try Shard(parsing: shard)
+                try CLI.printJSON(try pipeline.filterShard(part) { CLI.note($0) })
+                return
+            }
             let output = out
             pipeline.afterStep = { p in
                 guard let sig = stops.check() else { return }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IQAData
 import IQAModel
 import IQAScoring
 
@@ -15,10 +16,15 @@ struct ScoreCommand: ParsableCommand {
         resolved against --root or the CSV's folder) gives one output row per image, as CSV or JSON Lines, on stdout \
         or --output (written atomically). Images are squashed to the model's resolution (IP-IQA's eval transform). \
         --attention-map / --attention-dir draw the cross-modality attention (mean over heads, or --head N) over the image.
+        Sharded (docs/sharded-scoring.md): --shard INDEX/COUNT (0-based) or --shard auto (Open MPI, PMI or Slurm \
+        variables) scores a contiguous block of whole batches of the CSV's rows into a part file (--output; \
+        '{shard}' in it becomes the index); --merge PART… checks the parts and writes exactly the unsharded output.
         """)
 
-    @OptionGroup var model: ModelFileOptions
+    @Option(help: ModelFileOptions.modelHelp) var model: String?
+    @Option(help: ModelFileOptions.clipHelp) var clip: String?
     @OptionGroup var precision: PrecisionOptions
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Image file to score.")
     var image: String?
@@ -41,8 +47,8 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Batch mode: folder that relative image paths start from (default: the CSV's folder).")
     var root: String?
 
-    @Option(help: "Batch mode output: \(ScoreOutputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var format: String = ScoreOutputFormat.csv.rawValue
+    @Option(help: "Batch mode output: \(ScoreOutputFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: csv; with --merge: the parts' format).")
+    var format: String?
 
     @Option(help: "Batch mode: write the output to this file (atomically) instead of stdout.")
     var output: String?
@@ -59,10 +65,31 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Attention head to draw (0-based; default: the mean over heads).")
     var head: Int?
 
+    @Option(help: "Batch mode: score only shard INDEX/COUNT of the CSV's rows (0-based: 0/4 … 3/4), or 'auto' (from Open MPI, PMI or Slurm array / srun variables), into the part file --output ('{shard}' in it becomes the index).")
+    var shard: String?
+
+    @Option(parsing: .upToNextOption, help: "Merge the part files of a `score --shard` run into the unsharded output (--output or stdout).")
+    var merge: [String] = []
+
     func validate() throws {
-        guard (image == nil) != (csv == nil) else { throw ValidationError("give either --image (one image) or --csv (batch)") }
-        guard ScoreOutputFormat(rawValue: format) != nil else {
+        if let format, ScoreOutputFormat(rawValue: format) == nil {
             throw ValidationError("--format must be one of \(ScoreOutputFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(format)'")
+        }
+        if !merge.isEmpty {
+            let others: [(String, Bool)] = [("--model", model != nil), ("--clip", clip != nil), ("--image", image != nil),
+                                            ("--csv", csv != nil), ("--shard", shard != nil), ("--attention-dir", attentionDir != nil),
+                                            ("--attention-map", attentionMap != nil), ("--prompt", prompt != nil)]
+            let given = others.filter(\.1).map(\.0)
+            guard given.isEmpty else { throw ValidationError("--merge takes only --output and --format, not \(given.joined(separator: ", "))") }
+            return
+        }
+        guard model != nil else { throw ValidationError("--model is required (except with --merge)") }
+        guard (image == nil) != (csv == nil) else { throw ValidationError("give either --image (one image) or --csv (batch)") }
+        if let shard {
+            guard csv != nil, output != nil else { throw ValidationError("--shard needs --csv and --output (the part file)") }
+            if shard != "auto" {
+                do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard: " + error.localizedDescription) }
+            }
         }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         if image != nil, attentionDir != nil || output != nil { throw ValidationError("--attention-dir and --output are for --csv; use --attention-map") }
@@ -74,11 +101,67 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             // Destinations first: a bad --output or --attention-map fails before any model is loaded or image scored.
-            for path in [output, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
-            let scorer = try Scorer(checkpoint: model.url, officialCLIP: model.clipURL)
+            if !merge.isEmpty { return try mergeParts() }
+            let part = try shard.map(resolveShard)
+            let destination = part?.output ?? output
+            for path in [destination, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
+            threads.apply()
+            let scorer = try Scorer(checkpoint: URL(fileURLWithPath: model ?? ""), officialCLIP: clip.map { URL(fileURLWithPath: $0) })
             scorer.model.clip.setPrecision(precision.precision)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
-            if let image { try scoreOne(scorer, image: image, heads: heads) } else if let csv { try scoreBatch(scorer, csv: csv, heads: heads) }
+            if let image {
+                try scoreOne(scorer, image: image, heads: heads)
+            } else if let csv, let part {
+                try scoreShard(scorer, csv: csv, shard: part.shard, output: part.output, heads: heads)
+            } else if let csv {
+                try scoreBatch(scorer, csv: csv, heads: heads)
+            }
+        }
+    }
+
+    private var outputFormat: ScoreOutputFormat { format.flatMap(ScoreOutputFormat.init) ?? .csv }
+
+    /// The shard (given, or from the launcher's environment) and its part file ('{shard}' replaced by the index).
+    private func resolveShard(_ text: String) throws -> (shard: Shard, output: String) {
+        let path = output ?? ""
+        guard text == "auto" else {
+            let shard = try Shard(parsing: text)
+            return (shard, path.replacingOccurrences(of: "{shard}", with: "\(shard.index)"))
+        }
+        let (shard, launcher) = try Shard.fromEnvironment(ProcessInfo.processInfo.environment)
+        if shard.count > 1, !path.contains("{shard}") {
+            throw ValidationError("--shard auto found \(shard.count) processes (\(launcher)): put '{shard}' in --output so each writes its own part, e.g. part-{shard}.jsonl")
+        }
+        CLI.note("shard \(shard) from \(launcher)")
+        return (shard, path.replacingOccurrences(of: "{shard}", with: "\(shard.index)"))
+    }
+
+    private func readRequests(_ scorer: Scorer, csv: String) throws -> [ScoringRequest] {
+        try BatchScorer.requests(csv: URL(fileURLWithPath: csv), columns: ScoringCSVColumns(image: imageColumn, prompt: promptColumn),
+                                 root: root.map { URL(fileURLWithPath: $0) }, needPrompt: scorer.usesText)
+    }
+
+    private func scoreShard(_ scorer: Scorer, csv: String, shard: Shard, output: String, heads: AttentionHeadSelection) throws {
+        let requests = try readRequests(scorer, csv: csv)
+        let job = try ScoreJob(model: URL(fileURLWithPath: model ?? ""), csv: URL(fileURLWithPath: csv), rows: requests.count,
+                               shards: shard.count, batchSize: batchSize, precision: precision.precision.rawValue,
+                               outputs: scorer.outputNames, format: outputFormat)
+        let start = Date()
+        let rows = try ShardedScoring.writePart(
+            BatchScorer(scorer: scorer, batchSize: batchSize), requests: requests, shard: shard, job: job,
+            to: URL(fileURLWithPath: output), attention: heads, attentionDirectory: attentionDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        ) { done, total in
+            CLI.note("shard \(shard): " + String(format: "scored %d/%d images (%.1f s)", done, total, Date().timeIntervalSince(start)))
+        }
+        CLI.note("shard \(shard): rows \(rows.lowerBound + 1)…\(rows.upperBound) of \(requests.count) written to \(output)")
+    }
+
+    private func mergeParts() throws {
+        let text = try ShardedScoring.merge(merge.map { URL(fileURLWithPath: $0) }, format: format.flatMap(ScoreOutputFormat.init))
+        if let output {
+            try ScoreLineWriter.write(text, to: URL(fileURLWithPath: output))
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
         }
     }
 
@@ -96,12 +179,10 @@ struct ScoreCommand: ParsableCommand {
     }
 
     private func scoreBatch(_ scorer: Scorer, csv: String, heads: AttentionHeadSelection) throws {
-        let requests = try BatchScorer.requests(csv: URL(fileURLWithPath: csv),
-                                                columns: ScoringCSVColumns(image: imageColumn, prompt: promptColumn),
-                                                root: root.map { URL(fileURLWithPath: $0) }, needPrompt: scorer.usesText)
+        let requests = try readRequests(scorer, csv: csv)
         let start = Date()
         let text = try BatchScorer(scorer: scorer, batchSize: batchSize).run(
-            requests, format: ScoreOutputFormat(rawValue: format) ?? .csv, attention: heads,
+            requests, format: outputFormat, attention: heads,
             attentionDirectory: attentionDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
         ) { done, total in
             CLI.note(String(format: "scored %d/%d images (%.1f s)", done, total, Date().timeIntervalSince(start)))
