@@ -76,7 +76,7 @@ struct ScoreCommand: ParsableCommand {
             // Destinations first: a bad --output or --attention-map fails before any model is loaded or image scored.
             for path in [output, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
             let scorer = try Scorer(checkpoint: model.url, officialCLIP: model.clipURL)
-            scorer.model.clip.setPrecision(precision.precision)
+            try precision.apply(to: scorer.model.clip, resolution: scorer.resolution)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
             if let image { try scoreOne(scorer, image: image, heads: heads) } else if let csv { try scoreBatch(scorer, csv: csv, heads: heads) }
         }
