@@ -44,7 +44,7 @@ extension CLIPModel {
         var rng = SeededGenerator(seed: seed)
         let p = out.pointer, r = Double(resolution)
         for n in 0..<count {
-            let k = Double(n) + Double(seed % 97) * 0.37
+            let k = Double(n) * 3.1 + Double(seed % 97) * 0.37  // spread the probes over low to high frequencies
             let fx = 1.5 + k * 2.3, fy = 2.7 - k * 0.9, phase = k * 1.1
             for y in 0..<resolution {
                 for x in 0..<resolution {
@@ -66,7 +66,8 @@ extension CLIPModel {
     /// - `.forced(p)`: every stage in `p` (throws ``PrecisionUnavailable`` where the CPU lacks the kernels); the cosine is
     ///   not measured.
     /// - `.auto`: fp32 where the CPU has no 16-bit kernels. Otherwise a calibration pass at `resolution` on
-    ///   ``probeImages(count:resolution:)``: all stages bf16 when every probe embedding keeps cosine ≥ `bound` to fp32;
+    ///   ``probeImages(count:resolution:seed:)``: all stages bf16 when every probe embedding keeps cosine ≥
+    ///   ``PrecisionCalibration/probeBound`` (the bound with a safety margin) to fp32;
     ///   else the stages are ranked by the loss each causes alone in bf16, and the worst are moved to
     ///   `calibration.upgrade` (fp32 by default: on AVX-512 BF16 it costs 2 bf16 products against bf16x3's 3) one by
     ///   one until the bound holds; fp32 everywhere when that plan's estimated cost exceeds `maxRelativeCost` of fp32.
@@ -108,6 +109,7 @@ extension CLIPModel {
             return decision(fp32Plan, cosine: nil, reason: "this CPU has no AVX-512 BF16 (vdpbf16ps): fp32")
         }
         let images = Self.probeImages(count: max(1, calibration.probes), resolution: r)
+        let target = calibration.probeBound
         // The packed kernels serve eval-mode passes only: measure in eval mode, then restore the modes.
         let modes = visual.namedModules().map { ($0.1, $0.1.isTraining) }
         visual.eval()
@@ -120,7 +122,7 @@ extension CLIPModel {
         func cosine(_ plan: [Precision]) -> Double { minimumRowCosine(embed(plan), reference) }
         let bf16Plan = [Precision](repeating: .bf16, count: names.count)
         let all = cosine(bf16Plan)
-        if all >= calibration.bound {
+        if all >= target {
             return decision(bf16Plan, cosine: all, reason: "fastest path of this CPU (AVX-512 BF16) and within the bound")
         }
         // Rank the stages by the loss each causes alone, then move the worst out of bf16 until the bound holds.
@@ -135,13 +137,13 @@ extension CLIPModel {
             plan[i] = upgrade
             if cost(plan) > calibration.maxRelativeCost { break }
             best = cosine(plan)
-            if best >= calibration.bound {
-                return decision(plan, cosine: best, reason: String(format: "all-bf16 probe cosine %.6f missed the bound; ", all)
+            if best >= target {
+                return decision(plan, cosine: best, reason: String(format: "all-bf16 probe cosine %.6f missed the probes' bound %g; ", all, target)
                     + "the stages that lose most run in \(upgrade.rawValue)")
             }
         }
         return decision(fp32Plan, cosine: 1, reason: String(format: "bf16 probe cosine %.6f (best affordable mixed plan %.6f) "
-            + "missed the bound %g: fp32", all, best, calibration.bound))
+            + "missed the probes' bound %g: fp32", all, best, target))
     }
 
 }
