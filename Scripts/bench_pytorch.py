@@ -12,7 +12,12 @@ the training step, exactly as the Swift engine does (a causal mask makes the lat
 FLOPs (identical to Sources/IQA/Benchmarks/ModelFLOPs.swift): conv 2·N·Ho·Wo·Cout·kh·kw·Cin, linear
 2·rows·in·out, attention 2·2·B·Lq·Lk·D; training step = 3 × trained forward + 2 × frozen text forward.
 
-Usage:  python3 Scripts/bench_pytorch.py [--json] [--repeats 5] [--cases a,b] [--threads 2]
+Image cases take --mode: fp32 (default), bf16 or fp16 (torch.autocast on the CPU with that dtype). Their weights
+are random with batch-norm statistics calibrated on two images (one train-mode pass with cumulative averaging) and
+every block's last BN gain 0.5, as `ipiqa bench` builds its model, so that rounding shows as in a trained model; a
+16-bit mode also reports "cosine_vs_fp32", the smallest cosine of an image's embedding to the fp32 one.
+
+Usage:  python3 Scripts/bench_pytorch.py [--json] [--repeats 5] [--cases a,b] [--threads 2] [--mode fp32|bf16|fp16]
 """
 import argparse
 import json
@@ -92,6 +97,21 @@ def flops_train(res, n, length, outputs=2):
 def build_clip(model_mod, seed):
     torch.manual_seed(seed)
     return model_mod.CLIP(**RN50).float()
+
+
+def calibrated_clip(model_mod, size):
+    """RN50 CLIP (eval) with every block's bn3 gain 0.5 and batch-norm statistics of two random images at `size`."""
+    clip = build_clip(model_mod, 1)
+    for m in clip.visual.modules():
+        if hasattr(m, "bn3") and hasattr(m, "conv3") and hasattr(m, "downsample"):
+            torch.nn.init.constant_(m.bn3.weight, 0.5)
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average: one pass gives that batch's statistics
+    clip.visual.train()
+    with torch.no_grad():
+        clip.encode_image(torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(500)))
+    return clip.eval()
 
 
 def prompts(n, length, gen):
@@ -211,23 +231,31 @@ def run_case(name, model_mod, args):
     reset_peak()
     formats = ["nchw", "channels_last"]
     best = None
+    cosine = None
     if kind == "image":
-        clip = build_clip(model_mod, 1).eval()
+        clip = calibrated_clip(model_mod, size)
         pool = clip.visual.attnpool
         original = pool.positional_embedding.data.clone()
         images = torch.randn(n, 3, size, size, generator=gen)
         flops = flops_visual(size, n)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.mode)
+
+        def embed(x, low):
+            with torch.no_grad(), torch.autocast("cpu", dtype=dtype, enabled=low):
+                # The positional embedding is interpolated per call, as the Swift engine does.
+                pool.positional_embedding.data = interpolate_positional_embedding(original, size // 32)
+                e = clip.encode_image(x)
+                pool.positional_embedding.data = original
+                return e.float()
+        if dtype is not None:
+            cosine = float(F.cosine_similarity(embed(images, True), embed(images, False), dim=1).min())
         for fmt in formats:
             mf = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
             clip.visual.to(memory_format=mf)
             x = images.contiguous(memory_format=mf)
 
             def fwd():
-                with torch.no_grad():
-                    # The positional embedding is interpolated per call, as the Swift engine does.
-                    pool.positional_embedding.data = interpolate_positional_embedding(original, size // 32)
-                    clip.encode_image(x)
-                    pool.positional_embedding.data = original
+                embed(x, dtype is not None)
             ms, runs = timed(fwd, args.repeats, args.warmup)
             if best is None or ms < best[0]:
                 best = (ms, runs, fmt)
@@ -269,8 +297,11 @@ def run_case(name, model_mod, args):
                 best = (ms, runs, fmt)
             del model, opt
     ms, runs, fmt = best
-    return {"ms": ms, "images_per_s": n / (ms / 1000), "gflops": flops / 1e9 / (ms / 1000), "peak_rss_mb": peak_rss_mb(),
-            "gflop": flops / 1e9, "runs_ms": runs, "memory_format": fmt}
+    out = {"ms": ms, "images_per_s": n / (ms / 1000), "gflops": flops / 1e9 / (ms / 1000), "peak_rss_mb": peak_rss_mb(),
+           "gflop": flops / 1e9, "runs_ms": runs, "memory_format": fmt, "mode": args.mode if kind == "image" else "fp32"}
+    if cosine is not None:
+        out["cosine_vs_fp32"] = cosine
+    return out
 
 
 def main():
@@ -281,6 +312,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--prompt-length", type=int, default=20)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--mode", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="image cases: fp32, or torch.autocast with bfloat16 / float16")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model_mod = load_openai_module("model")
@@ -293,7 +326,7 @@ def main():
             r = out[name]
             print(f"{name:24s} {r['ms']:10.1f} ms {r['images_per_s']:9.2f}/s {r['gflops']:8.1f} GFLOP/s "
                   f"{r['peak_rss_mb']:8.0f} MB ({r['memory_format']})", flush=True)
-    out["meta"] = {"torch": torch.__version__, "threads": torch.get_num_threads(), "repeats": args.repeats,
+    out["meta"] = {"torch": torch.__version__, "mode": args.mode, "threads": torch.get_num_threads(), "repeats": args.repeats,
                    "prompt_length": args.prompt_length}
     if args.json:
         print(json.dumps(out, sort_keys=True))

@@ -58,6 +58,9 @@ public struct ModelBenchmarkConfiguration: Codable, Sendable, Equatable {
     public var warmup: Int = 1
     /// Inference GEMM precision for the forward cases (training is always fp32).
     public var precision: Precision = .fp32
+    /// `--precision auto`: each image case calibrates its model (``CLIPModel/choosePrecision(_:resolution:calibration:upgrade:)``)
+    /// and reports the plan; `precision` is then unused for images (text cases run fp32).
+    public var auto: Bool = false
     /// Tokens per prompt including start and end of text for the cut-at-EOT text case and the training step.
     public var promptLength: Int = 20
     public var seed: UInt64 = 1
@@ -75,6 +78,7 @@ public struct ModelBenchmarkConfiguration: Codable, Sendable, Equatable {
         precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? d.precision
         promptLength = try c.decodeIfPresent(Int.self, forKey: .promptLength) ?? d.promptLength
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        auto = try c.decodeIfPresent(Bool.self, forKey: .auto) ?? d.auto
     }
 }
 
@@ -90,14 +94,17 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var gflop: Double
     /// Every timed run, in milliseconds.
     public var runsMs: [Double]
-    /// For bf16 image cases: the smallest cosine similarity between an image's bf16 and fp32 embeddings.
+    /// For 16-bit image cases: the smallest cosine similarity between an image's 16-bit and fp32 embeddings.
     public var cosineVsFP32: Double?
+    /// For image cases under `--precision auto`: the plan chosen for this case's resolution, and why.
+    public var precisionDecision: PrecisionDecision?
     /// Median process CPU milliseconds per call (all threads): with `threads` workers, `cpuMs / threads` is what the
     /// call would take on otherwise idle cores — a steadier figure than wall time on a shared machine.
     public var cpuMs: Double
 
     enum CodingKeys: String, CodingKey {
-        case ms, imagesPerSecond = "images_per_s", gflops, peakRSSMB = "peak_rss_mb", gflop, runsMs = "runs_ms", cpuMs = "cpu_ms", cosineVsFP32 = "cosine_vs_fp32"
+        case ms, imagesPerSecond = "images_per_s", gflops, peakRSSMB = "peak_rss_mb", gflop, runsMs = "runs_ms", cpuMs = "cpu_ms", cosineVsFP32 = "cosine_vs_fp32",
+             precisionDecision = "precision_decision"
     }
 }
 
@@ -131,24 +138,27 @@ public enum ModelBenchmark {
         let work: () throws -> Void
         let flops: Double
         var check: (() -> Double)? = nil
+        var decision: PrecisionDecision? = nil
         switch kase.kind {
         case .imageForward(let resolution):
-            let clip = CLIPModel(config: clipConfig, seed: config.seed)
-            clip.eval()
+            // Batch-norm statistics calibrated on images: rounding shows as it does in a trained model.
+            let clip = calibratedCLIP(clipConfig, resolution: resolution, seed: config.seed)
+            let images = Tensor.randn([n, resolution, resolution, 3], using: &rng)
             if ProcessInfo.processInfo.environment["IPIQA_PACKED"] != "0" {
-                guard clip.visual.prepareInference(precision: config.precision) || config.precision == .fp32 else {
-                    throw ModelBenchmarkError(message: "this CPU has no AVX-512 BF16 kernels for --precision bf16")
+                if config.auto {
+                    decision = try clip.choosePrecision(.auto, resolution: resolution)
+                } else {
+                    do { decision = try clip.choosePrecision(.forced(config.precision), resolution: resolution) }
+                    catch { throw ModelBenchmarkError(message: error.localizedDescription) }
                 }
             }
-            let images = Tensor.randn([n, resolution, resolution, 3], using: &rng)
-            let precision = config.precision
-            work = { _ = withoutGradients { withPrecision(precision) { clip.encodeImage(Var(images)) } } }
-            if precision == .bf16 {
+            work = { _ = withoutGradients { clip.encodeImage(Var(images)) } }
+            if let plan = decision, plan.chosen != Precision.fp32.rawValue {
                 check = {
                     let low = withoutGradients { clip.encodeImage(Var(images)) }.value
                     clip.setPrecision(.fp32)
-                    defer { clip.setPrecision(.bf16) }
-                    let high = withoutGradients { withPrecision(.fp32) { clip.encodeImage(Var(images)) } }.value
+                    defer { clip.apply(plan) }
+                    let high = withoutGradients { clip.encodeImage(Var(images)) }.value
                     return minimumRowCosine(low, high)
                 }
             }
@@ -193,7 +203,8 @@ public enum ModelBenchmark {
         let ms = times.sorted()[times.count / 2]
         return ModelBenchmarkResult(ms: ms, imagesPerSecond: Double(n) / (ms / 1000), gflops: flops / 1e9 / (ms / 1000),
                                     peakRSSMB: Double(MemoryStats.peakResidentBytes()) / 1_048_576, gflop: flops / 1e9,
-                                    runsMs: times, cosineVsFP32: check?(), cpuMs: cpu.sorted()[cpu.count / 2])
+                                    runsMs: times, cosineVsFP32: check?(),
+                                    precisionDecision: config.auto ? decision : nil, cpuMs: cpu.sorted()[cpu.count / 2])
     }
 
     /// The smallest cosine similarity between corresponding rows of two `[N, D]` tensors.
@@ -239,43 +250,57 @@ public struct PrecisionCheckResult: Codable, Sendable {
     public var maxScoreDifference: Double
     /// Largest |score_fp32| (for scale).
     public var maxScore: Double
+    /// The plan checked (``PrecisionDecision/chosen``).
+    public var chosen: String
 
     enum CodingKeys: String, CodingKey {
-        case embeddingCosine = "embedding_cosine", maxScoreDifference = "max_score_difference", maxScore = "max_score"
+        case embeddingCosine = "embedding_cosine", maxScoreDifference = "max_score_difference", maxScore = "max_score", chosen
     }
 }
 
 extension ModelBenchmark {
-    /// Runs `batch` random images through a random RN50 IP-IQA model at `resolution` in fp32 and in `precision`.
-    public static func precisionCheck(_ precision: Precision, resolution: Int = 224, batch: Int = 4,
+    /// Runs `batch` probe images through an RN50 IP-IQA model (random weights, batch-norm statistics calibrated on other
+    /// images, which reveals rounding as a trained model does) at `resolution` in fp32 and in `request` (`auto`: the
+    /// calibrated plan).
+    public static func precisionCheck(_ request: PrecisionRequest, resolution: Int = 224, batch: Int = 4,
                                       seed: UInt64 = 1) throws -> PrecisionCheckResult {
         var rng = SeededGenerator(seed: seed)
         var iq = IPIQAConfiguration(outputs: 2)
         iq.resolution = resolution
-        let clip = CLIPModel(config: .rn50, seed: seed)
-        // OpenAI's init zeroes every block's last BN gain (blocks start as identities); give them weight so that
-        // every convolution shapes the result.
-        for stage in clip.visual.layers { for block in stage.items { block.bn3.weight.value.fill(0.5) } }
+        let clip = calibratedCLIP(.rn50, resolution: resolution, seed: seed)
         let model = try IPIQAModel(clip: clip, config: iq)
         model.setMode(training: false)
-        let images = Tensor.randn([batch, resolution, resolution, 3], using: &rng)
+        let images = CLIPModel.probeImages(count: batch, resolution: resolution, seed: seed &+ 1000)
         let tokens = prompts(count: batch, length: 20, config: .rn50, rng: &rng)
-        func run(_ p: Precision) throws -> (Tensor, Tensor) {
-            guard model.clip.setPrecision(p) else {
-                throw ModelBenchmarkError(message: "this CPU has no kernels for \(p.rawValue)")
-            }
-            return try withoutGradients {
+        func run() throws -> (Tensor, Tensor) {
+            try withoutGradients {
                 (model.clip.encodeImage(Var(images)).value, try model.forward(Var(images), tokens: tokens).scores.value)
             }
         }
-        let (e32, s32) = try run(.fp32)
-        let (eLow, sLow) = try run(precision)
+        _ = try model.clip.choosePrecision(.forced(.fp32))
+        let (e32, s32) = try run()
+        let decision: PrecisionDecision
+        do { decision = try model.clip.choosePrecision(request, resolution: resolution) }
+        catch { throw ModelBenchmarkError(message: error.localizedDescription) }
+        let (eLow, sLow) = try run()
         _ = model.clip.setPrecision(.fp32)
         var maxDiff = 0.0, maxScore = 0.0
         for i in 0..<s32.count {
             maxDiff = max(maxDiff, abs(Double(s32.pointer[i]) - Double(sLow.pointer[i])))
             maxScore = max(maxScore, abs(Double(s32.pointer[i])))
         }
-        return PrecisionCheckResult(embeddingCosine: minimumRowCosine(eLow, e32), maxScoreDifference: maxDiff, maxScore: maxScore)
+        return PrecisionCheckResult(embeddingCosine: minimumRowCosine(eLow, e32), maxScoreDifference: maxDiff, maxScore: maxScore,
+                                    chosen: decision.chosen)
+    }
+
+    /// A random RN50-shaped CLIP (eval mode) whose every block's last batch-norm gain is 0.5 (OpenAI's init zeroes it,
+    /// which makes blocks identities) and whose batch-norm statistics are calibrated on two probe images at `resolution`.
+    static func calibratedCLIP(_ config: CLIPConfiguration, resolution: Int, seed: UInt64) -> CLIPModel {
+        let clip = CLIPModel(config: config, seed: seed)
+        for stage in clip.visual.layers { for block in stage.items { block.bn3.weight.value.fill(0.5) } }
+        let images = CLIPModel.probeImages(count: 2, resolution: resolution, seed: seed &+ 500)
+        clip.visual.calibrateBatchNorm { _ = withoutGradients { clip.encodeImage(Var(images)) } }
+        clip.eval()
+        return clip
     }
 }

@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 import IQATraining
 import Tensor
@@ -22,15 +23,16 @@ extension ModelBenchmark {
             results[c.rawValue] = r
             onCase(c, r)
         }
-        let check = config.precision == .fp32 ? nil : try precisionCheck(config.precision)
+        let request: PrecisionRequest = config.auto ? .auto : .forced(config.precision)
+        let check = request == .forced(.fp32) ? nil : try precisionCheck(request)
         return ModelBenchmarkReport(cases: results, precisionCheck: check, meta: .init(
-            blasCore: BLASCoreOverride.coreName(), threads: Threading.workers, precision: config.precision.rawValue,
-            repeats: config.repeats, promptLength: config.promptLength))
+            blasCore: BLASCoreOverride.coreName(), threads: Threading.workers, precision: request.description,
+            repeats: config.repeats, promptLength: config.promptLength, cpu: PeakProbe.cpuModel, cpuFeatures: PeakProbe.featureLine))
     }
 
     /// The settings line and the column titles of the text table.
     public static func tableHeader(_ config: ModelBenchmarkConfiguration) -> String {
-        "OpenBLAS core \(BLASCoreOverride.coreName()), \(Threading.workers) threads, precision \(config.precision.rawValue), "
+        "OpenBLAS core \(BLASCoreOverride.coreName()), \(Threading.workers) threads, precision \(config.auto ? "auto" : config.precision.rawValue), "
             + "median of \(config.repeats)\n"
             + "case".padding(toLength: 24, withPad: " ", startingAt: 0) + "        ms   images/s   GFLOP/s   peak RSS MB   cpu ms"
     }
@@ -41,10 +43,16 @@ extension ModelBenchmark {
             + String(format: "%10.1f %10.2f %9.1f %13.0f %8.0f", r.ms, r.imagesPerSecond, r.gflops, r.peakRSSMB, r.cpuMs)
     }
 
+    /// The plan `auto` chose for one case (text table).
+    public static func decisionLine(_ kase: ModelBenchmarkCase, _ r: ModelBenchmarkResult) -> String? {
+        r.precisionDecision.map { "  \(kase.rawValue): \($0.summary)" }
+    }
+
     /// The line under the table that reports the precision check.
-    public static func precisionCheckLine(_ c: PrecisionCheckResult, precision: Precision) -> String {
-        String(format: "%@ vs fp32 (random RN50 IP-IQA, 224 px, 4 images): min embedding cosine 1 − %.2e, "
-               + "max |Δscore| %.2e (max |score| %.3f)", precision.rawValue, 1 - c.embeddingCosine, c.maxScoreDifference, c.maxScore)
+    public static func precisionCheckLine(_ c: PrecisionCheckResult) -> String {
+        c.chosen + String(format: " vs fp32 (random RN50 IP-IQA, batch norm calibrated on images, 224 px, 4 probe images): "
+                          + "min embedding cosine 1 − %.2e, max |Δscore| %.2e (max |score| %.3f)", 1 - c.embeddingCosine,
+                          c.maxScoreDifference, c.maxScore)
     }
 }
 
@@ -61,8 +69,12 @@ public struct ModelBenchmarkReport: Encodable, Sendable {
         public var precision: String
         public var repeats: Int
         public var promptLength: Int
+        /// CPU model and its 16-bit features (``PeakProbe``).
+        public var cpu: String
+        public var cpuFeatures: String
         enum CodingKeys: String, CodingKey {
-            case blasCore = "blas_core", threads, precision, repeats, promptLength = "prompt_length"
+            case blasCore = "blas_core", threads, precision, repeats, promptLength = "prompt_length", cpu,
+                 cpuFeatures = "cpu_features"
         }
     }
 

@@ -14,4 +14,11 @@ extension CLIPModel {
     /// ```
     @discardableResult
     public func setPrecision(_ precision: Precision) -> Bool { visual.prepareInference(precision: precision) }
+
+    /// Applies a plan from ``choosePrecision(_:resolution:calibration:upgrade:)`` again (e.g. after a temporary switch
+    /// to fp32). Stages the plan does not name keep their precision.
+    public func apply(_ decision: PrecisionDecision) {
+        let plan = ModifiedResNet.stageNames.map { decision.stages[$0] }
+        for (convs, p) in zip(visual.stageConvolutions(), plan) { if let p { for c in convs { c.inferencePrecision = p } } }
+    }
 }

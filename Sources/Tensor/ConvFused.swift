@@ -84,7 +84,7 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
     // Balanced row blocks (sizes differ by at most one row); column blocks start on a packed panel boundary.
     let colsPerBlock = ((cout + colBlocks - 1) / colBlocks + PackedWeights.panel - 1) / PackedWeights.panel * PackedWeights.panel
     // bf16 without pre-packed weights: pack for this call. Packed weights must match this weight's shape.
-    let kernel = packed ?? (Precision.current == .bf16 ? w.flatMap { PackedWeights(weight: $0, precision: .bf16) } : nil)
+    let kernel = packed ?? (Precision.current != .fp32 ? w.flatMap { PackedWeights(weight: $0, precision: Precision.current) } : nil)
     if let p = kernel { checkShape(p.n == g.cout && p.k == g.patch, "conv2dFused packed weights", [p.n, p.k], wShape) }
     // Without a kernel the weight tensor is there (checked above: packed == nil → w != nil).
     let xp = x.pointer, yp = y.pointer, wp = w?.pointer
@@ -95,6 +95,8 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
     // fp32 kernels with taps: straight from the input, no im2col.
     let direct = FusedConvTuning.direct && !pointwise && kernel?.precision == .fp32
         && ipiqa_conv_direct_supported(Int32(g.cin)) != 0
+    // bf16 kernels with taps, one column block: gather the patches straight into bf16 (no fp32 im2col, no second pass).
+    let gatherBF16 = !pointwise && colBlocks == 1 && kernel?.precision == .bf16
     // Otherwise column blocks share one im2col of all rows (written in parallel first) instead of each redoing it.
     let shared: Storage? = colBlocks > 1 && !pointwise && !direct ? Storage(uninitializedCount: pixels * k) : nil
     if let shared {
@@ -113,6 +115,18 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
             if direct, let kernel {
                 withEpilogue(sp, hp, rp, relu, row0: p0, col0: c0, ldr: cout) { e in
                     kernel.convolve(g, x: xp, pixels: p0..<p1, columns: c0..<c1, y: out, ldy: cout, epilogue: e)
+                }
+                return
+            }
+            if gatherBF16, let kernel {
+                let row = Int(ipiqa_bf16_row(Int32(k)))
+                let s16 = Storage(uninitializedCount: (rows * row + 1) / 2)
+                UnsafeMutableRawPointer(s16.pointer).withMemoryRebound(to: UInt16.self, capacity: rows * row) { ab in
+                    ipiqa_im2col_bf16(xp, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                                      Int32(g.padding), Int32(g.outH), Int32(g.outW), p0, p1, ab)
+                    withEpilogue(sp, hp, rp, relu, row0: p0, col0: c0, ldr: cout) { e in
+                        kernel.gemm(m: rows, bf16Rows: ab, c: out, ldc: cout, columns: c0..<c1, epilogue: e)
+                    }
                 }
                 return
             }

@@ -6,6 +6,7 @@ import Foundation
 ///
 ///     fp32: P[p][kk][j] = W[32p + j][kk]                          (panels of 32 output channels, k-major)
 ///     bf16: P[p][kk/2][j][kk%2] = bf16_rne(W[32p + j][kk])         (pairs along k for vdpbf16ps)
+///     bf16x3: the bf16 layout of the rows [W_hi | W_hi | W_lo]          (k' = 3·⌈k/2⌉·2; see ``Precision/bf16x3``)
 ///
 /// Products then run as `C = A · Wᵀ` with no per-call packing of `W`. Packing needs AVX-512F (bf16: AVX-512 BF16);
 /// ``init(weight:precision:)`` returns nil on other CPUs and callers fall back to OpenBLAS.
@@ -26,7 +27,7 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// Whether this CPU runs the packed kernels of `precision`.
     public static func isSupported(_ precision: Precision) -> Bool {
-        precision == .fp32 ? ipiqa_has_avx512f() != 0 : ipiqa_has_avx512bf16() != 0
+        precision == .fp32 ? ipiqa_has_avx512f() != 0 : ipiqa_has_avx512bf16() != 0  // bf16x3 runs on the bf16 kernel
     }
 
     /// Packs `weight` (rank ≥ 2; the leading dimension is `n`, the rest flatten to `k`); nil where unsupported.
@@ -50,6 +51,12 @@ public final class PackedWeights: @unchecked Sendable {
             storage = Storage(uninitializedCount: (halves + 1) / 2)
             UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: halves) {
                 ipiqa_pack_bf16(weight.pointer, n32, k32, k32, $0)
+            }
+        case .bf16x3:
+            let halves = ipiqa_packed_count_bf16x3(n32, k32)
+            storage = Storage(uninitializedCount: (halves + 1) / 2)
+            UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: halves) {
+                ipiqa_pack_bf16x3(weight.pointer, n32, k32, k32, $0)
             }
         }
     }
@@ -130,6 +137,29 @@ public final class PackedWeights: @unchecked Sendable {
                                     epilogue)
                 }
             }
+        case .bf16x3:
+            // One bf16 GEMM over the three concatenated segments [hi | lo | hi] · [hi | hi | lo].
+            let row = 3 * Int(ipiqa_bf16_row(Int32(k)))
+            let scratch = Storage(uninitializedCount: (m * row + 1) / 2)
+            UnsafeMutableRawPointer(scratch.pointer).withMemoryRebound(to: UInt16.self, capacity: m * row) { ab in
+                ipiqa_convert_bf16x3(a, Int32(m), Int32(k), Int32(lda), ab)
+                UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
+                    ipiqa_gemm_bf16(Int32(m), Int32(cols.count), Int32(row), ab, pb + firstPanel * Self.panel * row, c,
+                                    Int32(ldc), epilogue)
+                }
+            }
+        }
+    }
+
+    /// ``gemm(m:a:lda:c:ldc:columns:epilogue:)`` for a bf16 weight with `A` already in bf16 rows of
+    /// `ipiqa_bf16_row(k)` values (e.g. from `ipiqa_im2col_bf16`).
+    func gemm(m: Int, bf16Rows a: UnsafePointer<UInt16>, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Range<Int>,
+              epilogue: UnsafePointer<ipiqa_epilogue>?) {
+        precondition(precision == .bf16, "PackedWeights.gemm(bf16Rows:) needs bf16 weights")
+        let row = Int(ipiqa_bf16_row(Int32(k))), firstPanel = columns.lowerBound / Self.panel
+        UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
+            ipiqa_gemm_bf16(Int32(m), Int32(columns.count), Int32(k), a, pb + firstPanel * Self.panel * row, c, Int32(ldc),
+                            epilogue)
         }
     }
 

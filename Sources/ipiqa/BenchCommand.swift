@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure model and kernel throughput (release builds only give meaningful numbers).",
-        subcommands: [BenchModelsCommand.self, BenchConvCommand.self, BenchServeCommand.self, BenchMPICommand.self, BenchCorpusCommand.self],
+        subcommands: [BenchModelsCommand.self, BenchConvCommand.self, BenchServeCommand.self, BenchMPICommand.self, BenchCorpusCommand.self,
+                      BenchPeakCommand.self],
         defaultSubcommand: BenchModelsCommand.self
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import CLIP
 import Foundation
 import Tensor
 
@@ -15,14 +16,17 @@ struct BenchModelsCommand: ParsableCommand {
     var cases: String?
     @Option(help: "Timed runs per case (median reported).") var repeats = ModelBenchmarkConfiguration().repeats
     @Option(help: "Untimed warm-up runs per case.") var warmup = ModelBenchmarkConfiguration().warmup
-    @Option(help: "Inference GEMM precision of the forward cases: fp32 or bf16.") var precision = "fp32"
+    @Option(help: "Inference GEMM precision of the image forward cases: fp32, bf16, bf16x3, or auto (each case calibrates its model and reports the plan it chose).")
+    var precision = "fp32"
     @Option(help: "Tokens per prompt (with start/end of text) for the cut text case and the training steps.")
     var promptLength = ModelBenchmarkConfiguration().promptLength
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var output: BenchOutputOptions
 
     func validate() throws {
-        guard Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be fp32 or bf16 (got \(precision))") }
+        guard PrecisionRequest(argument: precision) != nil else {
+            throw ValidationError("--precision must be one of \(PrecisionRequest.allArguments.joined(separator: ", ")) (got \(precision))")
+        }
         _ = try selectedCases()
     }
 
@@ -41,14 +45,16 @@ struct BenchModelsCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             threads.apply()
-            let config = ModelBenchmarkConfiguration(repeats: repeats, warmup: warmup, precision: Precision(rawValue: precision) ?? .fp32,
+            var config = ModelBenchmarkConfiguration(repeats: repeats, warmup: warmup, precision: Precision(rawValue: precision) ?? .fp32,
                                                      promptLength: promptLength)
+            config.auto = precision == "auto"
             let text = !output.json
             if text { print(ModelBenchmark.tableHeader(config)) }
             let report = try ModelBenchmark.runSuite(try selectedCases(), config: config) { kase, result in
                 if text { print(ModelBenchmark.tableRow(kase, result)) }
+                if text, let line = ModelBenchmark.decisionLine(kase, result) { print(line) }
             }
-            if text, let check = report.precisionCheck { print(ModelBenchmark.precisionCheckLine(check, precision: config.precision)) }
+            if text, let check = report.precisionCheck { print(ModelBenchmark.precisionCheckLine(check)) }
             if !text { try CLI.printJSON(report) }
         }
     }

@@ -9,6 +9,11 @@ enum CLI {
         FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
     }
 
+    /// Whether the global `--verbose` flag (or `IPIQA_VERBOSE=1`) was given.
+    static var verbose: Bool {
+        CommandLine.arguments.contains("--verbose") || ProcessInfo.processInfo.environment["IPIQA_VERBOSE"] == "1"
+    }
+
     static func note(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }

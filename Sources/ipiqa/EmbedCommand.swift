@@ -54,7 +54,7 @@ struct EmbedCommand: ParsableCommand {
         try CLI.run {
             let start = Date()
             let model = try CLIPModel.load(clip.url)
-            model.setPrecision(precision.precision)
+            try precision.apply(to: model, resolution: resolution ?? model.config.imageResolution)
             let loaded = Date()
             let config = CLIPEmbedConfiguration(resolution: resolution, preprocess: PreprocessMode(rawValue: preprocess) ?? .clip,
                                          truncate: truncate, batchSize: batchSize)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import Foundation
 import IQAData
 import Tensor
@@ -17,10 +18,29 @@ struct ThreadOptions: ParsableArguments {
     func apply() { if let threads { Threading.setThreads(threads) } }
 }
 
-/// `--precision fp32|bf16`: arithmetic of the CLIP image encoder (score, embed).
+/// `--precision auto|fp32|bf16|bf16x3`: arithmetic of the CLIP image encoder (score, embed, serve). `auto` (default)
+/// calibrates at load (``CLIPModel/choosePrecision(_:resolution:calibration:upgrade:)``); the global `--verbose` (or
+/// `IPIQA_VERBOSE=1`) prints the choice and its reason on stderr.
 struct PrecisionOptions: ParsableArguments {
-    @Option(help: "Image-encoder arithmetic: fp32 or bf16 (AVX-512 BF16 GEMM; see docs/performance.md).")
-    var precision: Precision = .fp32
+    @Option(help: "Image-encoder arithmetic: auto (the fastest path of this CPU that keeps cosine ≥ 0.9999 to fp32 on probe images, checked at load; --verbose says which and why), fp32, bf16 (AVX-512 BF16) or bf16x3 (split bf16 operands, ≈ 16-bit mantissas). See docs/performance.md.")
+    var precision: String = "auto"
+
+    func validate() throws {
+        guard PrecisionRequest(argument: precision) != nil else {
+            throw ValidationError("--precision must be one of \(PrecisionRequest.allArguments.joined(separator: ", ")) (got \(precision))")
+        }
+    }
+
+    var request: PrecisionRequest { PrecisionRequest(argument: precision) ?? .auto }
+
+    /// Sets `clip`'s image-encoder precision for inputs of side `resolution` (eval mode), printing the decision under
+    /// `--verbose`; a forced precision the CPU lacks is an error.
+    @discardableResult
+    func apply(to clip: CLIPModel, resolution: Int) throws -> PrecisionDecision {
+        let decision = try clip.choosePrecision(request, resolution: resolution)
+        if CLI.verbose { CLI.note(decision.summary) }
+        return decision
+    }
 }
 
 /// `--clip FILE`: a CLIP checkpoint to load (embed, clipscore, pretrain; `train --clip` is optional there, see

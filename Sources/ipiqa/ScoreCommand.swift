@@ -107,7 +107,7 @@ struct ScoreCommand: ParsableCommand {
             for path in [destination, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
             threads.apply()
             let scorer = try Scorer(checkpoint: URL(fileURLWithPath: model ?? ""), officialCLIP: clip.map { URL(fileURLWithPath: $0) })
-            scorer.model.clip.setPrecision(precision.precision)
+            try precision.apply(to: scorer.model.clip, resolution: scorer.resolution)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
             if let image {
                 try scoreOne(scorer, image: image, heads: heads)
@@ -144,7 +144,7 @@ struct ScoreCommand: ParsableCommand {
     private func scoreShard(_ scorer: Scorer, csv: String, shard: Shard, output: String, heads: AttentionHeadSelection) throws {
         let requests = try readRequests(scorer, csv: csv)
         let job = try ScoreJob(model: URL(fileURLWithPath: model ?? ""), csv: URL(fileURLWithPath: csv), rows: requests.count,
-                               shards: shard.count, batchSize: batchSize, precision: precision.precision.rawValue,
+                               shards: shard.count, batchSize: batchSize, precision: precision.precision,
                                outputs: scorer.outputNames, format: outputFormat)
         let start = Date()
         let rows = try ShardedScoring.writePart(

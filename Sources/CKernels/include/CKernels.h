@@ -112,4 +112,34 @@ int ipiqa_pool_run(long count, ipiqa_task_fn fn, void *ctx);
 /// 1 on a pool worker, or on a caller while its job runs.
 int ipiqa_pool_inside(void);
 
+// ---- 16-bit inference (issue #18, inference parts): peak probes (Sources/CKernels/peak.c) and split-bf16 GEMM
+// operands (Sources/CKernels/gemm_split.c) ----
+
+/// 1 when the CPU has AVX-512 FP16 (vfmadd…ph), 0 otherwise.
+int ipiqa_has_avx512fp16(void);
+/// AMX-BF16 availability: 1 usable (CPU has AMX-TILE + AMX-BF16 and the OS granted the tile state), 0 the CPU lacks
+/// it, −1 the CPU has it but the OS refused the tile state (arch_prctl ARCH_REQ_XCOMP_PERM).
+int ipiqa_amx_status(void);
+/// Peak probes: `iterations` rounds of 16 independent register multiply-adds of one kind; return the flops done.
+/// Each needs its feature (ipiqa_has_avx512f / _avx512bf16 / _avx512fp16; AMX: ipiqa_amx_status() == 1, else 0).
+double ipiqa_peak_fp32(long iterations);
+double ipiqa_peak_bf16(long iterations);
+double ipiqa_peak_fp16(long iterations);
+double ipiqa_peak_amx_bf16(long iterations);
+
+/// Split bf16 ("bf16×3"): x ≈ hi + lo with hi = bf16(x), lo = bf16(x − hi), so that
+/// A·Wᵀ ≈ A_hi·W_hiᵀ + A_lo·W_hiᵀ + A_hi·W_loᵀ (relative error ≈ 2⁻¹⁶ instead of 2⁻⁸) with one bf16 GEMM over
+/// k' = 3·bf16_row(k): A rows become [A_hi | A_lo | A_hi], W rows [W_hi | W_hi | W_lo].
+/// uint16 count needed by ipiqa_pack_bf16x3: ceil(n/32)·32·3·bf16_row(k).
+size_t ipiqa_packed_count_bf16x3(int n, int k);
+/// Packs W (n×k) as [W_hi | W_hi | W_lo] rows in the ipiqa_pack_bf16 layout (k' = 3·bf16_row(k)).
+void ipiqa_pack_bf16x3(const float *w, int n, int k, int ldw, uint16_t *packed);
+/// Converts A (m×k) to rows [A_hi | A_lo | A_hi] of 3·bf16_row(k) values; then ipiqa_gemm_bf16(m, n, 3·bf16_row(k), …).
+void ipiqa_convert_bf16x3(const float *a, int m, int k, int lda, uint16_t *out);
+
+/// im2col of NHWC x for output pixels p0..<p1 straight into bf16 rows of bf16_row(kh·kw·cin) values (round to nearest
+/// even, zero padding), the A operand of ipiqa_gemm_bf16. Needs ipiqa_has_avx512bf16().
+void ipiqa_im2col_bf16(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH, int outW,
+                       long p0, long p1, uint16_t *out);
+
 #endif

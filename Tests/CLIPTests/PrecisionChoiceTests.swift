@@ -1,0 +1,109 @@
+import Foundation
+import NN
+import Testing
+@testable import CLIP
+import Tensor
+
+/// `--precision auto`: the load-time calibration that picks the image tower's arithmetic per stage. On a CPU without
+/// AVX-512 BF16 the 16-bit cases print why and check the fp32 fallback instead.
+@Suite("precision choice (--precision auto)")
+struct PrecisionChoiceTests {
+    static let hasBF16 = PackedWeights.isSupported(.bf16)
+
+    /// A small RN-style CLIP (width 16, 64 px) with batch-norm statistics calibrated on images, eval mode.
+    static func smallCLIP(width: Int = 16, resolution: Int = 64, seed: UInt64 = 3) -> CLIPModel {
+        let clip = CLIPModel(config: CLIPConfiguration(embedDim: 32, imageResolution: resolution, visionLayers: [1, 1, 1, 1],
+                                                       visionWidth: width, vocabSize: 300, transformerWidth: 32,
+                                                       transformerHeads: 2, transformerLayers: 1), seed: seed)
+        calibrate(clip, resolution: resolution)
+        return clip
+    }
+
+    /// Every block's last BN gain 0.5 (OpenAI's init zeroes it) and batch-norm statistics of two images.
+    static func calibrate(_ clip: CLIPModel, resolution: Int) {
+        for stage in clip.visual.layers { for block in stage.items { block.bn3.weight.value.fill(0.5) } }
+        let images = CLIPModel.probeImages(count: 2, resolution: resolution, seed: 500)
+        clip.visual.calibrateBatchNorm { _ = withoutGradients { clip.encodeImage(Var(images)) } }
+        clip.eval()
+    }
+
+    static func embed(_ clip: CLIPModel, _ images: Tensor) -> Tensor { withoutGradients { clip.encodeImage(Var(images)) }.value }
+
+    @Test("auto: without AVX-512 BF16 fp32 with the reason; with it, bound 0 → bf16 in every stage")
+    func autoPicksFastest() throws {
+        let clip = Self.smallCLIP()
+        let d = try clip.choosePrecision(.auto, calibration: PrecisionCalibration(bound: 0))
+        guard Self.hasBF16 else {
+            print("skipped (16-bit part): this CPU has no AVX-512 BF16; checking the fp32 fallback")
+            #expect(d.chosen == "fp32" && d.reason.contains("AVX-512 BF16"))
+            return
+        }
+        #expect(d.chosen == "bf16")
+        #expect(d.stages.values.allSatisfy { $0 == .bf16 } && d.stages.count == 5)
+        #expect(abs(d.relativeCost - 0.5) < 1e-9)
+        #expect(clip.visual.stageConvolutions().joined().allSatisfy { $0.inferencePrecision == .bf16 })
+    }
+
+    @Test("auto: an unreachable bound (cosine ≥ 1 + 1e-6) falls back to fp32 everywhere, embeddings bit-identical to fp32")
+    func autoFallsBack() throws {
+        let clip = Self.smallCLIP()
+        let images = CLIPModel.probeImages(count: 2, resolution: 64, seed: 77)
+        _ = try clip.choosePrecision(.forced(.fp32))
+        let reference = Self.embed(clip, images)
+        let d = try clip.choosePrecision(.auto, calibration: PrecisionCalibration(bound: 1 + 1e-6))
+        #expect(d.chosen == "fp32")
+        #expect(d.stages.values.allSatisfy { $0 == .fp32 })
+        #expect(Self.embed(clip, images).array == reference.array)
+    }
+
+    @Test("auto with bf16x3 as the upgrade: the plan's reported probe cosine is what the plan gives, ≥ the bound")
+    func mixedPlanIsHonest() throws {
+        guard Self.hasBF16 else { print("skipped: mixed bf16 plans need AVX-512 BF16, which this CPU lacks"); return }
+        let clip = Self.smallCLIP()
+        let calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, maxRelativeCost: 10)
+        let d = try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3)
+        let probes = CLIPModel.probeImages(count: 2, resolution: 64)
+        let planned = Self.embed(clip, probes)
+        _ = try clip.choosePrecision(.forced(.fp32))
+        let cosine = minimumRowCosine(planned, Self.embed(clip, probes))
+        if d.chosen != "fp32" {
+            #expect(try #require(d.cosine) >= calibration.bound)
+            #expect(abs(cosine - (d.cosine ?? 0)) < 1e-12)
+        }
+        clip.apply(d)
+        #expect(clip.visual.stageConvolutions().map { $0[0].inferencePrecision } == ModifiedResNet.stageNames.map { d.stages[$0] })
+    }
+
+    @Test("forced: every stage in that precision; a precision the CPU lacks is a PrecisionUnavailable error")
+    func forced() throws {
+        let clip = Self.smallCLIP()
+        if Self.hasBF16 {
+            let d = try clip.choosePrecision(.forced(.bf16x3))
+            #expect(d.chosen == "bf16x3" && d.reason.contains("forced"))
+            #expect(clip.visual.stageConvolutions().joined().allSatisfy { $0.inferencePrecision == .bf16x3 })
+        } else {
+            #expect(throws: PrecisionUnavailable(precision: .bf16)) { try clip.choosePrecision(.forced(.bf16)) }
+        }
+        #expect(PrecisionRequest(argument: "auto") == .auto && PrecisionRequest(argument: "bf16") == .forced(.bf16))
+        #expect(PrecisionRequest(argument: "fp16") == nil)
+    }
+
+    @Test("RN50-size weights, BN calibrated on images, 224 px: bf16x3 cosine ≥ 0.99999 and auto's plan ≥ 0.9999 on held-out images")
+    func rn50Accuracy() throws {
+        guard Self.hasBF16 else { print("skipped: RN50 16-bit accuracy needs AVX-512 BF16, which this CPU lacks"); return }
+        let clip = CLIPModel(config: .rn50, seed: 11)
+        Self.calibrate(clip, resolution: 224)
+        let heldOut = CLIPModel.probeImages(count: 2, resolution: 224, seed: 9001)
+        _ = try clip.choosePrecision(.forced(.fp32))
+        let reference = Self.embed(clip, heldOut)
+        _ = try clip.choosePrecision(.forced(.bf16))
+        let bf16 = minimumRowCosine(Self.embed(clip, heldOut), reference)
+        _ = try clip.choosePrecision(.forced(.bf16x3))
+        let split = minimumRowCosine(Self.embed(clip, heldOut), reference)
+        let d = try clip.choosePrecision(.auto, resolution: 224)
+        let auto = minimumRowCosine(Self.embed(clip, heldOut), reference)
+        print("RN50 224 px held-out cosine to fp32: bf16 \(bf16), bf16x3 \(split), auto (\(d.chosen)) \(auto)")
+        #expect(split >= 0.99999)
+        #expect(auto >= 0.9999)
+    }
+}

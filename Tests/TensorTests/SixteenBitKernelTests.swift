@@ -1,0 +1,99 @@
+import CKernels
+import Foundation
+import TensorTestSupport
+import Testing
+@testable import Tensor
+
+/// The 16-bit inference kernels of this CPU: split bf16 (bf16x3) accuracy and the peak probes. Tests of a unit the CPU
+/// lacks print why and stop.
+@Suite("16-bit inference kernels")
+struct SixteenBitKernelTests {
+    /// Largest |c − exact| / Σ|a·b| over the elements of C = A · Wᵀ in `precision`.
+    static func worstRelativeError(_ precision: Precision, m: Int, n: Int, k: Int) -> Double? {
+        var rng = SeededGenerator(seed: UInt64(m * 31 + n * 7 + k))
+        let a = Tensor.randn([m, k], using: &rng), w = Tensor.randn([n, k], using: &rng)
+        guard let packed = PackedWeights(weight: w, precision: precision) else { return nil }
+        let c = packed.matmul(a)
+        var worst = 0.0
+        for i in 0..<m {
+            for j in 0..<n {
+                var exact = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    let t = Double(a.pointer[i * k + p]) * Double(w.pointer[j * k + p])
+                    exact += t; magnitude += abs(t)
+                }
+                worst = max(worst, abs(Double(c.pointer[i * n + j]) - exact) / max(magnitude, 1e-30))
+            }
+        }
+        return worst
+    }
+
+    @Test("bf16x3 (split hi + lo operands) GEMM: |error| ≤ 2⁻¹⁴ · Σ|a·b| per element (bf16 alone: ≤ 2⁻⁷), odd k, tails",
+          arguments: [(7, 5, 3), (37, 45, 29), (13, 64, 301), (25, 33, 700)])
+    func splitGEMM(shape: (Int, Int, Int)) throws {
+        let (m, n, k) = shape
+        guard let split = Self.worstRelativeError(.bf16x3, m: m, n: n, k: k),
+              let plain = Self.worstRelativeError(.bf16, m: m, n: n, k: k) else {
+            print("skipped: bf16x3 GEMM needs AVX-512 BF16, which this CPU lacks")
+            return
+        }
+        #expect(split <= 1.0 / 16384, "bf16x3 worst relative error \(split)")
+        #expect(split * 16 <= plain, "the split must be far more accurate than plain bf16 (\(split) vs \(plain))")
+    }
+
+    @Test("bf16x3 convolution (im2col + split GEMM with the fused epilogue) matches fp32 (rel. L2 ≤ 1e-4)")
+    func splitConvolution() throws {
+        var rng = SeededGenerator(seed: 5)
+        let x = Tensor.randn([2, 9, 9, 24], using: &rng), w = Tensor.randn([40, 3, 3, 24], using: &rng)
+        let scale = Tensor.randn([40], using: &rng), shift = Tensor.randn([40], using: &rng)
+        let e = ConvEpilogue(scale: scale, shift: shift, relu: true)
+        guard let split = PackedWeights(weight: w, precision: .bf16x3), let f32 = PackedWeights(weight: w, precision: .fp32) else {
+            print("skipped: bf16x3 convolution needs AVX-512F and AVX-512 BF16, which this CPU lacks")
+            return
+        }
+        let y3 = conv2dFused(x, weight: w, packed: split, stride: 1, padding: 1, epilogue: e)
+        let y32 = conv2dFused(x, weight: w, packed: f32, stride: 1, padding: 1, epilogue: e)
+        #expect(relativeL2(y3, y32) <= 1e-4)
+    }
+
+    /// x rounded to bf16 (round to nearest even), back in fp32.
+    static func roundedToBF16(_ t: Tensor) -> Tensor {
+        let out = t.copy()
+        for i in 0..<out.count {
+            var u = out.pointer[i].bitPattern
+            u &+= 0x7fff &+ ((u >> 16) & 1)
+            out.pointer[i] = Float(bitPattern: u & 0xffff_0000)
+        }
+        return out
+    }
+
+    @Test("bf16 convolution (patches gathered straight into bf16, or shared im2col for column blocks) = fp32 convolution of the bf16-rounded input and weight (rel. L2 ≤ 1e-5)",
+          arguments: [(2, 9, 9, 3, 40, 3, 2, 1), (1, 11, 11, 24, 64, 3, 1, 1), (1, 7, 7, 32, 256, 3, 1, 1), (2, 8, 8, 17, 33, 5, 1, 2)])
+    func bf16Convolution(shape: (Int, Int, Int, Int, Int, Int, Int, Int)) throws {
+        let (n, h, w, cin, cout, kernel, stride, padding) = shape
+        var rng = SeededGenerator(seed: UInt64(h * cin + cout))
+        let x = Tensor.randn([n, h, w, cin], using: &rng), weight = Tensor.randn([cout, kernel, kernel, cin], using: &rng)
+        let scale = Tensor.randn([cout], using: &rng), shift = Tensor.randn([cout], using: &rng)
+        let e = ConvEpilogue(scale: scale, shift: shift, relu: true)
+        guard let bf16 = PackedWeights(weight: weight, precision: .bf16) else {
+            print("skipped: bf16 convolution needs AVX-512 BF16, which this CPU lacks")
+            return
+        }
+        let rx = Self.roundedToBF16(x), rw = Self.roundedToBF16(weight)
+        let y16 = conv2dFused(x, weight: weight, packed: bf16, stride: stride, padding: padding, epilogue: e)
+        let reference = conv2dFused(rx, weight: rw, packed: PackedWeights(weight: rw, precision: .fp32), stride: stride,
+                                    padding: padding, epilogue: e)
+        #expect(relativeL2(y16, reference) <= 1e-5)
+    }
+
+    @Test("peak probes: each returns the flops of its loop (16 accumulators × lanes × 2 per round); missing units skip")
+    func peakProbes() {
+        if ipiqa_has_avx512f() != 0 { #expect(ipiqa_peak_fp32(1000) == 1000 * 16 * 16 * 2) } else { print("skipped: fp32 probe needs AVX-512F") }
+        if ipiqa_has_avx512bf16() != 0 { #expect(ipiqa_peak_bf16(1000) == 1000 * 16 * 16 * 4) } else { print("skipped: bf16 probe needs AVX-512 BF16") }
+        if ipiqa_has_avx512fp16() != 0 { #expect(ipiqa_peak_fp16(1000) == 1000 * 16 * 32 * 2) } else { print("skipped: fp16 probe needs AVX-512 FP16, which this CPU lacks") }
+        if ipiqa_amx_status() == 1 { #expect(ipiqa_peak_amx_bf16(10) == 10 * 4 * 16 * 16 * 32 * 2) } else {
+            #expect(ipiqa_peak_amx_bf16(10) == 0)
+            print("skipped: AMX probe needs AMX-BF16 granted by the OS (status \(ipiqa_amx_status()))")
+        }
+    }
+}
