@@ -112,4 +112,16 @@ int ipiqa_pool_run(long count, ipiqa_task_fn fn, void *ctx);
 /// 1 on a pool worker, or on a caller while its job runs.
 int ipiqa_pool_inside(void);
 
+// ---- Mixed-precision training GEMMs (Sources/CKernels/gemm_train16.c) ----
+
+/// 1 when the CPU has AVX-512 FP16 (native fp16 arithmetic), 0 otherwise.
+int ipiqa_has_avx512fp16(void);
+/// out[i] = x[i] rounded to bf16 (nearest even) and widened back to fp32 (out may be x).
+void ipiqa_round_bf16_f32(const float *x, long n, float *out);
+/// C (m×n, row stride ldc) = op(A)·op(B) (+ C when accumulate ≠ 0) with every input rounded to bf16 (nearest even) and
+/// fp32 accumulation. op(A) = A (m×k, row stride lda) or, transA ≠ 0, Aᵀ of A stored k×m; op(B) = B (k×n, row stride
+/// ldb) or, transB ≠ 0, Bᵀ of B stored n×k. Single-threaded. Returns 0 (and writes nothing) without AVX-512 BF16.
+int ipiqa_gemm_train_bf16(int transA, int transB, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                          float *c, int ldc, int accumulate);
+
 #endif
