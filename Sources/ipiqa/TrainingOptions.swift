@@ -3,6 +3,7 @@ import Foundation
 import IQAData
 import IQAModel
 import IQATraining
+import Tensor
 
 /// The recipe flags of `ipiqa train`, each overriding one ``TrainingConfiguration`` key;
 /// ``configuration(file:threads:plots:keepTrainingState:)`` resolves defaults → `--config FILE` → the flags given.
