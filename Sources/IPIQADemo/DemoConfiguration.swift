@@ -5,6 +5,7 @@ import Imaging
 import IQAModel
 import IQATraining
 import SynthAGI
+import Tensor
 
 /// One row of the demo's tables: a baseline or an IP-IQA variant. Every trained key names its fusion: `paper` is the
 /// paper's `[v; c]`, `similarity` the paper's fusion plus CLIPScore-style similarity features (beyond the paper,
@@ -79,6 +80,8 @@ public struct DemoTraining: Codable, Sendable, Equatable {
     public var learningRate = 3e-4
     public var headScale = 10.0
     public var weightDecay = 0.0
+    /// Arithmetic of the IQA training's products (``TrainingPrecision``; the CLIP pre-training stays fp32).
+    public var precision: TrainingPrecision = .fp32
 
     public init() {}
 
@@ -90,6 +93,7 @@ public struct DemoTraining: Codable, Sendable, Equatable {
         learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
         headScale = try c.decodeIfPresent(Double.self, forKey: .headScale) ?? d.headScale
         weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        precision = try c.decodeIfPresent(TrainingPrecision.self, forKey: .precision) ?? d.precision
     }
 }
 
@@ -231,6 +235,7 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
         c.learningRate = training.learningRate
         c.headLearningRateScale = training.headScale
         c.weightDecay = training.weightDecay
+        c.precision = training.precision
         c.dropLast = false
         c.flipProbability = 0
         c.plots = false

@@ -139,6 +139,10 @@ public final class Trainer {
     /// Trains every split not yet finished and returns the report (also written to `metrics.json`).
     @discardableResult
     public func run() throws -> RunReport {
+        try withTrainingPrecision(config.precision.resolved()) { try runSplits() }
+    }
+
+    private func runSplits() throws -> RunReport {
         if lock == nil, communicator.isRoot { lock = try RunLock(directory: layout.directory) }
         defer { lock = nil }
         // Temporary files of a writer that was killed mid-write (kill -9); under the lock no live writer owns one.

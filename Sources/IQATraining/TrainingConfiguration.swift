@@ -3,6 +3,7 @@ import CLIP
 import Foundation
 import IQAData
 import IQAModel
+import Tensor
 
 /// Named constants of the default training recipe (the official IP-IQA code's optimisation values, github Coobiw/IP-IQA
 /// `ipiqa/projects/agiqa3k/ipiqa.yaml`), in one place.
@@ -63,6 +64,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var initStream: InitStream = .restart
     /// Worker threads (nil: all cores). Results are reproducible for a fixed seed AND thread count.
     public var threads: Int? = nil
+    /// Arithmetic of the convolutions' and linear layers' products (forward and backward): `fp32` (default), `bf16`
+    /// (bf16 inputs, fp32 accumulation; weights, optimizer state, BN statistics and losses stay fp32), `auto` (bf16 where
+    /// the CPU has AVX-512 BF16), `fp16` (refused: no kernel). See ``TrainingPrecision``.
+    public var precision: TrainingPrecision = .fp32
 
     // Model.
     /// Input side of the model (written into its ``IPIQAConfiguration``, which is where every later stage reads it).
@@ -182,13 +187,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             problems.append("crossHeads must be in \(CLIPConfiguration.Limits.heads.lowerBound)…\(CLIPConfiguration.Limits.heads.upperBound) (got \(crossHeads))")
         }
         if let t = threads, t < 1 { problems.append("threads must be ≥ 1 (got \(t))") }
+        do { _ = try precision.resolved() } catch { problems.append(error.localizedDescription) }
         if !problems.isEmpty { throw TrainingError.invalidConfiguration(problems) }
     }
 
     // MARK: Codable with defaults for absent keys and errors for unknown ones.
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case epochs, splits, splitProtocol, grouped, duplicates, seed, initStream, threads, resolution, useText, qaToken, fusion, head, dropout, crossHeads
+        case epochs, splits, splitProtocol, grouped, duplicates, seed, initStream, threads, precision, resolution, useText, qaToken, fusion, head, dropout, crossHeads
         case freezeTrunk, freezeKV, featureCache, featurePrecision, textCache, textExtras
         case batchSize, microBatch, evalBatchSize, learningRate, headLearningRateScale, weightDecay, beta1, beta2, eps
         case maxGradNorm, dropLast, flipProbability, plots, keepTrainingState
@@ -206,6 +212,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         seed = try get(.seed, d.seed)
         initStream = try get(.initStream, d.initStream)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+        precision = try get(.precision, d.precision)
         resolution = try get(.resolution, d.resolution)
         useText = try get(.useText, d.useText)
         qaToken = try get(.qaToken, d.qaToken)

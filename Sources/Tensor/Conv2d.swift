@@ -11,6 +11,7 @@ import Foundation
 /// (taps outside the image read zero). Implementation: a 1×1 stride-1 unpadded convolution is one GEMM on the
 /// `[N·H·W, Cin]` view of `x`; everything else goes through tiled NHWC im2col + GEMM (see ``ConvGeometry``).
 /// Backward: `dX` by GEMM + col2im, `dW` by `dYᵀ · cols`, `db = Σ dY`, each only if that input requires a gradient.
+/// Under ``TrainingPrecision/bf16`` the three products take bf16 inputs with fp32 accumulation (``ConvBF16``).
 ///
 /// ```swift
 /// let x = Var(Tensor.randn([1, 32, 32, 3], using: &rng))
@@ -31,8 +32,12 @@ public func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, ti
     if let bias { checkShape(bias.value.count == g.cout, "conv2d bias", bias.shape, w.shape) }
 
     let xv = x.value, wv = w.value
+    // The run's training precision (the backward pass uses the one the forward pass ran with).
+    let bf16 = TrainingPrecision.active == .bf16 && tileElements == ConvTuning.tileElements
     let y: Tensor
-    if tileElements == ConvTuning.tileElements {
+    if bf16, let y16 = ConvBF16.forward(xv, weight: wv, stride: stride, padding: padding, shift: bias?.value) {
+        y = y16
+    } else if tileElements == ConvTuning.tileElements {
         // Per-worker blocks (im2col → GEMM → bias) with the weight packed once for this call.
         y = conv2dFused(xv, weight: wv, packed: packedForCall(wv, pixels: g.pixels), stride: stride, padding: padding,
                         epilogue: ConvEpilogue(shift: bias?.value))
@@ -59,7 +64,8 @@ public func conv2d(_ x: Var, _ w: Var, bias: Var?, stride: Int, padding: Int, ti
     return makeResult(y, parents) { dy in
         let needX = x.requiresGrad, needW = w.requiresGrad
         if needX || needW {
-            let (dx, dw) = convBackward(g, x: xv, w: wv, dy: dy, needX: needX, needW: needW)
+            let (dx, dw) = bf16 ? ConvBF16.backward(g, x: xv, w: wv, dy: dy, needX: needX, needW: needW)
+                : convBackward(g, x: xv, w: wv, dy: dy, needX: needX, needW: needW)
             if let dx { x.accumulate(dx) }
             if let dw { w.accumulate(dw) }
         }

@@ -2,7 +2,8 @@ import Foundation
 
 /// `y = x · wᵀ + b` over the last dimension: `x` `[..., in]`, `w` `[out, in]` (PyTorch's layout), `b` `[out]`.
 ///
-/// Backward: `dx = dy · w`, `dw = dyᵀ · x`, `db = Σ dy` — each computed only if that input requires a gradient.
+/// Backward: `dx = dy · w`, `dw = dyᵀ · x`, `db = Σ dy` — each computed only if that input requires a gradient. The
+/// three products run in the ``TrainingPrecision`` active at the forward pass (bf16: bf16 inputs, fp32 accumulation).
 public func linear(_ x: Var, _ w: Var, bias: Var? = nil) -> Var {
     let inF = w.shape[1], outF = w.shape[0]
     checkShape(w.value.rank == 2 && x.shape.last == inF, "linear", x.shape, w.shape)
@@ -10,21 +11,23 @@ public func linear(_ x: Var, _ w: Var, bias: Var? = nil) -> Var {
     let rows = x.value.count / inF
     let outShape = Array(x.shape.dropLast()) + [outF]
     let y = Tensor(uninitialized: outShape)
+    let precision = TrainingPrecision.active
     if let bias {
         let bp = bias.value.pointer, yp = y.pointer
         for r in 0..<rows { (yp + r * outF).update(from: bp, count: outF) }
     }
-    sgemm(transB: true, m: rows, n: outF, k: inF, a: x.value.pointer, b: w.value.pointer, beta: bias == nil ? 0 : 1, c: y.pointer)
+    trainingGEMM(precision, transB: true, m: rows, n: outF, k: inF, a: x.value.pointer, b: w.value.pointer,
+                 accumulate: bias != nil, c: y.pointer)
     let parents = bias.map { [x, w, $0] } ?? [x, w]
     return makeResult(y, parents) { dy in
         if x.requiresGrad {
             let dx = Tensor(uninitialized: x.shape)
-            sgemm(m: rows, n: inF, k: outF, a: dy.pointer, b: w.value.pointer, c: dx.pointer)
+            trainingGEMM(precision, m: rows, n: inF, k: outF, a: dy.pointer, b: w.value.pointer, c: dx.pointer)
             x.accumulate(dx)
         }
         if w.requiresGrad {
             let dw = Tensor(uninitialized: w.shape)
-            sgemm(transA: true, m: outF, n: inF, k: rows, a: dy.pointer, b: x.value.pointer, c: dw.pointer)
+            trainingGEMM(precision, transA: true, m: outF, n: inF, k: rows, a: dy.pointer, b: x.value.pointer, c: dw.pointer)
             w.accumulate(dw)
         }
         if let bias, bias.requiresGrad {

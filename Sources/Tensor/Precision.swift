@@ -9,7 +9,7 @@ import Foundation
 ///             C = A_hi·B_hi + A_lo·B_hi + A_hi·B_lo, float32 accumulation: ≈ 16 significant bits per operand
 ///             (relative error ≈ 2⁻¹⁶) at three times the bf16 work — for the layers that lose most in plain bf16
 ///
-/// Training (any op recording a backward pass) always runs in fp32. Set for a scope with ``withPrecision(_:_:)``
+/// Training (any op recording a backward pass) ignores this setting: it runs in fp32 unless ``TrainingPrecision`` (`ipiqa train --precision`) asks for bf16. Set for a scope with ``withPrecision(_:_:)``
 /// (task-local, like ``withoutGradients(_:)``), or per model (e.g. `CLIPModel.setPrecision`; `CLIPModel.choosePrecision`
 /// picks one per stage from a calibration pass).
 ///

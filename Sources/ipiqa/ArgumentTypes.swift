@@ -6,6 +6,7 @@ import Tensor
 
 // Library enums read straight from the command line (their raw values are the flag values).
 extension Precision: ExpressibleByArgument {}
+extension TrainingPrecision: ExpressibleByArgument {}
 extension DatasetKind: ExpressibleByArgument {}
 extension SplitProtocol: ExpressibleByArgument {}
 extension IPIQAConfiguration.QAToken: ExpressibleByArgument {}

@@ -25,6 +25,8 @@ struct TrainBenchCommand: ParsableCommand {
     @Option(help: "Training images per epoch.") var epochImages = TrainingBenchmarkConfiguration().epochImages
     @Option(help: "Timed repetitions (median) after one warm-up.") var repeats = TrainingBenchmarkConfiguration().repeats
     @Flag(help: "Skip full fine-tuning (the slow measurement).") var skipFull = false
+    @Option(help: "Instead of the per-mode table: time full fine-tuning passes of --full-micro-batch images in fp32 and in this precision (bf16, or auto), alternately.")
+    var comparePrecision: TrainingPrecision?
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Also write the result as JSON to this file.") var json: String?
 
@@ -55,6 +57,13 @@ struct TrainBenchCommand: ParsableCommand {
             c.repeats = repeats
             c.includeFull = !skipFull
             CLI.note("OpenBLAS core \(BLASCoreOverride.coreName()), \(Threading.workers) threads")
+            if let comparePrecision {
+                let r = try TrainingPrecisionBenchmark.run(resolution: resolution, images: fullMicroBatch, repeats: repeats,
+                                                           precision: comparePrecision) { CLI.note($0) }
+                if let json { try CLI.writeJSON(r, to: URL(fileURLWithPath: json)) }
+                print(TrainingPrecisionBenchmark.summary(r))
+                return
+            }
             let result = try TrainingBenchmark.run(c) { CLI.note($0) }
             if let json { try CLI.writeJSON(result, to: URL(fileURLWithPath: json)) }
             print(TrainingBenchmark.table(result))

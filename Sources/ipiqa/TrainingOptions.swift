@@ -3,6 +3,7 @@ import Foundation
 import IQAData
 import IQAModel
 import IQATraining
+import Tensor
 
 /// The recipe flags of `ipiqa train`, each overriding one ``TrainingConfiguration`` key;
 /// ``configuration(file:threads:plots:keepTrainingState:)`` resolves defaults → `--config FILE` → the flags given.
@@ -43,6 +44,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Clip the global gradient norm to this value.") var maxGradNorm: Double?
     @Option(help: "Probability of a horizontal flip of a training image.") var flipProbability: Double?
     @Flag(help: "Also train on the last incomplete batch of an epoch (official: dropped).") var keepLastBatch = false
+    @Option(help: "Arithmetic of the convolution and linear products in training: fp32 (default), bf16 (bf16 inputs, fp32 accumulation; weights, optimizer, BN statistics stay fp32; needs AVX-512 BF16), auto (bf16 where the CPU has it, else fp32) or fp16 (needs AVX-512 FP16; no kernel yet).")
+    var precision: TrainingPrecision?
 
     /// Defaults, then the `--recipe` preset, then the JSON `file`, then the architecture of the `--init` model
     /// (`initial`), then the flags given (and the command's own `threads`, `plots`, `keepTrainingState`); validated.
@@ -82,6 +85,7 @@ struct TrainingOptions: ParsableArguments {
         if let maxGradNorm { c.maxGradNorm = maxGradNorm }
         if let flipProbability { c.flipProbability = flipProbability }
         if keepLastBatch { c.dropLast = false }
+        if let precision { c.precision = precision }
         if let threads { c.threads = threads }
         if !plots { c.plots = false }
         if keepTrainingState { c.keepTrainingState = true }

@@ -142,4 +142,14 @@ void ipiqa_convert_bf16x3(const float *a, int m, int k, int lda, uint16_t *out);
 void ipiqa_im2col_bf16(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH, int outW,
                        long p0, long p1, uint16_t *out);
 
+// ---- Mixed-precision training GEMMs (Sources/CKernels/gemm_train16.c) ----
+
+/// out[i] = x[i] rounded to bf16 (nearest even) and widened back to fp32 (out may be x).
+void ipiqa_round_bf16_f32(const float *x, long n, float *out);
+/// C (m×n, row stride ldc) = op(A)·op(B) (+ C when accumulate ≠ 0) with every input rounded to bf16 (nearest even) and
+/// fp32 accumulation. op(A) = A (m×k, row stride lda) or, transA ≠ 0, Aᵀ of A stored k×m; op(B) = B (k×n, row stride
+/// ldb) or, transB ≠ 0, Bᵀ of B stored n×k. Single-threaded. Returns 0 (and writes nothing) without AVX-512 BF16.
+int ipiqa_gemm_train_bf16(int transA, int transB, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                          float *c, int ldc, int accumulate);
+
 #endif
