@@ -1,5 +1,6 @@
 import Checkpoints
 import CLIP
+import DataParallel
 import Foundation
 import Imaging
 import IQAModel
@@ -123,13 +124,17 @@ public final class FeatureStore {
     }
 
     /// Entry files of `items` (in order), computing the missing ones in batches of `batchSize` images;
-    /// `progress(done, missing)` follows the computation.
+    /// `progress(done, missing)` follows the computation. With `share` (rank, ranks) only that rank's contiguous
+    /// share of the missing entries is computed (``BatchShares``): every rank of a job calls it with its own share,
+    /// then a barrier, and every entry exists. Each entry is its own file, written atomically (write, then rename),
+    /// so ranks never see half-written entries and disjoint shares never write the same file.
     public func prepare(_ items: [StoreItem], batchSize: Int = TrainingDefaults.featureExtractionBatch,
-                        progress: ((Int, Int) -> Void)? = nil) throws -> [URL] {
+                        share: (rank: Int, ranks: Int) = (0, 1), progress: ((Int, Int) -> Void)? = nil) throws -> [URL] {
         let files = try items.map { try file(for: $0) }
-        let missing = Self.missing(files)
+        func mine(_ all: [Int]) -> [Int] { Array(all[BatchShares.range(count: all.count, rank: share.rank, size: share.ranks)]) }
+        let missing = mine(Self.missing(files))
         let similarityFiles = reader.similarity.map { s in files.map { s.directory.appendingPathComponent($0.lastPathComponent) } }
-        let missingSimilarity = similarityFiles.map(Self.missing) ?? []
+        let missingSimilarity = mine(similarityFiles.map(Self.missing) ?? [])
         var done = 0
         let total = missing.count + missingSimilarity.count, step = max(1, batchSize)
         for (isSimilarity, wanted, targets) in [(false, missing, files), (true, missingSimilarity, similarityFiles ?? [])] {

@@ -109,7 +109,8 @@ public enum TrainingStep {
         // One micro-batch in one process: the layers' own (PyTorch) running-statistics update.
         let statistics = communicator.size > 1 || parts.count > 1 ? BatchNormStepStatistics(model) : nil
         var total = 0.0
-        for range in parts {
+        parallel?.beginStep()
+        for (k, range) in parts.enumerated() {
             let part = batch.slice(range)
             let weight = Float(part.count) / Float(global)
             if let dropout { seedDropout(model, key: dropout, offset: place.offset + range.lowerBound) }
@@ -118,12 +119,15 @@ public enum TrainingStep {
             let scores = try model.scores(part.input, text: features).scores
             let loss = mseLoss(scores, Var(part.targets))
             total += Double(weight) * Double(loss.value.item)
-            (weight == 1 ? loss : scale(loss, weight)).backward()
+            // The last micro-batch finishes the gradients: their buckets are summed while its backward pass runs.
+            let ready = k == parts.count - 1 ? parallel.map { reducer in { (p: Var) in reducer.gradientReady(p) } } : nil
+            (weight == 1 ? loss : scale(loss, weight)).backward(onGradientReady: ready)
             statistics?.afterMicroBatch(weight: Double(weight))
         }
+        // Before any other collective: every rank starts the buckets in the same order (also with an empty share).
+        try parallel?.finish()
         var sums = [total]
         if let statistics { try statistics.finishStep(communicator: communicator, extras: &sums) } else { try communicator.allreduceSum(&sums) }
-        try parallel?.reduce()
         if let maxGradNorm { optimizer.clipGradNorm(maxNorm: maxGradNorm) }
         optimizer.step()
         optimizer.zeroGrad()
