@@ -48,7 +48,8 @@ public enum TrainingSeeds {
 ///     L = (1/(n·k)) Σ (f(xᵢ)ⱼ − MOSᵢⱼ)²                       (MSE on the raw MOS, mean over batch and outputs)
 ///     micro-batches m: L = Σ_m (n_m / n) · L_m   (gradients accumulate; BatchNorm normalises per micro-batch)
 ///     ranks r (data-parallel): rank r runs the micro-batches of its share of the global batch (``BatchShares``),
-///        g = Σ_r g_r (bucketed allreduce, ``GradientReducer``) — the single-process accumulated gradient
+///        g = Σ_r g_r (bucketed allreduce, ``GradientReducer``, started during the last micro-batch's backward pass)
+///        — the single-process accumulated gradient
 ///     optional clip: g ← g · min(1, c / ‖g‖₂);   AdamW step (identical on every rank);   gradients cleared
 ///
 /// BatchNorm running statistics: with more than one micro-batch or rank, one update per step from the image-weighted
