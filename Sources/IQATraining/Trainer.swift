@@ -22,9 +22,9 @@ import Tensor
 ///
 /// Data-parallel (`mpirun -np N ipiqa train …`, docs/scaling.md): every rank holds the model and runs its contiguous
 /// share of each global batch (``TrainingStep/run(model:optimizer:share:of:microBatch:maxGradNorm:text:dropout:parallel:)``);
-/// gradients are summed in buckets before the identical AdamW step on every rank; evaluation, image checks and feature caching are
-/// shared among ranks and gathered; rank 0 alone takes the run lock and writes (checkpoints, metrics, plots,
-/// progress). With one rank (``SingleProcessCommunicator``) it is the ordinary single-process trainer.
+/// gradients are summed in buckets before the identical AdamW step on every rank; evaluation, image checks and
+/// feature caching are shared among ranks and gathered; rank 0 alone takes the run lock and writes (checkpoints,
+/// metrics, plots, progress). With one rank (``SingleProcessCommunicator``) it is the ordinary single-process trainer.
 ///
 /// ```swift
 /// let trainer = try Trainer(config: config, clip: clipURL, dataset: .agiqa3k, labels: nil, root: images,
