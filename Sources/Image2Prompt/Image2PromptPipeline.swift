@@ -90,9 +90,9 @@ public struct Image2PromptPipeline: Sendable {
             + "; filter: \(report.chunksScored) chunks scored, \(report.chunksFound) found in \(filter.folder.path)")
         let dropped = droppedList ?? defaultDroppedList, threshold = configuration.threshold
         // Rank 0 writes the kept list and the dropped list; the other ranks read them after the barrier.
-        let counts = world.isRoot ? try filter.finish(threshold: threshold, dropped: dropped) : nil
+        let written = world.isRoot ? try filter.finish(threshold: threshold, dropped: dropped) : nil
         try world.barrier()
-        let shared = try world.broadcast(counts.map { try JSONEncoder().encode($0) }.map(Array.init) ?? [], root: 0)
+        let shared = try world.broadcast(written.map { try JSONEncoder().encode($0) }.map(Array.init) ?? [], root: 0)
         let counts = try JSONDecoder().decode(SimilarityFilterRun.Summary.self, from: Data(shared))
         log("filter: kept \(counts.kept) of \(counts.pairs) pairs with similarity ≥ \(threshold); "
             + "dropped \(counts.dropped) (listed in \(dropped.path))")
