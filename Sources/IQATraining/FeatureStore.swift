@@ -134,13 +134,13 @@ public final class FeatureStore {
         // The share is taken of all distinct entries, not of the missing ones: ranks check the disk at different
         // moments (another rank may already have written some), so only a list that does not depend on the disk
         // splits the same way on every rank.
-        func missing(_ files: [URL]) -> [Int] {
+        func missingOfShare(_ files: [URL]) -> [Int] {
             let all = Self.firstOccurrences(files)
             return all[BatchShares.range(count: all.count, rank: share.rank, size: share.ranks)].filter { !FileManager.default.fileExists(atPath: files[$0].path) }
         }
-        let missing = missing(files)
+        let missing = missingOfShare(files)
         let similarityFiles = reader.similarity.map { s in files.map { s.directory.appendingPathComponent($0.lastPathComponent) } }
-        let missingSimilarity = similarityFiles.map(missing) ?? []
+        let missingSimilarity = similarityFiles.map(missingOfShare) ?? []
         var done = 0
         let total = missing.count + missingSimilarity.count, step = max(1, batchSize)
         for (isSimilarity, wanted, targets) in [(false, missing, files), (true, missingSimilarity, similarityFiles ?? [])] {
