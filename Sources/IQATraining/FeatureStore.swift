@@ -136,7 +136,8 @@ public final class FeatureStore {
         // splits the same way on every rank.
         func missingOfShare(_ files: [URL]) -> [Int] {
             let all = Self.firstOccurrences(files)
-            return all[BatchShares.range(count: all.count, rank: share.rank, size: share.ranks)].filter { !FileManager.default.fileExists(atPath: files[$0].path) }
+            let mine = all[BatchShares.range(count: all.count, rank: share.rank, size: share.ranks)]
+            return mine.filter { !FileManager.default.fileExists(atPath: files[$0].path) }
         }
         let missing = missingOfShare(files)
         let similarityFiles = reader.similarity.map { s in files.map { s.directory.appendingPathComponent($0.lastPathComponent) } }
