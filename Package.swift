@@ -157,7 +157,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // The data-parallel logic with one rank, and `mpirun -np 2 ipiqa train` against one process through the binary.
-        .testTarget(name: "DataParallelTests", dependencies: ["Checkpoints", "DataParallel", "IQATestSupport", "NN", "Tensor"]),
+        .testTarget(name: "DataParallelTests", dependencies: ["Checkpoints", "DataParallel", "IQATestSupport", "NN", "Tensor", "TensorTestSupport"]),
         // End to end through the built `ipiqa` binary.
         .testTarget(name: "CLITests", dependencies: ["CLIP", "Checkpoints", "IQAModel", "IQATestSupport"]),
     ]

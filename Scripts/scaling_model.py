@@ -7,8 +7,8 @@
 
 c: seconds of forward+backward per image on one node; backward = 2/3 of it; B: global batch; S: gradient bytes;
 W: link bandwidth, eta its usable fraction; alpha: per-message latency; overlap: the fraction of the backward pass
-that the allreduce can hide behind (0: reduced after the backward pass, as ipiqa does now; 1: DDP-style buckets
-started during the backward pass). Usage: python3 Scripts/scaling_model.py --c 2.4 --batch 32
+that the allreduce can hide behind (0: reduced after the backward pass; 1: DDP-style buckets
+started during the backward pass, as ipiqa does). Usage: python3 Scripts/scaling_model.py --c 2.4 --batch 32
 """
 import argparse
 import math

@@ -85,6 +85,12 @@ int ipiqa_mpi_wait(int64_t request) {
     return rc;
 }
 
+int ipiqa_mpi_test(int64_t request, int *done) {
+    if (request < 0 || request >= IPIQA_MAX_REQUESTS || !request_used[request]) return MPI_ERR_REQUEST;
+    // A completed request becomes MPI_REQUEST_NULL, on which the later MPI_Wait returns at once.
+    return MPI_Test(&requests[request], done, MPI_STATUS_IGNORE);
+}
+
 int ipiqa_mpi_bcast_bytes(void *data, int64_t count, int root) {
     char *p = data;
     while (count > 0) {

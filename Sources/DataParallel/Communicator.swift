@@ -36,11 +36,18 @@ public protocol Communicator: AnyObject, Sendable {
     func abort(code: Int32) -> Never
 }
 
-/// A started non-blocking reduction; ``wait()`` blocks until its buffer holds the result.
+/// A started non-blocking reduction; ``wait()`` blocks until its buffer holds the result, ``test()`` only asks
+/// (and lets MPI progress the transfer: Open MPI advances non-blocking collectives only inside MPI calls).
 public struct PendingReduction: Sendable {
     let waitBody: @Sendable () throws -> Void
-    public init(wait: @escaping @Sendable () throws -> Void) { waitBody = wait }
+    let testBody: @Sendable () throws -> Bool
+    public init(wait: @escaping @Sendable () throws -> Void, test: @escaping @Sendable () throws -> Bool = { true }) {
+        waitBody = wait
+        testBody = test
+    }
     public func wait() throws { try waitBody() }
+    /// Whether the reduction is complete (``wait()`` is still needed before the buffer is read or freed).
+    public func test() throws -> Bool { try testBody() }
 }
 
 extension Communicator {

@@ -4,19 +4,21 @@ import Tensor
 /// Sums the gradients of a parameter list over the ranks of a job, in buckets (PyTorch DDP's reducer, Horovod's
 /// tensor fusion): parameters are taken in REVERSE order (the order the backward pass finishes them), packed into
 /// flat buffers of at most `bucketBytes` (default 25 MiB, DDP's default), and each bucket's non-blocking allreduce
-/// starts as soon as it is packed, so the transfer of one bucket overlaps the packing of the next and the
-/// unpacking of the previous ones.
+/// starts as soon as every gradient in it is final — during the backward pass when the trainer feeds
+/// ``gradientReady(_:)`` from `Var.backward(onGradientReady:)`, so the transfer of late layers' gradients overlaps
+/// the backward pass of earlier layers.
 ///
 ///     g_p ← Σ_r g_p,r      for every parameter p (a missing gradient counts as 0)
 ///     g_p stays nil where NO rank has a gradient for p (the optimizer then skips p, as in one process)
 ///
-/// With one rank it does nothing (the single-process path is the same code). Run it after the last micro-batch's
-/// backward pass and before clipping and the optimizer step.
+/// With one rank it does nothing (the single-process path is the same code). ``reduce()`` runs everything after the
+/// backward pass; the overlapped form gives the same sums bit for bit (same buckets, same contents, same order).
 ///
 /// ```swift
 /// let reducer = GradientReducer(parameters: optimizer.allParameters, communicator: world)
-/// loss.backward()
-/// try reducer.reduce()                       // identical gradients on every rank
+/// reducer.beginStep()
+/// loss.backward(onGradientReady: reducer.gradientReady)   // buckets start as their gradients become final
+/// try reducer.finish()                                    // identical gradients on every rank
 /// optimizer.step()
 /// ```
 public final class GradientReducer {
@@ -52,34 +54,61 @@ public final class GradientReducer {
         return out
     }
 
-    /// Sums every parameter's gradient over the ranks (in place; see the type's description).
+    /// Sums every parameter's gradient over the ranks (in place; see the type's description): ``beginStep()`` then
+    /// ``finish()``, every bucket started after the backward pass.
     public func reduce() throws {
+        beginStep()
+        try finish()
+    }
+
+    // MARK: Overlap with the backward pass
+
+    /// Per-step state of the incremental reduction.
+    private var pending: [PendingReduction] = []
+    private var bucketBuffers: [UnsafeMutableBufferPointer<Float>] = []
+    private var waiting: [Int] = []            // per bucket: parameters not yet ready
+    private var isReady: [Bool] = []
+    private var failure: (any Error)?
+    private lazy var indexOf: [ObjectIdentifier: Int] = Dictionary(uniqueKeysWithValues: parameters.enumerated().map { (ObjectIdentifier($1), $0) })
+    private lazy var bucketOf: [Int] = {
+        var out = [Int](repeating: 0, count: parameters.count)
+        for (b, bucket) in buckets.enumerated() { for i in bucket { out[i] = b } }
+        return out
+    }()
+
+    /// Starts a step's reduction: no bucket is started yet. Then ``gradientReady(_:)`` from the last micro-batch's
+    /// backward pass (`loss.backward(onGradientReady: reducer.gradientReady)`), then ``finish()``.
+    public func beginStep() {
+        releaseBuffers()
+        waiting = buckets.map(\.count)
+        isReady = [Bool](repeating: false, count: parameters.count)
+        failure = nil
+    }
+
+    /// `p`'s gradient is final for this step: once every parameter of the next bucket (plan order) is, that bucket
+    /// is packed and its non-blocking allreduce started; started ones are polled, so the transfer advances while
+    /// the backward pass goes on (Open MPI progresses non-blocking collectives only inside MPI calls). Buckets are
+    /// started in plan order on every rank. Parameters not in the list are ignored.
+    public func gradientReady(_ p: Var) {
+        guard communicator.size > 1, failure == nil, let i = indexOf[ObjectIdentifier(p)], i < isReady.count, !isReady[i] else { return }
+        isReady[i] = true
+        waiting[bucketOf[i]] -= 1
+        do {
+            while pending.count < buckets.count && waiting[pending.count] == 0 { try startBucket(pending.count) }
+            for r in pending { _ = try r.test() }
+        } catch { failure = error }
+    }
+
+    /// Starts the buckets not started yet, sums the presence flags, waits, and writes the sums into the gradients
+    /// (a parameter that no rank has a gradient for keeps `grad == nil`).
+    public func finish() throws {
+        defer { releaseBuffers() }
+        if let failure { throw failure }
         guard communicator.size > 1, !parameters.isEmpty else { return }
+        while pending.count < buckets.count { try startBucket(pending.count) }
         // Which parameters have a gradient on some rank (a rank with an empty share has none).
-        let present = UnsafeMutableBufferPointer<Float>.allocate(capacity: parameters.count)
-        for (i, p) in parameters.enumerated() { present[i] = p.grad == nil ? 0 : 1 }
-        var buffers: [UnsafeMutableBufferPointer<Float>] = [present]
-        defer { for b in buffers { b.deallocate() } }
-        let flags = try communicator.startAllreduceSum(present)
-        var pending: [PendingReduction] = []
-        for bucket in buckets {
-            let total = bucket.reduce(0) { $0 + parameters[$1].value.count }
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: total)
-            buffers.append(buffer)
-            var offset = 0
-            for i in bucket {
-                let n = parameters[i].value.count
-                if let g = parameters[i].grad {
-                    (buffer.baseAddress! + offset).update(from: g.pointer, count: n)
-                } else {
-                    (buffer.baseAddress! + offset).initialize(repeating: 0, count: n)
-                }
-                offset += n
-            }
-            pending.append(try communicator.startAllreduceSum(buffer))
-        }
-        try flags.wait()
-        let bucketBuffers = Array(buffers.dropFirst())
+        var present = parameters.map { $0.grad == nil ? Float(0) : 1 }
+        try communicator.allreduceSum(&present)
         for (b, bucket) in buckets.enumerated() {
             try pending[b].wait()
             var offset = 0
@@ -94,4 +123,32 @@ public final class GradientReducer {
             }
         }
     }
+
+    /// Packs bucket `b` (a missing gradient as zeros) and starts its allreduce.
+    private func startBucket(_ b: Int) throws {
+        let bucket = buckets[b]
+        let total = bucket.reduce(0) { $0 + parameters[$1].value.count }
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: total)
+        bucketBuffers.append(buffer)
+        var offset = 0
+        for i in bucket {
+            let n = parameters[i].value.count
+            if let g = parameters[i].grad {
+                (buffer.baseAddress! + offset).update(from: g.pointer, count: n)
+            } else {
+                (buffer.baseAddress! + offset).initialize(repeating: 0, count: n)
+            }
+            offset += n
+        }
+        pending.append(try communicator.startAllreduceSum(buffer))
+    }
+
+    /// Frees the bucket buffers (after their reductions were waited for, or were never started).
+    private func releaseBuffers() {
+        for b in bucketBuffers { b.deallocate() }
+        bucketBuffers = []
+        pending = []
+    }
+
+    deinit { releaseBuffers() }
 }

@@ -50,7 +50,11 @@ public final class MPICommunicator: Communicator {
         var request: Int64 = -1
         try Self.check(ipiqa_mpi_iallreduce_sum_f32(base, Int64(values.count), &request), "MPI_Iallreduce")
         let handle = request
-        return PendingReduction { try MPICommunicator.check(ipiqa_mpi_wait(handle), "MPI_Wait") }
+        return PendingReduction(wait: { try MPICommunicator.check(ipiqa_mpi_wait(handle), "MPI_Wait") }, test: {
+            var done: Int32 = 0
+            try MPICommunicator.check(ipiqa_mpi_test(handle, &done), "MPI_Test")
+            return done != 0
+        })
     }
 
     public func allgather(_ values: [Double]) throws -> [Double] {

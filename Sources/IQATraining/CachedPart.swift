@@ -15,14 +15,15 @@ public struct CachedPart: Sendable {
     /// Entry file per item, unflipped / flipped (nil where that orientation was not prepared).
     public let plain: [URL?], flipped: [URL?]
 
-    /// Computes the missing entries of `images` (progress: done, missing).
+    /// Computes the missing entries of `images` (progress: done, missing); with `share`, only that rank's share of
+    /// them (see ``FeatureStore/prepare(_:batchSize:share:progress:)``: the part is complete after every rank's).
     public static func prepare(_ store: FeatureStore, images: LabeledImages, training: Bool, flipProbability: Double,
-                               progress: ((Int, Int) -> Void)? = nil) throws -> CachedPart {
+                               share: (rank: Int, ranks: Int) = (0, 1), progress: ((Int, Int) -> Void)? = nil) throws -> CachedPart {
         let wantPlain = !training || flipProbability < 1, wantFlipped = training && flipProbability > 0
         var items: [StoreItem] = []
         if wantPlain { items += images.urls.map { StoreItem(image: $0, flipped: false) } }
         if wantFlipped { items += images.urls.map { StoreItem(image: $0, flipped: true) } }
-        let files = try store.prepare(items, progress: progress)
+        let files = try store.prepare(items, share: share, progress: progress)
         let n = images.count
         let plain: [URL?] = wantPlain ? Array(files[0..<n]) : Array(repeating: nil, count: n)
         let flipped: [URL?] = wantFlipped ? Array(files[(wantPlain ? n : 0)...]) : Array(repeating: nil, count: n)

@@ -1,5 +1,6 @@
 import Checkpoints
 import CLIP
+import DataParallel
 import Foundation
 import Imaging
 import IQAModel
@@ -123,13 +124,24 @@ public final class FeatureStore {
     }
 
     /// Entry files of `items` (in order), computing the missing ones in batches of `batchSize` images;
-    /// `progress(done, missing)` follows the computation.
+    /// `progress(done, missing)` follows the computation. With `share` (rank, ranks) only the missing entries of
+    /// that rank's contiguous share of the distinct entries are computed (``BatchShares``): every rank of a job
+    /// calls it with its own share, then a barrier, and every entry exists. Each entry is its own file, written atomically (write, then rename),
+    /// so ranks never see half-written entries and disjoint shares never write the same file.
     public func prepare(_ items: [StoreItem], batchSize: Int = TrainingDefaults.featureExtractionBatch,
-                        progress: ((Int, Int) -> Void)? = nil) throws -> [URL] {
+                        share: (rank: Int, ranks: Int) = (0, 1), progress: ((Int, Int) -> Void)? = nil) throws -> [URL] {
         let files = try items.map { try file(for: $0) }
-        let missing = Self.missing(files)
+        // The share is taken of all distinct entries, not of the missing ones: ranks check the disk at different
+        // moments (another rank may already have written some), so only a list that does not depend on the disk
+        // splits the same way on every rank.
+        func missingOfShare(_ files: [URL]) -> [Int] {
+            let all = Self.firstOccurrences(files)
+            let mine = all[BatchShares.range(count: all.count, rank: share.rank, size: share.ranks)]
+            return mine.filter { !FileManager.default.fileExists(atPath: files[$0].path) }
+        }
+        let missing = missingOfShare(files)
         let similarityFiles = reader.similarity.map { s in files.map { s.directory.appendingPathComponent($0.lastPathComponent) } }
-        let missingSimilarity = similarityFiles.map(Self.missing) ?? []
+        let missingSimilarity = similarityFiles.map(missingOfShare) ?? []
         var done = 0
         let total = missing.count + missingSimilarity.count, step = max(1, batchSize)
         for (isSimilarity, wanted, targets) in [(false, missing, files), (true, missingSimilarity, similarityFiles ?? [])] {
@@ -146,10 +158,10 @@ public final class FeatureStore {
         return files
     }
 
-    /// Indices of the first occurrence of each file of `files` that does not exist yet.
-    private static func missing(_ files: [URL]) -> [Int] {
+    /// Indices of the first occurrence of each file of `files`.
+    private static func firstOccurrences(_ files: [URL]) -> [Int] {
         var seen = Set<URL>()
-        return files.indices.filter { !FileManager.default.fileExists(atPath: files[$0].path) && seen.insert(files[$0]).inserted }
+        return files.indices.filter { seen.insert(files[$0]).inserted }
     }
 
     /// `u` of each item (``IPIQAModel/similarityEmbedding(images:)``), rounded to the storage precision.

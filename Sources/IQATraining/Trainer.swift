@@ -22,9 +22,9 @@ import Tensor
 ///
 /// Data-parallel (`mpirun -np N ipiqa train …`, docs/scaling.md): every rank holds the model and runs its contiguous
 /// share of each global batch (``TrainingStep/run(model:optimizer:share:of:microBatch:maxGradNorm:text:dropout:parallel:)``);
-/// gradients are summed in buckets before the identical AdamW step on every rank; evaluation and image checks are
-/// shared among ranks and gathered; rank 0 alone takes the run lock and writes (checkpoints, metrics, plots,
-/// progress). With one rank (``SingleProcessCommunicator``) it is the ordinary single-process trainer.
+/// gradients are summed in buckets before the identical AdamW step on every rank; evaluation, image checks and
+/// feature caching are shared among ranks and gathered; rank 0 alone takes the run lock and writes (checkpoints,
+/// metrics, plots, progress). With one rank (``SingleProcessCommunicator``) it is the ordinary single-process trainer.
 ///
 /// ```swift
 /// let trainer = try Trainer(config: config, clip: clipURL, dataset: .agiqa3k, labels: nil, root: images,
@@ -196,17 +196,18 @@ public final class Trainer {
         func part(_ images: LabeledImages, training: Bool, name: String) throws -> CachedPart {
             var started = false
             defer { if started { progress.finish() } }
-            return try CachedPart.prepare(store, images: images, training: training, flipProbability: config.flipProbability) { done, total in
+            // Each rank computes its share of the missing entries; after the barrier every entry is on disk.
+            let cached = try CachedPart.prepare(store, images: images, training: training, flipProbability: config.flipProbability,
+                                                share: (communicator.rank, communicator.size)) { done, total in
                 if !started { self.progress.start(label: "\(label) caching \(name) \(store.content.rawValue)", total: total, unit: "images"); started = true }
                 self.progress.update(done: done)
             }
+            try communicator.barrier()
+            return cached
         }
-        // Rank 0 fills the cache; the other ranks then read it (they find every entry computed).
-        if !communicator.isRoot { try communicator.barrier() }
         let trainPart = try part(train, training: true, name: "train")
         let testPart = try part(test, training: false, name: "test")
         let validationPart = try validation.map { try part($0, training: false, name: "validation") }
-        if communicator.isRoot { try communicator.barrier() }
         if store.computed > 0 { progress.log("\(label): cached \(store.computed) \(store.content.rawValue) entries in \(store.directory.path)") }
         return (trainPart, testPart, validationPart)
     }

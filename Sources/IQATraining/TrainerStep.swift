@@ -48,7 +48,8 @@ public enum TrainingSeeds {
 ///     L = (1/(n·k)) Σ (f(xᵢ)ⱼ − MOSᵢⱼ)²                       (MSE on the raw MOS, mean over batch and outputs)
 ///     micro-batches m: L = Σ_m (n_m / n) · L_m   (gradients accumulate; BatchNorm normalises per micro-batch)
 ///     ranks r (data-parallel): rank r runs the micro-batches of its share of the global batch (``BatchShares``),
-///        g = Σ_r g_r (bucketed allreduce, ``GradientReducer``) — the single-process accumulated gradient
+///        g = Σ_r g_r (bucketed allreduce, ``GradientReducer``, started during the last micro-batch's backward pass)
+///        — the single-process accumulated gradient
 ///     optional clip: g ← g · min(1, c / ‖g‖₂);   AdamW step (identical on every rank);   gradients cleared
 ///
 /// BatchNorm running statistics: with more than one micro-batch or rank, one update per step from the image-weighted
@@ -109,7 +110,8 @@ public enum TrainingStep {
         // One micro-batch in one process: the layers' own (PyTorch) running-statistics update.
         let statistics = communicator.size > 1 || parts.count > 1 ? BatchNormStepStatistics(model) : nil
         var total = 0.0
-        for range in parts {
+        parallel?.beginStep()
+        for (k, range) in parts.enumerated() {
             let part = batch.slice(range)
             let weight = Float(part.count) / Float(global)
             if let dropout { seedDropout(model, key: dropout, offset: place.offset + range.lowerBound) }
@@ -118,12 +120,15 @@ public enum TrainingStep {
             let scores = try model.scores(part.input, text: features).scores
             let loss = mseLoss(scores, Var(part.targets))
             total += Double(weight) * Double(loss.value.item)
-            (weight == 1 ? loss : scale(loss, weight)).backward()
+            // The last micro-batch finishes the gradients: their buckets are summed while its backward pass runs.
+            let ready = k == parts.count - 1 ? parallel.map { reducer in { (p: Var) in reducer.gradientReady(p) } } : nil
+            (weight == 1 ? loss : scale(loss, weight)).backward(onGradientReady: ready)
             statistics?.afterMicroBatch(weight: Double(weight))
         }
+        // Before any other collective: every rank starts the buckets in the same order (also with an empty share).
+        try parallel?.finish()
         var sums = [total]
         if let statistics { try statistics.finishStep(communicator: communicator, extras: &sums) } else { try communicator.allreduceSum(&sums) }
-        try parallel?.reduce()
         if let maxGradNorm { optimizer.clipGradNorm(maxNorm: maxGradNorm) }
         optimizer.step()
         optimizer.zeroGrad()

@@ -218,17 +218,21 @@ public final class Image2PromptTrainer {
         clip.visual.setTraining(config.batchNormTraining)
         let statistics = communicator.size > 1 ? BatchNormStepStatistics(clip.visual) : nil
         var sums = [0.0]
+        reducer?.beginStep()
         if let images, !prompts.isEmpty {
             let target = Var(try textEmbeddings(prompts))
             let weight = Float(prompts.count) / Float(globalCount)
             statistics?.beforeMicroBatch()
             let loss = cosineLoss(clip.encodeImage(Var(images)), target)
             sums[0] = Double(weight) * Double(loss.value.item)
-            (weight == 1 ? loss : scale(loss, weight)).backward()
+            // Gradient buckets are summed while the backward pass runs (see GradientReducer).
+            let ready = reducer.map { r in { (p: Var) in r.gradientReady(p) } }
+            (weight == 1 ? loss : scale(loss, weight)).backward(onGradientReady: ready)
             statistics?.afterMicroBatch(weight: Double(weight))
         }
+        // Before any other collective: every rank starts the buckets in the same order (also with an empty share).
+        try reducer?.finish()
         if let statistics { try statistics.finishStep(communicator: communicator, extras: &sums) } else { try communicator.allreduceSum(&sums) }
-        try reducer?.reduce()
         optimizer.step()
         optimizer.zeroGrad()
         return Float(sums[0])

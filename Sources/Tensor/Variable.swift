@@ -79,7 +79,12 @@ public final class Var: @unchecked Sendable {
 
     /// Back-propagates from this (scalar, unless `seed` is given) node to every leaf that requires a gradient.
     /// Intermediate gradients and closures are released as soon as they are used.
-    public func backward(seed: Tensor? = nil) {
+    ///
+    /// `onGradientReady` (optional) is called once for every leaf with `requiresGrad` that the pass reaches, as soon
+    /// as its gradient is final: right after the backward closure of the last node (in the reverse topological
+    /// order) that has the leaf as a parent. A data-parallel trainer starts summing that gradient over ranks while
+    /// the pass goes on (``GradientReducer``'s overlap).
+    public func backward(seed: Tensor? = nil, onGradientReady: ((Var) -> Void)? = nil) {
         guard requiresGrad else { return }
         if let seed { checkShape(seed.count == value.count, "backward seed", value.shape, seed.shape) }
         else { enginePrecondition(value.count == 1, "backward: needs a seed gradient for non-scalar output \(value.shape)") }
@@ -94,12 +99,33 @@ public final class Var: @unchecked Sendable {
             for p in node.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) { stack.append((p, false)) }
         }
         accumulate(seed ?? Tensor(shape: value.shape, repeating: 1))
-        for node in order.reversed() {
-            guard let fn = node.backwardFn else { continue }  // leaf: keep its gradient
-            if let g = node.grad { fn(g) }
-            node.grad = nil
-            node.backwardFn = nil
+        guard let onGradientReady else {
+            for node in order.reversed() { propagate(node) }
+            return
         }
+        // Remaining uses of each trainable leaf: the nodes of `order` that list it as a parent (with repetition).
+        var uses: [ObjectIdentifier: Int] = [:]
+        for node in order where node.backwardFn != nil {
+            for p in node.parents where p.requiresGrad && p.backwardFn == nil && p.parents.isEmpty { uses[ObjectIdentifier(p), default: 0] += 1 }
+        }
+        if parents.isEmpty && backwardFn == nil && uses[ObjectIdentifier(self)] == nil { onGradientReady(self) }
+        for node in order.reversed() {
+            let parents = node.backwardFn == nil ? [] : node.parents
+            propagate(node)
+            for p in parents where p.requiresGrad && p.backwardFn == nil && p.parents.isEmpty {
+                let id = ObjectIdentifier(p)
+                guard let left = uses[id] else { continue }
+                if left == 1 { uses[id] = nil; onGradientReady(p) } else { uses[id] = left - 1 }
+            }
+        }
+    }
+
+    /// Runs `node`'s backward closure on its gradient, then releases both (a leaf keeps its gradient).
+    private func propagate(_ node: Var) {
+        guard let fn = node.backwardFn else { return }
+        if let g = node.grad { fn(g) }
+        node.grad = nil
+        node.backwardFn = nil
     }
 }
 

@@ -95,6 +95,35 @@ struct MPITrainingTests {
         }
     }
 
+    @Test("--freeze-trunk: 2 ranks share the feature cache's computation (each its share) and equal 1 process ≤ 1e-5",
+          .enabled(if: MPIJob.mpirun != nil, "mpirun not found on PATH (install openmpi-bin)"))
+    func frozenTrunkSharedCache() throws {
+        let data = try MiniAGIQA3k(trainPrompts: 6, testPrompts: 3)
+        defer { data.remove() }
+        let args = { (out: URL) in data.dataParallelArguments(out: out, epochs: 1) + ["--freeze-trunk"] }
+        let single = data.directory.appendingPathComponent("single"), ranks = data.directory.appendingPathComponent("mpi")
+        let (s1, o1) = try MPIJob.run(MPIJob.binary, args(single) + ["--micro-batch", "16"])
+        #expect(s1 == 0, "single process: \(o1)")
+        let (s2, o2) = try MPIJob.run(MPIJob.mpirun!, MPIJob.mpiArguments(ranks: 2, args(ranks)))
+        #expect(s2 == 0, "mpirun: \(o2)")
+        // Rank 0 reports only the entries it computed: about half of what one process computes.
+        func cached(_ text: String) -> Int? {
+            guard let r = text.range(of: #"cached \d+ "#, options: .regularExpression) else { return nil }
+            return Int(text[r].dropFirst("cached ".count).dropLast())
+        }
+        let all = try #require(cached(o1), "no cache report in: \(o1.suffix(2000))")
+        let rank0 = try #require(cached(o2), "no cache report in: \(o2.suffix(2000))")
+        #expect(rank0 > 0 && rank0 < all, "rank 0 computed \(rank0) of \(all) entries")
+        func entries(_ run: URL) throws -> Int {
+            let cache = run.appendingPathComponent("feature_cache")
+            return try FileManager.default.subpathsOfDirectory(atPath: cache.path).filter { $0.hasSuffix(".safetensors") }.count
+        }
+        #expect(try entries(ranks) == entries(single))
+        let model = "split_00/model_final.safetensors"
+        let d = try Self.relativeDifference(single.appendingPathComponent(model), ranks.appendingPathComponent(model))
+        #expect(d <= 1e-5, "parameters differ by \(d) (relative)")
+    }
+
     @Test("a rank that hits a corrupt image ends the job within seconds, naming the file; the last checkpoint stays whole",
           .enabled(if: MPIJob.mpirun != nil, "mpirun not found on PATH (install openmpi-bin)"))
     func failingRankEndsTheJob() throws {

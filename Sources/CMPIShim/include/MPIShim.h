@@ -19,6 +19,8 @@ int ipiqa_mpi_allreduce_sum_f64(double *data, int64_t count);
 /// Non-blocking in-place float sum; `*request` is a handle for ipiqa_mpi_wait (index into a small table).
 int ipiqa_mpi_iallreduce_sum_f32(float *data, int64_t count, int64_t *request);
 int ipiqa_mpi_wait(int64_t request);
+/// MPI_Test: `*done` = 1 once the request is complete (its table slot stays taken until ipiqa_mpi_wait).
+int ipiqa_mpi_test(int64_t request, int *done);
 /// Broadcast of `count` bytes from `root`.
 int ipiqa_mpi_bcast_bytes(void *data, int64_t count, int root);
 /// Gather of variable-length double arrays: rank r contributes counts[r] values at displs[r] of `out`.
