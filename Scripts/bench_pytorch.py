@@ -109,8 +109,13 @@ def calibrated_clip(model_mod, size):
             m.reset_running_stats()
             m.momentum = None  # cumulative average: one pass gives that batch's statistics
     clip.visual.train()
+    pool = clip.visual.attnpool
+    original = pool.positional_embedding.data.clone()
     with torch.no_grad():
+        # Any resolution: the pool's positional embedding is interpolated for the calibration pass, as in run_case.
+        pool.positional_embedding.data = interpolate_positional_embedding(original, size // 32)
         clip.encode_image(torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(500)))
+        pool.positional_embedding.data = original
     return clip.eval()
 
 
