@@ -4,6 +4,7 @@ import Foundation
 import Image2Prompt
 import Imaging
 import IQAData
+import IQATraining
 
 /// `ipiqa pretrain`: Image2Prompt pre-training of a CLIP image tower on an image–prompt corpus
 /// (``Image2PromptPipeline``).
@@ -100,6 +101,10 @@ struct PretrainCommand: ParsableCommand {
             }
             // Under mpirun: every rank trains its share of each batch; rank 0 alone logs and prints (and writes the model).
             let world = try World.communicator()
+            // One pre-training run per output at a time (its filter folder holds the lock; --shard jobs share the folder
+            // on purpose and take none). Held until the run ends.
+            let lock = world.isRoot ? try RunLock(directory: pipeline.filterFolder ?? pipeline.defaultFilterFolder) : nil
+            defer { withExtendedLifetime(lock) {} }
             do {
                 let summary = try pipeline.run { if world.isRoot { CLI.note($0) } }
                 if world.isRoot { try CLI.printJSON(summary) }

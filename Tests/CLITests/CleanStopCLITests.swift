@@ -57,7 +57,7 @@ struct CleanStopCLITests {
         #expect(stdout.contains("| image only |"))
     }
 
-    @Test("SIGTERM in a pre-training step: the step finishes, no checkpoint is written, exit 143 with how to start again")
+    @Test("SIGTERM in a pre-training step: the step finishes, no checkpoint is written, exit 143 with how to start again; a second run into the same output is refused meanwhile")
     func pretrainStop() throws {
         let scratch = try ScratchFolder("cli-pretrain-stop")
         defer { scratch.remove() }
@@ -74,6 +74,10 @@ struct CleanStopCLITests {
         // After step 2 is logged, step 1 has been checked: the run is inside its steps, so the signal finishes one.
         var err = Self.waitForStderr(process, "step 2/")
         try #require(process.isRunning, "pre-training ended before it could be stopped: \(String(decoding: err, as: UTF8.self))")
+        // A second pre-training into the same output is refused while the first runs, naming its pid.
+        let (second, _, secondErr) = try Binary.run(["pretrain", "--clip", clip.path, "--corpus", csv.path, "--out", out.path,
+                                                     "--threshold=-2", "--epochs", "1", "--batch-size", "2", "--resolution", "64", "--threads", "1"])
+        #expect(second != 0 && secondErr.contains("another ipiqa process (pid \(process.processIdentifier))"), "\(second): \(secondErr)")
         kill(process.processIdentifier, SIGTERM)
         err += (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
