@@ -73,7 +73,8 @@ struct CleanStopCLITests {
                                         "--epochs", "500", "--batch-size", "2", "--resolution", "64", "--threads", "1"])
         // After step 2 is logged, step 1 has been checked: the run is inside its steps, so the signal finishes one.
         var err = Self.waitForStderr(process, "step 2/")
-        try #require(process.isRunning, "pre-training ended before it could be stopped: \(String(decoding: err, as: UTF8.self))")
+        try #require(process.isRunning && String(decoding: err, as: UTF8.self).contains("step 2/"),
+                     "pre-training ended before it could be stopped: \(String(decoding: err, as: UTF8.self))")
         // A second pre-training into the same output is refused while the first runs, naming its pid.
         let (second, _, secondErr) = try Binary.run(["pretrain", "--clip", clip.path, "--corpus", csv.path, "--out", out.path,
                                                      "--threshold=-2", "--epochs", "1", "--batch-size", "2", "--resolution", "64", "--threads", "1"])
