@@ -69,11 +69,12 @@ struct CleanStopCLITests {
         let clip = scratch.file("clip.safetensors")
         try TrainerFixtures.saveCLIP(to: clip)
         let out = scratch.file("i2p.safetensors")
-        let process = try Binary.start(["pretrain", "--clip", clip.path, "--corpus", csv.path, "--out", out.path, "--threshold", "-2",
+        let process = try Binary.start(["pretrain", "--clip", clip.path, "--corpus", csv.path, "--out", out.path, "--threshold=-2",
                                         "--epochs", "500", "--batch-size", "2", "--resolution", "64", "--threads", "1"])
         // After step 2 is logged, step 1 has been checked: the run is inside its steps, so the signal finishes one.
         var err = Self.waitForStderr(process, "step 2/")
-        try #require(process.isRunning, "pre-training ended before it could be stopped: \(String(decoding: err, as: UTF8.self))")
+        try #require(process.isRunning && String(decoding: err, as: UTF8.self).contains("step 2/"),
+                     "pre-training ended before it could be stopped: \(String(decoding: err, as: UTF8.self))")
         kill(process.processIdentifier, SIGTERM)
         err += (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
