@@ -207,21 +207,6 @@ public enum ModelBenchmark {
                                     precisionDecision: config.auto ? decision : nil, cpuMs: cpu.sorted()[cpu.count / 2])
     }
 
-    /// The smallest cosine similarity between corresponding rows of two `[N, D]` tensors.
-    public static func minimumRowCosine(_ a: Tensor, _ b: Tensor) -> Double {
-        let d = a.shape.last ?? 1, rows = a.count / max(d, 1)
-        var worst = 1.0
-        for r in 0..<rows {
-            var dot = 0.0, na = 0.0, nb = 0.0
-            for j in 0..<d {
-                let x = Double(a.pointer[r * d + j]), y = Double(b.pointer[r * d + j])
-                dot += x * y; na += x * x; nb += y * y
-            }
-            worst = min(worst, dot / max((na * nb).squareRoot(), 1e-30))
-        }
-        return worst
-    }
-
     /// CPU seconds used by this process so far (all threads).
     static func processCPUSeconds() -> Double {
         var ts = timespec()
