@@ -5,6 +5,7 @@ import Tensor
 /// A forced precision the CPU cannot run.
 public struct PrecisionUnavailable: LocalizedError, Equatable {
     public var precision: Precision
+    public init(precision: Precision) { self.precision = precision }
     public var errorDescription: String? {
         "--precision \(precision.rawValue) needs AVX-512 BF16 (vdpbf16ps), which this CPU lacks; use --precision auto or fp32"
     }

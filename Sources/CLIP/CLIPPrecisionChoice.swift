@@ -27,6 +27,23 @@ public enum PrecisionRequest: Equatable, Sendable, CustomStringConvertible {
     public static let allArguments = ["auto"] + Precision.allCases.map(\.rawValue)
 }
 
+/// Stored as its argument string (`"auto"`, `"fp32"`, …); anything else is a decoding error naming the values.
+extension PrecisionRequest: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let request = PrecisionRequest(argument: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription:
+                "precision must be one of \(PrecisionRequest.allArguments.joined(separator: ", ")) (got \(text))"))
+        }
+        self = request
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
 /// The image-encoder precision chosen for a model, and why: one ``Precision`` per stage of the ResNet
 /// (`stem`, `layer1`…`layer4`; the attention pool stays fp32), the measured cosine of the chosen plan's embeddings of
 /// the probe images to fp32, and the bound it had to meet.

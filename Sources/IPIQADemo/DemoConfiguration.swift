@@ -1,4 +1,5 @@
 import Archive
+import CLIP
 import Foundation
 import Image2Prompt
 import Imaging
@@ -135,6 +136,10 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
     public var splits = 3
     public var trainFraction = 0.8
     public var training = DemoTraining()
+    /// Arithmetic of the frozen trunk's inference passes (feature caching, zero-shot CLIPScore, figures): `auto` (the
+    /// fastest plan of this CPU that keeps cosine ≥ 0.9999 to fp32 on probe images, calibrated per model), `fp32`,
+    /// `bf16` or `bf16x3`.
+    public var featurePasses: PrecisionRequest = .auto
     public var variants: [DemoVariant] = DemoVariant.allCases
     /// Test images shown in the attention figure.
     public var figureImages = 8
@@ -165,6 +170,7 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
         splits = try c.decodeIfPresent(Int.self, forKey: .splits) ?? d.splits
         trainFraction = try c.decodeIfPresent(Double.self, forKey: .trainFraction) ?? d.trainFraction
         training = try c.decodeIfPresent(DemoTraining.self, forKey: .training) ?? d.training
+        featurePasses = try c.decodeIfPresent(PrecisionRequest.self, forKey: .featurePasses) ?? d.featurePasses
         variants = try c.decodeIfPresent([DemoVariant].self, forKey: .variants) ?? d.variants
         figureImages = try c.decodeIfPresent(Int.self, forKey: .figureImages) ?? d.figureImages
     }
@@ -236,6 +242,7 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
         c.headLearningRateScale = training.headScale
         c.weightDecay = training.weightDecay
         c.precision = training.precision
+        c.featurePassPrecision = featurePasses
         c.dropLast = false
         c.flipProbability = 0
         c.plots = false

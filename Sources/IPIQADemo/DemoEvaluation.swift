@@ -9,6 +9,8 @@ import Tensor
 
 /// Predictions kept for the figures: one IP-IQA variant on the first split's test images.
 struct DemoFigureData {
+    /// The arithmetic of the model's trunk passes (the frozen trunk of training's feature cache: the same plan).
+    let featurePasses: String
     /// Which model the figures show (upper case for the bitmap font), e.g. "IP-IQA + SIMILARITY (BEYOND PAPER)".
     let title: String
     let images: [URL]
@@ -96,6 +98,7 @@ extension DemoRun {
     /// Test predictions and head-averaged cross-modality attention of split 1's final model.
     func figureData(_ variant: DemoVariant, model url: URL, data: DemoData, test: [Int]) throws -> DemoFigureData {
         let model = try IPIQACheckpoint.load(url).model
+        let pass = try FeaturePass(clip: model.clip, request: config.featurePasses, resolution: model.config.resolution)
         let samples = data.dataset.samples, urls = data.imageURLs
         let g = config.generators
         let shown = (0..<config.figureImages).map { $0 * g + $0 % g }.filter { $0 < test.count }
@@ -105,7 +108,7 @@ extension DemoRun {
             let batch = Array(test[start..<min(start + 256, test.count)])
             let pixels = try ImageBatch.load(batch.map { urls[$0] }, size: model.config.resolution, mode: .squash)
             let tokens = try tokenize(batch.map { samples[$0].prompt })
-            let (scores, weights) = try withoutGradients { try model.forward(Var(pixels), tokens: tokens) }
+            let (scores, weights) = try pass.run { try withoutGradients { try model.forward(Var(pixels), tokens: tokens) } }
             for i in 0..<batch.count { predictions.append((0..<k).map { Double(scores.value.pointer[i * k + $0]) }) }
             guard let w = weights else { continue }
             for i in shown where i >= start && i < start + batch.count {          // `shown` is increasing
@@ -115,7 +118,7 @@ extension DemoRun {
                 attention.append(row)
             }
         }
-        return DemoFigureData(title: variant.label.uppercased(), images: test.map { urls[$0] }, prompts: test.map { samples[$0].prompt },
+        return DemoFigureData(featurePasses: pass.summary, title: variant.label.uppercased(), images: test.map { urls[$0] }, prompts: test.map { samples[$0].prompt },
                               mos: test.map { samples[$0].scores }, predictions: predictions, shown: shown, attention: attention)
     }
 
@@ -131,12 +134,15 @@ extension DemoRun {
     /// (native resolution) and the unit text embedding (CLIPScore's `w · max(cos, 0)` is monotone in it where positive).
     func zeroShotCosines(_ url: URL, urls: [URL], tokens: [[Int32]]) throws -> [Double] {
         let clip = try CLIPModel.load(url)
+        let pass = try FeaturePass(clip: clip, request: config.featurePasses, resolution: clip.config.imageResolution)
         var out: [Double] = []
         for start in stride(from: 0, to: urls.count, by: 256) {
             let range = start..<min(start + 256, urls.count)
             let pixels = try ImageBatch.load(Array(urls[range]), size: clip.config.imageResolution, mode: .squash)
-            let s = try withoutGradients {
-                IPIQAModel.similarityFeatures(image: clip.encodeImage(Var(pixels)), text: try clip.encodeText(Array(tokens[range]))).value
+            let s = try pass.run {
+                try withoutGradients {
+                    IPIQAModel.similarityFeatures(image: clip.encodeImage(Var(pixels)), text: try clip.encodeText(Array(tokens[range]))).value
+                }
             }
             let d = s.shape[1]
             out += (0..<range.count).map { Double(s.pointer[$0 * d + d - 1]) }

@@ -136,6 +136,8 @@ public struct DemoSetup: Codable, Sendable, Equatable {
     /// Noise ceilings: corr(clean, observed MOS) on the whole set.
     public var qualityCeiling: Double
     public var alignmentCeiling: Double
+    /// The arithmetic of the frozen trunk's inference passes: what was asked for, the plan chosen and why.
+    public var featurePasses: String? = nil
 }
 
 /// Named constants of the demo.

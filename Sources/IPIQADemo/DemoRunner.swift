@@ -72,12 +72,13 @@ final class DemoRun {
         let clip = try pretrainCLIP()
         let i2p = try runImage2Prompt(baseCLIP: clip.url)
         let evaluation = try evaluate(data: data, baseCLIP: clip.url, i2pCLIP: i2p.url)
-        let setup = DemoSetup(images: data.dataset.samples.count, prompts: config.prompts, generators: config.generators,
+        var setup = DemoSetup(images: data.dataset.samples.count, prompts: config.prompts, generators: config.generators,
                               splits: data.splits.count, testImagesPerSplit: data.splits.first?.test.count ?? 0,
                               trainImagesPerSplit: data.splits.first?.train.count ?? 0, naturalPairs: config.naturalPairs,
                               contrastiveSteps: config.contrastive.steps, image2promptPairs: i2p.pairs, image2promptKept: i2p.kept,
                               iqaResolution: config.iqaResolution, epochs: config.training.epochs, retrievalTop1: clip.retrieval,
                               qualityCeiling: data.ceilings.quality, alignmentCeiling: data.ceilings.alignment)
+        setup.featurePasses = evaluation.figures?.featurePasses ?? config.featurePasses.description
         var result = DemoResult(rows: evaluation.rows, verdict: DemoVerdict(rows: evaluation.rows), setup: setup)
         let figuresStart = Date()
         if let figures = evaluation.figures {

@@ -49,6 +49,7 @@ public enum DemoTable {
                             s.naturalPairs, s.contrastiveSteps, s.retrievalTop1, s.image2promptKept, s.image2promptPairs,
                             s.iqaResolution, s.epochs))
         lines.append(String(format: "Noise ceiling (corr. of clean and observed MOS): quality %.3f, alignment %.3f.", s.qualityCeiling, s.alignmentCeiling))
+        if let passes = s.featurePasses { lines.append("Trunk feature passes: \(passes).") }
         lines.append("")
         let main = mainRows.compactMap { result.row($0) }
         if !main.isEmpty { lines += table(title: "Table 1/2 — baselines vs IP-IQA", rows: main, labels: [:]) }

@@ -58,6 +58,10 @@ public final class FeatureStore {
     public let directory: URL
     /// Reads entries of this store into batches (a value: safe to use from a prefetching thread).
     public let reader: FeatureReader
+    /// The arithmetic of the passes that compute missing entries (part of the directory names when 16-bit).
+    public let pass: FeaturePass
+    /// The arithmetic of the `u` passes (the trunk at CLIP's native side).
+    public let similarityPass: FeaturePass
     /// Entries computed (not found on disk) by this object.
     public private(set) var computed = 0
     private let trunkStore: FeatureStore?
@@ -68,21 +72,27 @@ public final class FeatureStore {
         var keys: [URL: String] = [:]
     }
 
-    public convenience init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision = .f16) throws {
-        try self.init(root: root, model: model, content: content, precision: precision, imageKeys: ImageKeys())
+    /// `passPrecision`: the arithmetic of the trunk passes that fill missing entries (``FeaturePass``; `auto`
+    /// calibrates on `model` here, once).
+    public convenience init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision = .f16,
+                            passPrecision: PrecisionRequest = .forced(.fp32)) throws {
+        let pass = try FeaturePass(clip: model.clip, request: passPrecision, resolution: model.config.resolution)
+        try self.init(root: root, model: model, content: content, precision: precision, pass: pass, imageKeys: ImageKeys())
     }
 
-    init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision, imageKeys: ImageKeys) throws {
+    init(root: URL, model: IPIQAModel, content: Content, precision: FeaturePrecision, pass: FeaturePass, imageKeys: ImageKeys) throws {
         self.imageKeys = imageKeys
         self.model = model
         self.content = content
         self.precision = precision
+        self.pass = pass
         resolution = model.config.resolution
         var trunk = ContentHash()
         trunk.add(model.clip.visual) { !keyIsUnder($0, prefix: "attnpool") }
         trunk.add("squash")
-        let suffix = "r\(resolution)-\(precision.rawValue)"
+        let suffix = "r\(resolution)-\(precision.rawValue)\(pass.keySuffix)"
         var similarity: FeatureReader.SimilarityEntries?
+        var similarityPass = pass
         switch content {
         case .features:
             directory = root.appendingPathComponent("trunk-\(trunk.hex)-\(suffix)")
@@ -90,15 +100,21 @@ public final class FeatureStore {
             if model.similarityPool != nil && model.config.useText {
                 var pool = ContentHash()
                 pool.add(model) { keyIsUnder($0, prefix: "similarity_pool") }
-                similarity = .init(directory: root.appendingPathComponent("sim-\(trunk.hex)-\(pool.hex)-\(suffix)"),
+                // u runs the trunk at CLIP's native side: its own calibration there.
+                let native = try pass.at(resolution: model.clip.config.imageResolution)
+                similarityPass = native
+                let simSuffix = "r\(resolution)-\(precision.rawValue)\(native.keySuffix)"
+                similarity = .init(directory: root.appendingPathComponent("sim-\(trunk.hex)-\(pool.hex)-\(simSuffix)"),
                                    width: model.clip.config.embedDim)
             }
         case .projections:
             var projections = ContentHash()
             for prefix in TrainingModes.frozenKVPrefixes { projections.add(model) { keyIsUnder($0, prefix: prefix) } }
             directory = root.appendingPathComponent("kv-\(trunk.hex)-\(projections.hex)-\(suffix)")
-            trunkStore = try FeatureStore(root: root, model: model, content: .features, precision: precision, imageKeys: imageKeys)
+            trunkStore = try FeatureStore(root: root, model: model, content: .features, precision: precision, pass: pass,
+                                          imageKeys: imageKeys)
         }
+        self.similarityPass = similarityPass
         let g = resolution / 32, c = model.clip.config.featureChannels
         reader = FeatureReader(content: content, grid: g, channels: c, fusion: model.crossPool != nil, similarity: similarity)
         for folder in [directory] + (similarity.map { [$0.directory] } ?? []) {
@@ -167,7 +183,7 @@ public final class FeatureStore {
     /// `u` of each item (``IPIQAModel/similarityEmbedding(images:)``), rounded to the storage precision.
     private func computeSimilarity(_ items: [StoreItem]) throws -> [[(String, Tensor)]] {
         let pixels = try ImageBatch.load(items.map(\.image), size: resolution, mode: .squash, flips: items.map(\.flipped))
-        guard let u = model.similarityEmbedding(images: pixels) else { return [] }
+        guard let u = similarityPass.run({ model.similarityEmbedding(images: pixels) }) else { return [] }
         roundToPrecision(u)
         return items.indices.map { [("similarity", u.slice(rows: $0..<($0 + 1)))] }
     }
@@ -181,7 +197,7 @@ public final class FeatureStore {
             let modes = visual.namedModules().map { ($0.1, $0.1.isTraining) }
             visual.eval()
             defer { for (m, t) in modes { m.isTraining = t } }
-            let maps = withoutGradients { visual.trunk(Var(pixels)) }.value
+            let maps = pass.run { withoutGradients { visual.trunk(Var(pixels)) }.value }
             roundToPrecision(maps)
             return items.indices.map { [("features", maps.slice(rows: $0..<($0 + 1)))] }
         case .projections:

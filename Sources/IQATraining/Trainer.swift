@@ -192,7 +192,8 @@ public final class Trainer {
                               label: String) throws -> (train: CachedPart, test: CachedPart, validation: CachedPart?)? {
         guard config.isTrunkFrozen else { return nil }
         let store = try FeatureStore(root: featureCacheDirectory, model: model, content: config.freezeKV ? .projections : .features,
-                                     precision: config.featurePrecision)
+                                     precision: config.featurePrecision, passPrecision: config.featurePassPrecision)
+        if store.pass.decision != nil { progress.log("\(label): feature passes \(store.pass.summary)") }
         func part(_ images: LabeledImages, training: Bool, name: String) throws -> CachedPart {
             var started = false
             defer { if started { progress.finish() } }

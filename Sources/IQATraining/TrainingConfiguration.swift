@@ -92,6 +92,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var featureCache: String? = nil
     /// Storage precision of cached maps (`f16` halves disk and memory traffic; `f32` is bit-exact to the trunk).
     public var featurePrecision: FeaturePrecision = .f16
+    /// Arithmetic of the frozen trunk's feature passes that fill the cache (inference, BatchNorm in eval mode):
+    /// `fp32` (default), `auto` (the fastest plan of this CPU that keeps the embeddings' cosine ≥ 0.9999 to fp32 on
+    /// probe images, calibrated on this model; ``FeaturePass``), or a forced `bf16` / `bf16x3`. The plan is part of the
+    /// cache's key, so entries of different arithmetic never mix.
+    public var featurePassPrecision: PrecisionRequest = .forced(.fp32)
     /// Exact text shortcuts while the text path is frozen (``TextFeatureSource``): the [QA]-token prefix cache
     /// (`qaToken == .token`) and one cached feature per prompt (`qaToken == .none`). Off: the full text pass each step.
     public var textCache = true
@@ -188,6 +193,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         }
         if let t = threads, t < 1 { problems.append("threads must be ≥ 1 (got \(t))") }
         do { _ = try precision.resolved() } catch { problems.append(error.localizedDescription) }
+        if featurePassPrecision != .forced(.fp32) && !isTrunkFrozen {
+            problems.append("featurePassPrecision \(featurePassPrecision) sets the arithmetic of the frozen trunk's caching passes: it needs freezeTrunk or freezeKV")
+        }
+        if case .forced(let p) = featurePassPrecision, !PackedWeights.isSupported(p) {
+            problems.append("featurePassPrecision \(p.rawValue): " + (PrecisionUnavailable(precision: p).errorDescription ?? "unavailable on this CPU"))
+        }
         if !problems.isEmpty { throw TrainingError.invalidConfiguration(problems) }
     }
 
@@ -195,7 +206,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, splits, splitProtocol, grouped, duplicates, seed, initStream, threads, precision, resolution, useText, qaToken, fusion, head, dropout, crossHeads
-        case freezeTrunk, freezeKV, featureCache, featurePrecision, textCache, textExtras
+        case freezeTrunk, freezeKV, featureCache, featurePrecision, featurePassPrecision, textCache, textExtras
         case batchSize, microBatch, evalBatchSize, learningRate, headLearningRateScale, weightDecay, beta1, beta2, eps
         case maxGradNorm, dropLast, flipProbability, plots, keepTrainingState
     }
@@ -224,6 +235,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         freezeKV = try get(.freezeKV, d.freezeKV)
         featureCache = try c.decodeIfPresent(String.self, forKey: .featureCache)
         featurePrecision = try get(.featurePrecision, d.featurePrecision)
+        featurePassPrecision = try get(.featurePassPrecision, d.featurePassPrecision)
         textCache = try get(.textCache, d.textCache)
         textExtras = try get(.textExtras, d.textExtras)
         batchSize = try get(.batchSize, d.batchSize)

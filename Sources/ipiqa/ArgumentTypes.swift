@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import IQAData
 import IQAModel
 import IQATraining
@@ -14,6 +15,9 @@ extension IPIQAConfiguration.Head: ExpressibleByArgument {}
 extension IPIQAConfiguration.Fusion: ExpressibleByArgument {}
 extension TextExtras: ExpressibleByArgument {}
 extension FeaturePrecision: ExpressibleByArgument {}
+extension PrecisionRequest: ExpressibleByArgument {
+    public static var allValueStrings: [String] { PrecisionRequest.allArguments }
+}
 extension TrainingRecipe: ExpressibleByArgument {}
 extension InitStream: ExpressibleByArgument {}
 

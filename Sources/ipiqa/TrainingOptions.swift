@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import Foundation
 import IQAData
 import IQAModel
@@ -37,6 +38,8 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Also freeze the attention pools' key/value projections and train on cached projections (implies --freeze-trunk).") var freezeKv = false
     @Option(help: "Feature-cache folder for --freeze-trunk/--freeze-kv (default: RUN/feature_cache; shareable between runs).") var featureCache: String?
     @Option(help: "Storage precision of cached maps: f16 or f32.") var featurePrecision: FeaturePrecision?
+    @Option(help: "Arithmetic of the frozen trunk's caching passes: fp32 (default), auto (the fastest path of this CPU that keeps cosine ≥ 0.9999 to fp32 on probe images, checked on this model), bf16 or bf16x3.")
+    var featurePassPrecision: PrecisionRequest?
     @Flag(help: "Run the full text encoder every step instead of the exact [QA]-prefix / per-prompt text cache.") var noTextCache = false
     @Option(help: "Text positional embedding and text_projection: frozen (paper) or official (they train, as in the official code).") var textExtras: TextExtras?
     @Option(help: "Learning-rate factor of the head.") var headLrScale: Double?
@@ -77,6 +80,7 @@ struct TrainingOptions: ParsableArguments {
         if freezeKv { c.freezeKV = true }
         if let featureCache { c.featureCache = featureCache }
         if let featurePrecision { c.featurePrecision = featurePrecision }
+        if let featurePassPrecision { c.featurePassPrecision = featurePassPrecision }
         if noTextCache { c.textCache = false }
         if let textExtras { c.textExtras = textExtras }
         if let lr { c.learningRate = lr }

@@ -1,7 +1,9 @@
+import CLIP
 import Foundation
 @testable import IPIQADemo
 import IQATestSupport
 import IQATraining
+import Tensor
 import Testing
 
 /// A hand-made result for the formatting tests: paper's fusion +0.25 / +0.02 over image-only, paper+similarity
@@ -113,6 +115,11 @@ extension DemoSuites {
             // A key given twice is refused (readers disagree on which value counts).
             #expect(throws: DemoError.self) { try DemoConfiguration(json: Data(#"{"splits": 4, "splits": 5}"#.utf8), base: .quick) }
             #expect(try DemoConfiguration(json: Data(#"{"splits": 4}"#.utf8), base: .quick).splits == 4)
+            // Feature passes: auto by default, any --precision value, anything else refused.
+            #expect(DemoConfiguration.quick.featurePasses == .auto && DemoConfiguration().featurePasses == .auto)
+            #expect(try DemoConfiguration(json: Data(#"{"featurePasses": "bf16x3"}"#.utf8), base: .quick).featurePasses == .forced(.bf16x3))
+            #expect(DemoConfiguration.quick.trainingConfiguration(for: .paper).featurePassPrecision == .auto)
+            #expect(throws: (any Error).self) { try DemoConfiguration(json: Data(#"{"featurePasses": "fp8"}"#.utf8), base: .quick) }
         }
 
         @Test("--quick twice: same tables; each variant is a Trainer run on the demo's splits; the second run recomputes and rewrites nothing")
