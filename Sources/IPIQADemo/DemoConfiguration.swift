@@ -184,9 +184,30 @@ public struct DemoConfiguration: Codable, Sendable, Equatable {
         if let key = JSONText.duplicateKey(in: json) {
             throw DemoError.invalidSetting("the key '\(key)' appears twice in one object (JSON readers disagree on which counts)")
         }
+        // Nested objects ("training", "contrastive", …) overlay the base's values key by key, like the top level:
+        // the JSON is merged into the base's own JSON first, so `{"training": {"precision": "bf16"}}` over --quick
+        // keeps the quick preset's epochs.
+        guard let overlay = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+            throw DemoError.invalidSetting("the settings must be one JSON object ({\"key\": value, …})")
+        }
+        let baseObject = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any] ?? [:]
+        let merged = try JSONSerialization.data(withJSONObject: Self.overlay(overlay, on: baseObject))
         let decoder = JSONDecoder()
         decoder.userInfo[Self.baseKey] = base
-        self = try decoder.decode(DemoConfiguration.self, from: json)
+        self = try decoder.decode(DemoConfiguration.self, from: merged)
+    }
+
+    /// `top` over `base`: objects merge key by key (recursively), any other value of `top` replaces `base`'s.
+    static func overlay(_ top: [String: Any], on base: [String: Any]) -> [String: Any] {
+        var out = base
+        for (key, value) in top {
+            if let inner = value as? [String: Any], let under = base[key] as? [String: Any] {
+                out[key] = overlay(inner, on: under)
+            } else {
+                out[key] = value
+            }
+        }
+        return out
     }
 
     /// `JSONDecoder.userInfo` key holding the preset that missing keys fall back to.

@@ -115,6 +115,11 @@ extension DemoSuites {
             // A key given twice is refused (readers disagree on which value counts).
             #expect(throws: DemoError.self) { try DemoConfiguration(json: Data(#"{"splits": 4, "splits": 5}"#.utf8), base: .quick) }
             #expect(try DemoConfiguration(json: Data(#"{"splits": 4}"#.utf8), base: .quick).splits == 4)
+            // Nested objects overlay the preset key by key (a "training" key alone keeps the quick epochs).
+            let nested = try DemoConfiguration(json: Data(#"{"training": {"precision": "bf16"}, "contrastive": {"steps": 7}}"#.utf8), base: .quick)
+            #expect(nested.training.precision == .bf16 && nested.training.epochs == DemoConfiguration.quick.training.epochs)
+            #expect(nested.contrastive.steps == 7 && nested.contrastive.batchSize == DemoConfiguration.quick.contrastive.batchSize)
+            #expect(throws: DemoError.self) { try DemoConfiguration(json: Data("[1, 2]".utf8), base: .quick) }
             // Feature passes: auto by default, any --precision value, anything else refused.
             #expect(DemoConfiguration.quick.featurePasses == .auto && DemoConfiguration().featurePasses == .auto)
             #expect(try DemoConfiguration(json: Data(#"{"featurePasses": "bf16x3"}"#.utf8), base: .quick).featurePasses == .forced(.bf16x3))
