@@ -1,6 +1,7 @@
 import DataParallel
 import Foundation
 import IQAData
+import IQAModel
 
 extension ShardedScoring {
     /// Batch scoring by every rank of a job (`mpirun -np N ipiqa score --csv …`), gathered on rank 0:
