@@ -76,8 +76,8 @@ let package = Package(
         .target(name: "IQATraining", dependencies: [
             "Archive", "CLIP", "DataParallel", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAMetrics", "IQAModel", "Imaging", "NN", "Tensor",
         ], swiftSettings: checked),
-        // Scoring with a trained model: single images, CSV batches, output writers.
-        .target(name: "IQAScoring", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "IQAData", "IQAModel", "Imaging", "Tensor"],
+        // Scoring with a trained model: single images, CSV batches, output writers, shards and their gather over MPI.
+        .target(name: "IQAScoring", dependencies: ["Archive", "CLIP", "CLIPTokenizer", "DataParallel", "IQAData", "IQAModel", "Imaging", "Tensor"],
                 swiftSettings: checked),
         // Experiments: the baselines (CLIPScore, CLIP-IQA, ridge probes) and grids of ordinary training runs with their tables.
         .target(name: "IQAExperiments", dependencies: [
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "IQATrainingTests", dependencies: [
             "CLIP", "CLIPTokenizer", "Checkpoints", "IQAData", "IQAModel", "IQATestSupport", "IQATraining", "Imaging", "NN", "Tensor",
         ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IQAScoringTests", dependencies: ["CLIP", "IQAModel", "IQAScoring", "IQATestSupport", "Tensor"],
+        .testTarget(name: "IQAScoringTests", dependencies: ["CLIP", "DataParallel", "IQAModel", "IQAScoring", "IQATestSupport", "Tensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAExperimentsTests", dependencies: [
             "CLIP", "IQAData", "IQAExperiments", "IQAMetrics", "IQAModel", "IQATestSupport", "IQATraining",

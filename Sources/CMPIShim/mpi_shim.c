@@ -107,6 +107,52 @@ int ipiqa_mpi_allgatherv_f64(const double *mine, int count, double *out, const i
     return MPI_Allgatherv(mine, count, MPI_DOUBLE, out, counts, displs, MPI_DOUBLE, MPI_COMM_WORLD);
 }
 
+int ipiqa_mpi_allgather_i64(int64_t mine, int64_t *all) {
+    return MPI_Allgather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, MPI_COMM_WORLD);
+}
+
+int ipiqa_mpi_gatherv_bytes(const void *mine, int64_t count, void *out, const int64_t *counts, int root) {
+    int rank = 0, size = 0, rc = MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rc != MPI_SUCCESS) return rc;
+    if ((rc = MPI_Comm_size(MPI_COMM_WORLD, &size)) != MPI_SUCCESS) return rc;
+    if (count != counts[rank]) return MPI_ERR_COUNT;
+    static char empty;  // a valid address for zero-byte buffers
+    int64_t total = 0;
+    for (int r = 0; r < size; r++) total += counts[r];
+    int *n = malloc(sizeof(int) * (size_t)size), *displs = malloc(sizeof(int) * (size_t)size);
+    int64_t *sent = calloc((size_t)size, sizeof(int64_t)), *offset = malloc(sizeof(int64_t) * (size_t)size);
+    if (!n || !displs || !sent || !offset) { free(n); free(displs); free(sent); free(offset); return MPI_ERR_NO_MEM; }
+    offset[0] = 0;
+    for (int r = 1; r < size; r++) offset[r] = offset[r - 1] + counts[r - 1];
+    // One round straight into `out` when every displacement fits an int; else rounds of at most INT_MAX / size bytes
+    // per rank through a staging buffer on the root (every rank computes the same rounds from `counts`).
+    int direct = total <= INT_MAX;
+    int64_t piece = direct ? INT_MAX : INT_MAX / size;
+    char *stage = NULL;
+    // The root cannot bail out alone (the others would wait in MPI_Gatherv): a failed allocation ends the job.
+    if (!direct && rank == root && !(stage = malloc((size_t)piece * (size_t)size))) MPI_Abort(MPI_COMM_WORLD, 1);
+    for (;;) {
+        int64_t round = 0;
+        for (int r = 0; r < size; r++) {
+            int64_t left = counts[r] - sent[r];
+            n[r] = (int)(left < piece ? left : piece);
+            displs[r] = direct ? (int)offset[r] : (int)round;
+            round += n[r];
+        }
+        if (round == 0) break;
+        const char *from = count > 0 ? (const char *)mine + sent[rank] : &empty;
+        char *into = rank != root ? &empty : direct ? (out ? out : &empty) : stage;
+        rc = MPI_Gatherv(from, n[rank], MPI_BYTE, into, n, displs, MPI_BYTE, root, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) break;
+        for (int r = 0; r < size; r++) {
+            if (!direct && rank == root && n[r] > 0) memcpy((char *)out + offset[r] + sent[r], stage + displs[r], (size_t)n[r]);
+            sent[r] += n[r];
+        }
+    }
+    free(stage); free(n); free(displs); free(sent); free(offset);
+    return rc;
+}
+
 int ipiqa_mpi_barrier(void) { return MPI_Barrier(MPI_COMM_WORLD); }
 void ipiqa_mpi_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 double ipiqa_mpi_wtime(void) { return MPI_Wtime(); }

@@ -6,6 +6,7 @@ import Foundation
 ///
 ///     allreduceSum:  x ← Σ_r x_r          (in place, the same result on every rank)
 ///     allgather:     out = x_0 ‖ x_1 ‖ … ‖ x_{N−1}   (variable lengths, rank order)
+///     gather:        on the root [b_0, b_1, …, b_{N−1}]  (byte buffers of any lengths; nil on the other ranks)
 ///
 /// ``SingleProcessCommunicator`` is the default (one rank: every collective is the identity), ``MPICommunicator``
 /// runs under `mpirun`; ``World/communicator()`` picks one from the environment.
@@ -29,6 +30,9 @@ public protocol Communicator: AnyObject, Sendable {
     func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction
     /// The concatenation, in rank order, of every rank's `values` (lengths may differ).
     func allgather(_ values: [Double]) throws -> [Double]
+    /// On rank `root`, every rank's `bytes` in rank order (lengths may differ, one rank's may be empty); nil on the
+    /// other ranks.
+    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]?
     /// `bytes` of rank `root` on every rank.
     func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8]
     func barrier() throws
@@ -79,6 +83,10 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
     public func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction { PendingReduction {} }
     public func allgather(_ values: [Double]) throws -> [Double] { values }
+    public func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]? {
+        guard root == 0 else { throw CommunicatorError.badRoot(root, size: 1) }
+        return [bytes]
+    }
     public func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8] { bytes }
     public func barrier() throws {}
     public func abort(code: Int32) -> Never { exit(code) }
@@ -90,11 +98,14 @@ public enum CommunicatorError: Error, LocalizedError, Equatable {
     case mpi(call: String, code: Int32, message: String)
     /// The environment says the process was started by `mpirun`, but MPI could not be initialised.
     case initialization(String)
+    /// A collective named a root rank outside `0..<size`.
+    case badRoot(Int, size: Int)
 
     public var errorDescription: String? {
         switch self {
         case let .mpi(call, code, message): return "MPI error in \(call) (code \(code)): \(message)"
         case let .initialization(message): return "cannot start MPI: \(message)"
+        case let .badRoot(root, size): return "root rank \(root) is not one of the job's ranks 0…\(size - 1)"
         }
     }
 }

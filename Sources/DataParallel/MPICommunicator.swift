@@ -73,6 +73,26 @@ public final class MPICommunicator: Communicator {
         return out
     }
 
+    /// Every rank's length first (MPI_Allgather, so that all ranks agree on the rounds of a total above 2 GiB), then
+    /// the bytes (MPI_Gatherv) into one buffer on the root, cut back into the ranks' buffers.
+    public func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]? {
+        guard (0..<size).contains(root) else { throw CommunicatorError.badRoot(root, size: size) }
+        var counts = [Int64](repeating: 0, count: size)
+        try Self.check(ipiqa_mpi_allgather_i64(Int64(bytes.count), &counts), "MPI_Allgather")
+        var out = [UInt8](repeating: 0, count: rank == root ? Int(counts.reduce(0, +)) : 0)
+        try bytes.withUnsafeBytes { mine in
+            try out.withUnsafeMutableBytes { o in
+                try Self.check(ipiqa_mpi_gatherv_bytes(mine.baseAddress, Int64(mine.count), o.baseAddress, counts, Int32(root)), "MPI_Gatherv")
+            }
+        }
+        guard rank == root else { return nil }
+        var start = 0
+        return counts.map { n in
+            defer { start += Int(n) }
+            return Array(out[start..<(start + Int(n))])
+        }
+    }
+
     public func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8] {
         var length = [Double(rank == root ? bytes.count : 0)]
         try allreduceSum(&length)
@@ -107,6 +127,12 @@ public enum World {
     /// Whether the environment says an MPI launcher started this process.
     public static func launchedByMPI(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].contains { environment[$0] != nil }
+    }
+
+    /// How many processes the MPI launcher started (`OMPI_COMM_WORLD_SIZE`, or PMI's `PMI_SIZE`), read without
+    /// initialising MPI; nil when neither says.
+    public static func launchedSize(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].lazy.compactMap { environment[$0].flatMap { Int($0) } }.first
     }
 
     /// The process-wide communicator (MPI initialised on first use when launched by MPI).

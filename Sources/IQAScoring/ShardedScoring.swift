@@ -10,7 +10,9 @@ import IQAModel
 ///   and writes a ``ScorePartHeader`` part atomically (a killed shard leaves no part; a rerun replaces it);
 /// - ``merge(_:format:)`` checks that the parts are one job's shards `0 … N−1`, each once, each with exactly its rows,
 ///   and concatenates them in shard order into the unsharded output — byte for byte, since every image is scored in
-///   the same batch as in one unsharded run with the same batch size.
+///   the same batch as in one unsharded run with the same batch size;
+/// - ``gathered(_:requests:job:communicator:attention:attentionDirectory:progress:)`` does both in one MPI job:
+///   every rank scores its shard's part in memory and rank 0 merges the gathered parts.
 ///
 /// ```swift
 /// for i in 0..<3 {
@@ -29,26 +31,12 @@ public enum ShardedScoring {
     public static func writePart(_ batch: BatchScorer, requests: [ScoringRequest], shard: Shard, job: ScoreJob, to url: URL,
                                  attention: AttentionHeadSelection? = nil, attentionDirectory: URL? = nil,
                                  progress: (Int, Int) -> Void = { _, _ in }) throws -> Range<Int> {
-        guard job.rows == requests.count, job.shards == shard.count, job.batchSize == batch.batchSize,
-              job.outputs == batch.scorer.outputNames else {
-            throw ScoringError.badInput("the job description does not match the requests, shard, batch size or model outputs")
-        }
-        let rows = shard.range(of: requests.count, unit: batch.batchSize)
-        let header = ScorePartHeader(shard: shard.index, first: rows.lowerBound + 1, count: rows.count, job: job)
         if let problem = FileProblem.writeProblem(url) { throw ScoringError.output(path: url.path, reason: problem) }
+        var rows = 0..<0
         do {
             try AtomicFile.write(to: url, streaming: { handle in
-                try handle.write(contentsOf: Data(header.line.utf8))
-                var pending = ""
-                try batch.score(requests, rows: rows, attention: attention, attentionDirectory: attentionDirectory,
-                                progress: progress) { i, values in
-                    pending += ScorePartHeader.rowLine(row: i + 1, name: requests[i].name, names: job.outputs, values: values)
-                    if (i + 1 - rows.lowerBound) % rowsPerWrite == 0 {
-                        try handle.write(contentsOf: Data(pending.utf8))
-                        pending = ""
-                    }
-                }
-                try handle.write(contentsOf: Data(pending.utf8))
+                rows = try scorePart(batch, requests: requests, shard: shard, job: job, attention: attention,
+                                     attentionDirectory: attentionDirectory, progress: progress) { try handle.write(contentsOf: Data($0.utf8)) }
             })
         } catch let error as AtomicFile.Failure {
             throw ScoringError.output(path: url.path, reason: error.reason)
@@ -60,9 +48,33 @@ public enum ShardedScoring {
         return rows
     }
 
-    /// One part file read and checked on its own.
+    /// Scores the shard's rows and hands the part's text to `write` in pieces: the header line, then the rows,
+    /// ``rowsPerWrite`` at a time. The one producer of part text, for files and for the gather over MPI.
+    static func scorePart(_ batch: BatchScorer, requests: [ScoringRequest], shard: Shard, job: ScoreJob,
+                          attention: AttentionHeadSelection?, attentionDirectory: URL?, progress: (Int, Int) -> Void,
+                          write: (String) throws -> Void) throws -> Range<Int> {
+        guard job.rows == requests.count, job.shards == shard.count, job.batchSize == batch.batchSize,
+              job.outputs == batch.scorer.outputNames else {
+            throw ScoringError.badInput("the job description does not match the requests, shard, batch size or model outputs")
+        }
+        let rows = shard.range(of: requests.count, unit: batch.batchSize)
+        try write(ScorePartHeader(shard: shard.index, first: rows.lowerBound + 1, count: rows.count, job: job).line)
+        var pending = ""
+        try batch.score(requests, rows: rows, attention: attention, attentionDirectory: attentionDirectory,
+                        progress: progress) { i, values in
+            pending += ScorePartHeader.rowLine(row: i + 1, name: requests[i].name, names: job.outputs, values: values)
+            if (i + 1 - rows.lowerBound) % rowsPerWrite == 0 {
+                try write(pending)
+                pending = ""
+            }
+        }
+        try write(pending)
+        return rows
+    }
+
+    /// One part read and checked on its own; `source` names it in errors (its file's path, or the rank it came from).
     struct Part {
-        let url: URL
+        let source: String
         let header: ScorePartHeader
         let rows: [(row: Int, name: String, values: [Float])]
     }
@@ -71,16 +83,20 @@ public enum ShardedScoring {
     /// job; throws ``ScoringError/badPart(file:reason:)`` or ``ScoringError/parts(_:)`` naming the files at fault.
     public static func merge(_ files: [URL], format: ScoreOutputFormat? = nil) throws -> String {
         guard !files.isEmpty else { throw ScoringError.parts("no part files given") }
-        let parts = try files.map(read)
+        return try merge(parts: files.map(read), format: format)
+    }
+
+    /// The unsharded output from parts already read: one job, every shard once, in shard order.
+    static func merge(parts: [Part], format: ScoreOutputFormat?) throws -> String {
         let job = parts[0].header.job
         for p in parts.dropFirst() where p.header.job != job {
-            throw ScoringError.parts("\(parts[0].url.path) and \(p.url.path) are parts of different jobs ("
+            throw ScoringError.parts("\(parts[0].source) and \(p.source) are parts of different jobs ("
                                      + job.differences(from: p.header.job).joined(separator: "; ") + ")")
         }
         var byShard: [Int: Part] = [:]
         for p in parts {
             if let other = byShard[p.header.shard] {
-                throw ScoringError.parts("\(other.url.path) and \(p.url.path) are both shard \(p.header.shard)/\(job.shards)")
+                throw ScoringError.parts("\(other.source) and \(p.source) are both shard \(p.header.shard)/\(job.shards)")
             }
             byShard[p.header.shard] = p
         }
@@ -88,7 +104,7 @@ public enum ShardedScoring {
         if !missing.isEmpty {
             let listed = missing.prefix(10).map(String.init).joined(separator: ", ") + (missing.count > 10 ? ", …" : "")
             throw ScoringError.parts("\(missing.count) of \(job.shards) shards missing (shard \(listed)); "
-                                     + "\(parts.count) part file(s) given, e.g. \(parts[0].url.path)")
+                                     + "\(parts.count) part file(s) given, e.g. \(parts[0].source)")
         }
         let writer = ScoreLineWriter(names: job.outputs, format: format ?? job.format)
         var text = writer.header
@@ -98,12 +114,18 @@ public enum ShardedScoring {
         return text
     }
 
-    /// Reads one part: header, rows parsed exactly, row numbers those of its shard's block, none missing or repeated.
+    /// Reads one part file (see ``parse(_:source:)``).
     static func read(_ url: URL) throws -> Part {
-        func bad(_ reason: String) -> ScoringError { .badPart(file: url.path, reason: reason) }
-        if let problem = FileProblem.readProblem(url) { throw bad(problem) }
+        if let problem = FileProblem.readProblem(url) { throw ScoringError.badPart(file: url.path, reason: problem) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw bad(FileProblem.describe(error)) }
+        do { data = try Data(contentsOf: url) } catch { throw ScoringError.badPart(file: url.path, reason: FileProblem.describe(error)) }
+        return try parse(data, source: url.path)
+    }
+
+    /// Reads one part's text: header, rows parsed exactly, row numbers those of its shard's block, none missing or
+    /// repeated; errors name `source`.
+    static func parse(_ data: Data, source: String) throws -> Part {
+        func bad(_ reason: String) -> ScoringError { .badPart(file: source, reason: reason) }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard let first = lines.first, let header = try? JSONDecoder().decode(ScorePartHeader.self, from: Data(first.utf8)) else {
             throw bad("not a part of `ipiqa score --shard` (its first line is not a part header)")
@@ -138,6 +160,6 @@ public enum ShardedScoring {
         guard rows.count == header.count else {
             throw bad("holds \(rows.count) rows, its header says \(header.count) (rows \(header.first)…\(header.first + header.count - 1))")
         }
-        return Part(url: url, header: header, rows: rows)
+        return Part(source: source, header: header, rows: rows)
     }
 }

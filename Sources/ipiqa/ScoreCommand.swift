@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 import Foundation
 import IQAData
 import IQAModel
@@ -19,6 +20,10 @@ struct ScoreCommand: ParsableCommand {
         Sharded (docs/sharded-scoring.md): --shard INDEX/COUNT (0-based) or --shard auto (Open MPI, PMI or Slurm \
         variables) scores a contiguous block of whole batches of the CSV's rows into a part file (--output; \
         '{shard}' in it becomes the index); --merge PART… checks the parts and writes exactly the unsharded output.
+        Under mpirun without --shard, `mpirun -np N ipiqa score --csv … --output scores.csv` splits the rows the same \
+        way, rank 0 collects every rank's scores and writes exactly the output of one process (the other ranks print \
+        and write nothing); a rank that fails ends the job with "error: rank R of N: …" and no output is written. \
+        --image is one image for one process and is refused under mpirun with more than one process.
         """)
 
     @Option(help: ModelFileOptions.modelHelp) var model: String?
@@ -92,6 +97,9 @@ struct ScoreCommand: ParsableCommand {
             }
         }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if image != nil, let n = World.launchedSize(), n > 1 {
+            throw ValidationError("--image scores one image in one process; under mpirun (\(n) processes) give --csv, or run --image without mpirun")
+        }
         if image != nil, attentionDir != nil || output != nil { throw ValidationError("--attention-dir and --output are for --csv; use --attention-map") }
         if csv != nil, attentionMap != nil || json || prompt != nil {
             throw ValidationError("--attention-map, --json and --prompt are for --image; use --attention-dir, --format, the CSV's prompt column")
@@ -103,7 +111,9 @@ struct ScoreCommand: ParsableCommand {
             // Destinations first: a bad --output or --attention-map fails before any model is loaded or image scored.
             if !merge.isEmpty { return try mergeParts() }
             let part = try shard.map(resolveShard)
-            let destination = part?.output ?? output
+            // Batch mode without --shard: under mpirun every rank scores its share and rank 0 alone writes the output.
+            let world: (any Communicator)? = try csv != nil && part == nil ? World.communicator() : nil
+            let destination = world?.isRoot == false ? nil : part?.output ?? output
             for path in [destination, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
             threads.apply()
             let scorer = try Scorer(checkpoint: URL(fileURLWithPath: model ?? ""), officialCLIP: clip.map { URL(fileURLWithPath: $0) })
@@ -113,6 +123,8 @@ struct ScoreCommand: ParsableCommand {
                 try scoreOne(scorer, image: image, heads: heads)
             } else if let csv, let part {
                 try scoreShard(scorer, csv: csv, shard: part.shard, output: part.output, heads: heads)
+            } else if let csv, let world, world.size > 1 {
+                try scoreGathered(scorer, csv: csv, world: world, heads: heads)
             } else if let csv {
                 try scoreBatch(scorer, csv: csv, heads: heads)
             }
@@ -143,9 +155,7 @@ struct ScoreCommand: ParsableCommand {
 
     private func scoreShard(_ scorer: Scorer, csv: String, shard: Shard, output: String, heads: AttentionHeadSelection) throws {
         let requests = try readRequests(scorer, csv: csv)
-        let job = try ScoreJob(model: URL(fileURLWithPath: model ?? ""), csv: URL(fileURLWithPath: csv), rows: requests.count,
-                               shards: shard.count, batchSize: batchSize, precision: precision.precision,
-                               outputs: scorer.outputNames, format: outputFormat)
+        let job = try scoreJob(scorer, csv: csv, rows: requests.count, shards: shard.count)
         let start = Date()
         let rows = try ShardedScoring.writePart(
             BatchScorer(scorer: scorer, batchSize: batchSize), requests: requests, shard: shard, job: job,
@@ -156,8 +166,32 @@ struct ScoreCommand: ParsableCommand {
         CLI.note("shard \(shard): rows \(rows.lowerBound + 1)…\(rows.upperBound) of \(requests.count) written to \(output)")
     }
 
+    private func scoreJob(_ scorer: Scorer, csv: String, rows: Int, shards: Int) throws -> ScoreJob {
+        try ScoreJob(model: URL(fileURLWithPath: model ?? ""), csv: URL(fileURLWithPath: csv), rows: rows, shards: shards,
+                     batchSize: batchSize, precision: precision.precision, outputs: scorer.outputNames, format: outputFormat)
+    }
+
+    /// `mpirun -np N ipiqa score --csv …`: each rank scores the rows of `--shard rank/N`, rank 0 gathers and writes.
+    private func scoreGathered(_ scorer: Scorer, csv: String, world: any Communicator, heads: AttentionHeadSelection) throws {
+        let requests = try readRequests(scorer, csv: csv)
+        let job = try scoreJob(scorer, csv: csv, rows: requests.count, shards: world.size)
+        let start = Date()
+        let text = try ShardedScoring.gathered(
+            BatchScorer(scorer: scorer, batchSize: batchSize), requests: requests, job: job, communicator: world,
+            attention: heads, attentionDirectory: attentionDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        ) { done, total in
+            guard world.isRoot else { return }
+            CLI.note(String(format: "rank 0 of %d: scored %d/%d images of its share (%.1f s)", world.size, done, total, Date().timeIntervalSince(start)))
+        }
+        if let text { try emit(text) }
+    }
+
     private func mergeParts() throws {
-        let text = try ShardedScoring.merge(merge.map { URL(fileURLWithPath: $0) }, format: format.flatMap(ScoreOutputFormat.init))
+        try emit(try ShardedScoring.merge(merge.map { URL(fileURLWithPath: $0) }, format: format.flatMap(ScoreOutputFormat.init)))
+    }
+
+    /// The batch output to --output (atomically) or stdout.
+    private func emit(_ text: String) throws {
         if let output {
             try ScoreLineWriter.write(text, to: URL(fileURLWithPath: output))
         } else {
@@ -187,10 +221,6 @@ struct ScoreCommand: ParsableCommand {
         ) { done, total in
             CLI.note(String(format: "scored %d/%d images (%.1f s)", done, total, Date().timeIntervalSince(start)))
         }
-        if let output {
-            try ScoreLineWriter.write(text, to: URL(fileURLWithPath: output))
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        try emit(text)
     }
 }

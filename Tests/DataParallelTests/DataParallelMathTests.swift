@@ -91,4 +91,20 @@ struct DataParallelMathTests {
         #expect(World.launchedByMPI(["OMPI_COMM_WORLD_SIZE": "2"]))
         #expect(World.launchedByMPI(["PMI_SIZE": "4"]))
     }
+
+    @Test("launcher size read without MPI: Open MPI's, then PMI's; none in a plain process")
+    func launchedSize() {
+        #expect(World.launchedSize([:]) == nil)
+        #expect(World.launchedSize(["OMPI_COMM_WORLD_SIZE": "3", "PMI_SIZE": "5"]) == 3)
+        #expect(World.launchedSize(["PMI_SIZE": "4"]) == 4)
+    }
+
+    @Test("gather with one rank: the root gets [its own bytes] (empty ones too), any other root is refused")
+    func singleRankGather() throws {
+        let single = SingleProcessCommunicator()
+        let bytes: [UInt8] = Array("row 1\nrow 2\n".utf8) + [0, 255]
+        #expect(try single.gather(bytes, root: 0) == [bytes])
+        #expect(try single.gather([], root: 0) == [[]])
+        #expect(throws: CommunicatorError.badRoot(1, size: 1)) { try single.gather(bytes, root: 1) }
+    }
 }

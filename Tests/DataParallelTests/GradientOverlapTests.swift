@@ -19,6 +19,7 @@ private final class MirroredPair: Communicator, @unchecked Sendable {
         return PendingReduction(wait: { for i in buffer.indices { buffer[i] *= 2 } }, test: { [self] in tests += 1; return false })
     }
     func allgather(_ values: [Double]) throws -> [Double] { values + values }
+    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]? { [bytes, bytes] }
     func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8] { bytes }
     func barrier() throws {}
     func abort(code: Int32) -> Never { exit(code) }

@@ -25,6 +25,12 @@ int ipiqa_mpi_test(int64_t request, int *done);
 int ipiqa_mpi_bcast_bytes(void *data, int64_t count, int root);
 /// Gather of variable-length double arrays: rank r contributes counts[r] values at displs[r] of `out`.
 int ipiqa_mpi_allgatherv_f64(const double *mine, int count, double *out, const int *counts, const int *displs);
+/// Every rank's one int64 (MPI_Allgather): `all[r]` = rank r's `mine` (`all` holds size values).
+int ipiqa_mpi_allgather_i64(int64_t mine, int64_t *all);
+/// Gather of variable-length byte buffers to `root` (MPI_Gatherv): rank r sends `count` = counts[r] bytes, which
+/// land at the sum of counts[0..<r] in root's `out` (ignored on other ranks). Every rank passes the same `counts`
+/// (from ipiqa_mpi_allgather_i64). Totals above INT_MAX go in rounds of at most INT_MAX / size bytes per rank.
+int ipiqa_mpi_gatherv_bytes(const void *mine, int64_t count, void *out, const int64_t *counts, int root);
 int ipiqa_mpi_barrier(void);
 /// MPI_Abort(MPI_COMM_WORLD, code): ends every rank of the job.
 void ipiqa_mpi_abort(int code);
