@@ -86,6 +86,9 @@ struct ScoreCommand: ParsableCommand {
                                             ("--attention-map", attentionMap != nil), ("--prompt", prompt != nil)]
             let given = others.filter(\.1).map(\.0)
             guard given.isEmpty else { throw ValidationError("--merge takes only --output and --format, not \(given.joined(separator: ", "))") }
+            if let n = World.launchedSize(), n > 1 {
+                throw ValidationError("--merge runs in one process: under mpirun its \(n) processes would all write the same output; run it once without mpirun")
+            }
             return
         }
         guard model != nil else { throw ValidationError("--model is required (except with --merge)") }

@@ -92,4 +92,11 @@ struct ShardedScoringGatherCLITests {
                                           environment: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "1"])
         #expect(status != 0 && err.contains("--image") && err.contains("mpirun") && err.contains("--csv"), "\(err)")
     }
+
+    @Test("--merge under mpirun with several processes is refused (they would all write one file)")
+    func mergeRefused() throws {
+        let (status, _, err, _) = try run(Binary.url, ["score", "--merge", "part-0.jsonl", "--output", "out.csv"],
+                                          environment: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"])
+        #expect(status != 0 && err.contains("--merge") && err.contains("without mpirun"), "\(err)")
+    }
 }
