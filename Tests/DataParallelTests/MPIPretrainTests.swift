@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import IQATestSupport
 import Testing
@@ -37,6 +38,28 @@ struct MPIPretrainTests {
         }
     }
 
+    /// The attention pool's key bias adds the same `q·b_k` to every logit of its one query, which the softmax
+    /// ignores: its gradient is exactly 0 in exact arithmetic and rounding noise (~1e-10) in floats, which AdamW's
+    /// normalisation `m / (√v + ε)` turns into steps of up to the learning rate in the noise's direction. Any change
+    /// of summation order (micro-batches vs ranks) changes that noise, so this one tensor is not compared.
+    static let noiseDriven: Set<String> = ["visual.attnpool.k_proj.bias"]
+
+    /// The tensor of two checkpoints that differs most (|a − b| / max(|a|∞, 1e-3)), and by how much, over every
+    /// tensor but ``noiseDriven``.
+    static func worstTensor(_ a: URL, _ b: URL) throws -> (name: String, difference: Double) {
+        let x = try CheckpointLoader.load(a).tensors, y = try CheckpointLoader.load(b).tensors
+        #expect(Set(x.keys) == Set(y.keys))
+        var worst = ("", 0.0)
+        for (name, t) in x where !noiseDriven.contains(name) {
+            guard let u = y[name] else { continue }
+            #expect(t.values.count == u.values.count, "\(name)")
+            let scale = max(t.values.map { abs(Double($0)) }.max() ?? 0, 1e-3)
+            let d = zip(t.values, u.values).map { abs(Double($0) - Double($1)) }.max() ?? 0
+            if d / scale > worst.1 { worst = (name, d / scale) }
+        }
+        return worst
+    }
+
     /// Every number of the one-line JSON summary on stdout (the last line that is a JSON object), `seconds` left out.
     static func summaryNumbers(_ text: String, scratch: URL) throws -> [Double] {
         let line = try #require(text.split(separator: "\n").last { $0.hasPrefix("{") && $0.hasSuffix("}") }, "no summary in \(text)")
@@ -55,10 +78,10 @@ struct MPIPretrainTests {
         let (s2, o2) = try MPIJob.run(MPIJob.mpirun!, MPIJob.mpiArguments(ranks: 2, corpus.arguments(out: ranks)))
         try #require(s2 == 0, "mpirun: \(o2)")
 
-        let d = try MPITrainingTests.relativeDifference(single, ranks)
-        #expect(d <= 1e-5, "parameters after 4 steps differ by \(d) (relative)")
+        let worst = try Self.worstTensor(single, ranks)
+        #expect(worst.difference <= 1e-5, "parameters after 4 steps differ by \(worst.difference) (relative) in \(worst.name)")
         // The starting checkpoint is not the result (the run trained).
-        #expect(try MPITrainingTests.relativeDifference(corpus.clip, single) > 1e-4)
+        #expect(try Self.worstTensor(corpus.clip, single).difference > 1e-4)
 
         let a = Self.loggedLosses(o1), b = Self.loggedLosses(o2)
         #expect(a.count == 4 && b.count == 4, "step lines: \(o1.suffix(1500)) / \(o2.suffix(1500))")
