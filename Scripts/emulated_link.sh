@@ -26,7 +26,7 @@ mkdir -p "$OUT"
 [ -x "$IPIQA" ] || { echo "error: $IPIQA not found (swift build -c release -Xswiftc -enable-testing)" >&2; exit 1; }
 command -v mpirun >/dev/null || { echo "error: mpirun not found (apt-get install openmpi-bin)" >&2; exit 1; }
 command -v tc >/dev/null || { echo "error: tc not found (apt-get install iproute2)" >&2; exit 1; }
-if tc qdisc show dev lo | grep -qE '^qdisc (tbf|netem|htb|prio|fq_codel|pfifo|bfifo) .* root'; then
+if ! tc qdisc show dev lo | head -1 | grep -q '^qdisc noqueue'; then
     echo "error: lo already has a root qdisc ($(tc qdisc show dev lo | head -1)); not touching it" >&2
     exit 1
 fi
@@ -61,7 +61,8 @@ for rate in $RATES; do
             # shellcheck disable=SC2086
             mpirun --allow-run-as-root --oversubscribe --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include lo -np 2 \
                 "$IPIQA" bench mpi --threads 1 --overlap "$mode" --json $BENCH_ARGS \
-                >"$OUT/$rate-$mode-$round.json" 2>"$OUT/$rate-$mode-$round.log"
+                >"$OUT/$rate-$mode-$round.json" 2>"$OUT/$rate-$mode-$round.log" \
+                || { echo "error: the run failed; its output:" >&2; tail -5 "$OUT/$rate-$mode-$round.log" >&2; exit 1; }
             python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  round %s overlap %-3s step %.3f s, gradient allreduce %.3f s, allreduce %d floats %.3f s" % (sys.argv[2], sys.argv[3], r["stepSeconds"], r["gradientReduceSeconds"], r["floats"], r["allreduceSeconds"]))' \
                 "$OUT/$rate-$mode-$round.json" "$round" "$mode"
         done
