@@ -24,6 +24,9 @@ public struct MPIBenchmarkConfiguration: Codable, Sendable, Equatable {
     public var microBatch = 8
     /// Timed training steps (median reported) after one warm-up; 0 skips the step measurement.
     public var steps = 3
+    /// Whether the gradient buckets start during the backward pass (``GradientReducer/overlapsBackward``); false:
+    /// all of them after it, so `t_off − t_on` over the gradient allreduce alone is the fraction the overlap hides.
+    public var overlap = true
     public var seed: UInt64 = 0
     public init() {}
 
@@ -50,6 +53,9 @@ public struct MPIBenchmarkResult: Codable, Sendable {
     public let busGBps: Double
     /// Median seconds of one data-parallel step (share of the global batch, gradient buckets, AdamW), nil if not measured.
     public let stepSeconds: Double?
+    /// Median seconds of the step's gradient sum alone (``GradientReducer/reduce()``: the same buckets, no backward
+    /// pass), nil if steps were not measured. The hidden fraction of two runs is `(t_off − t_on) / gradientReduceSeconds`.
+    public let gradientReduceSeconds: Double?
     public let trainableParameters: Int?
 }
 
@@ -59,6 +65,10 @@ public struct MPIBenchmarkResult: Codable, Sendable {
 ///
 ///     mpirun -np 2 ipiqa bench mpi --threads 1          vs          ipiqa bench mpi --threads 2
 ///
+/// With `overlap` off the gradient buckets all start after the backward pass; with it on (training's way) during
+/// it. Besides the step it times the gradient allreduce alone (the same buckets), so two runs give the share of the
+/// allreduce the backward pass hides: `hidden = (t_off − t_on) / t_allreduce` (Scripts/emulated_link.sh).
+///
 /// ```swift
 /// let result = try MPIBenchmark.run(MPIBenchmarkConfiguration(), communicator: try World.communicator())
 /// ```
@@ -66,7 +76,7 @@ public enum MPIBenchmark {
     public static func run(_ bench: MPIBenchmarkConfiguration, communicator world: any Communicator,
                            log: (String) -> Void = { _ in }) throws -> MPIBenchmarkResult {
         try bench.validate()
-        var stepSeconds: Double?, trainable: Int?
+        var stepSeconds: Double?, reduceSeconds: Double?, trainable: Int?
         if bench.steps > 0 {
             var config = TrainingConfiguration()
             config.resolution = bench.resolution
@@ -77,6 +87,7 @@ public enum MPIBenchmark {
             TrainingModes.setMode(model, training: true, config: config)
             let optimizer = TrainingStep.makeOptimizer(model, config: config)
             let reducer = GradientReducer(parameters: optimizer.allParameters, communicator: world)
+            reducer.overlapsBackward = bench.overlap
             trainable = reducer.parameters.reduce(0) { $0 + $1.value.count }
             let share = BatchShares.range(count: bench.batchSize, rank: world.rank, size: world.size)
             var rng = SeededGenerator(seed: bench.seed &+ UInt64(world.rank))
@@ -101,6 +112,8 @@ public enum MPIBenchmark {
                 log("step \(round == 0 ? "warm-up" : String(round)): \(String(format: "%.3f", t)) s")
             }
             stepSeconds = median(times)
+            reduceSeconds = try timeGradientReduce(reducer, repeats: bench.repeats, communicator: world)
+            log("gradient allreduce alone (\(reducer.buckets.count) buckets): \(String(format: "%.4f", reduceSeconds!)) s")
         }
         let floats = bench.floats ?? trainable ?? 51_000_000
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: floats)
@@ -119,7 +132,22 @@ public enum MPIBenchmark {
         let bus = world.size > 1 ? 2 * (n - 1) / n * 4 * Double(floats) / allreduce / 1e9 : 0
         log("allreduce of \(floats) floats: \(String(format: "%.4f", allreduce)) s (bus \(String(format: "%.2f", bus)) GB/s)")
         return MPIBenchmarkResult(config: bench, ranks: world.size, threadsPerRank: Threading.workers, floats: floats,
-                                  allreduceSeconds: allreduce, busGBps: bus, stepSeconds: stepSeconds, trainableParameters: trainable)
+                                  allreduceSeconds: allreduce, busGBps: bus, stepSeconds: stepSeconds,
+                                  gradientReduceSeconds: reduceSeconds, trainableParameters: trainable)
+    }
+
+    /// Median seconds of `reducer.reduce()` over gradient-shaped zeros (one warm-up first).
+    static func timeGradientReduce(_ reducer: GradientReducer, repeats: Int, communicator world: any Communicator) throws -> Double {
+        var times: [Double] = []
+        for round in 0...repeats {
+            for p in reducer.parameters { p.grad = Tensor(zeros: p.value.shape) }
+            try world.barrier()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try reducer.reduce()
+            if round > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+        }
+        for p in reducer.parameters { p.grad = nil }
+        return median(times)
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -131,7 +159,11 @@ public enum MPIBenchmark {
     public static func table(_ r: MPIBenchmarkResult) -> String {
         var lines = ["ranks \(r.ranks) × threads \(r.threadsPerRank)"]
         if let s = r.stepSeconds {
-            lines.append(String(format: "step (%d px, global batch %d, micro-batch %d): %.3f s", r.config.resolution, r.config.batchSize, r.config.microBatch, s))
+            lines.append(String(format: "step (%d px, global batch %d, micro-batch %d, overlap ", r.config.resolution, r.config.batchSize, r.config.microBatch)
+                         + (r.config.overlap ? "on" : "off") + String(format: "): %.3f s", s))
+        }
+        if let g = r.gradientReduceSeconds {
+            lines.append(String(format: "gradient allreduce alone (%d floats in buckets): %.4f s", r.trainableParameters ?? 0, g))
         }
         lines.append(String(format: "allreduce of %d floats (%.1f MB): %.4f s, bus %.2f GB/s", r.floats, Double(r.floats) * 4 / 1e6,
                             r.allreduceSeconds, r.busGBps))

@@ -29,6 +29,11 @@ public final class GradientReducer {
 
     public static let defaultBucketBytes = 25 * 1024 * 1024
 
+    /// Whether ``gradientReady(_:)`` starts buckets during the backward pass (default). `false` ignores those reports,
+    /// so ``finish()`` starts every bucket after the pass, as ``reduce()`` does: the same sums, without the overlap
+    /// (what `ipiqa bench mpi --overlap off` measures against).
+    public var overlapsBackward = true
+
     public init(parameters: [Var], communicator: any Communicator, bucketBytes: Int = GradientReducer.defaultBucketBytes) {
         let trainable = parameters.filter(\.requiresGrad)
         self.parameters = trainable
@@ -90,7 +95,7 @@ public final class GradientReducer {
     /// the backward pass goes on (Open MPI progresses non-blocking collectives only inside MPI calls). Buckets are
     /// started in plan order on every rank. Parameters not in the list are ignored.
     public func gradientReady(_ p: Var) {
-        guard communicator.size > 1, failure == nil, let i = indexOf[ObjectIdentifier(p)], i < isReady.count, !isReady[i] else { return }
+        guard overlapsBackward, communicator.size > 1, failure == nil, let i = indexOf[ObjectIdentifier(p)], i < isReady.count, !isReady[i] else { return }
         isReady[i] = true
         waiting[bucketOf[i]] -= 1
         do {

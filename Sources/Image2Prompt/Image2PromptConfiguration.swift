@@ -17,6 +17,10 @@ public struct Image2PromptConfiguration: Codable, Sendable, Equatable {
     public var threshold: Float = 0.35
     public var epochs: Int = 1
     public var batchSize: Int = 32
+    /// Images per forward/backward pass (gradient accumulation, loss weight n_j / n per pass); nil: each process's
+    /// whole share of the batch in one pass. Batch norm normalises each pass with its own statistics, so
+    /// `mpirun -np N` with shares of m images equals one process with `microBatch = m` (docs/scaling.md).
+    public var microBatch: Int? = nil
     public var learningRate: Double = 1e-5
     public var weightDecay: Double = 0
     /// Training input side in pixels (multiple of 32); nil: the checkpoint's native resolution. The attention
@@ -37,6 +41,7 @@ public struct Image2PromptConfiguration: Codable, Sendable, Equatable {
         func bad(_ message: String) -> Image2PromptError { .invalidSetting(message) }
         guard epochs >= 0 else { throw bad("epochs must be ≥ 0, got \(epochs)") }
         guard batchSize >= 1 else { throw bad("batch size must be ≥ 1, got \(batchSize)") }
+        if let microBatch, microBatch < 1 { throw bad("micro-batch must be ≥ 1, got \(microBatch)") }
         guard learningRate > 0, learningRate.isFinite else { throw bad("learning rate must be positive, got \(learningRate)") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw bad("weight decay must be ≥ 0, got \(weightDecay)") }
         guard threshold.isFinite else { throw bad("threshold must be a number, got \(threshold)") }

@@ -211,22 +211,28 @@ public final class Image2PromptTrainer {
                                   seconds: Date().timeIntervalSince(start))
     }
 
-    /// One step on this rank's share (`images` nil when it is empty) of a global batch of `globalCount` pairs:
-    /// `L = Σ_r (n_r/n)·L_r`, gradients summed over ranks; returns the global batch loss. With one rank and the whole
-    /// batch it is ``trainStep(images:prompts:)``.
+    /// One step on this rank's share (`images` nil when it is empty) of a global batch of `globalCount` pairs, in
+    /// micro-batches of at most `config.microBatch` images: `L = Σ_j (n_j/n)·L_j` over the micro-batches of every
+    /// rank, gradients accumulated and summed over ranks; returns the global batch loss. BatchNorm running statistics:
+    /// with more than one micro-batch or rank, one update per step (``BatchNormStepStatistics``). With one rank and
+    /// the whole batch in one pass it is ``trainStep(images:prompts:)``.
     func shareStep(images: Tensor?, prompts: [String], globalCount: Int) throws -> Float {
         clip.visual.setTraining(config.batchNormTraining)
-        let statistics = communicator.size > 1 ? BatchNormStepStatistics(clip.visual) : nil
+        let n = images == nil ? 0 : prompts.count
+        let parts = BatchShares.microBatches(of: 0..<n, size: min(config.microBatch ?? n, n))
+        let statistics = communicator.size > 1 || parts.count > 1 ? BatchNormStepStatistics(clip.visual) : nil
         var sums = [0.0]
         reducer?.beginStep()
-        if let images, !prompts.isEmpty {
-            let target = Var(try textEmbeddings(prompts))
-            let weight = Float(prompts.count) / Float(globalCount)
+        for (k, range) in parts.enumerated() {
+            guard let images else { break }
+            let target = Var(try textEmbeddings(Array(prompts[range])))
+            let weight = Float(range.count) / Float(globalCount)
             statistics?.beforeMicroBatch()
-            let loss = cosineLoss(clip.encodeImage(Var(images)), target)
-            sums[0] = Double(weight) * Double(loss.value.item)
-            // Gradient buckets are summed while the backward pass runs (see GradientReducer).
-            let ready = reducer.map { r in { (p: Var) in r.gradientReady(p) } }
+            let input = parts.count == 1 ? images : images.slice(rows: range)
+            let loss = cosineLoss(clip.encodeImage(Var(input)), target)
+            sums[0] += Double(weight) * Double(loss.value.item)
+            // The last micro-batch finishes the gradients: their buckets are summed while its backward pass runs.
+            let ready = k == parts.count - 1 ? reducer.map { r in { (p: Var) in r.gradientReady(p) } } : nil
             (weight == 1 ? loss : scale(loss, weight)).backward(onGradientReady: ready)
             statistics?.afterMicroBatch(weight: Double(weight))
         }

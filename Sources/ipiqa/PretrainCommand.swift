@@ -33,6 +33,8 @@ struct PretrainCommand: ParsableCommand {
     var threshold: Float = Image2PromptConfiguration().threshold
     @Option(help: "Epochs.") var epochs = Image2PromptConfiguration().epochs
     @Option(help: "Batch size.") var batchSize = Image2PromptConfiguration().batchSize
+    @Option(help: "Images per forward/backward pass (gradient accumulation; default: the whole batch, or a rank's share of it).")
+    var microBatch: Int?
     @Option(help: "AdamW learning rate.") var lr = Image2PromptConfiguration().learningRate
     @Option(help: "AdamW weight decay.") var weightDecay = Image2PromptConfiguration().weightDecay
     @Option(help: "Training input side in pixels (multiple of 32; default: the checkpoint's native resolution).")
@@ -69,7 +71,7 @@ struct PretrainCommand: ParsableCommand {
             throw ValidationError("--preprocess must be clip or squash, got '\(preprocess)'")
         }
         var config = Image2PromptConfiguration()
-        config.threshold = threshold; config.epochs = epochs; config.batchSize = batchSize
+        config.threshold = threshold; config.epochs = epochs; config.batchSize = batchSize; config.microBatch = microBatch
         config.learningRate = lr; config.weightDecay = weightDecay; config.resolution = resolution
         config.seed = seed; config.batchNormTraining = bnTrain; config.preprocess = mode
         return config

@@ -107,4 +107,28 @@ struct GradientOverlapTests {
         #expect(plainPair.started == pair.started)
         for (a, b) in zip(p, q) { #expect(values(a.grad) == values(b.grad)) }
     }
+
+    @Test("overlapsBackward = false (bench mpi --overlap off): nothing starts during the pass; the same buckets and sums after it")
+    func overlapOff() throws { try ThreadCountLock.exclusive { try overlapOffLocked() } }
+
+    private func overlapOffLocked() throws {
+        let p = Array(parameters().prefix(4)), pair = MirroredPair()
+        let reducer = GradientReducer(parameters: p, communicator: pair, bucketBytes: 4 * 40)
+        reducer.overlapsBackward = false
+        reducer.beginStep()
+        var reports = 0
+        loss(p).backward { leaf in
+            reducer.gradientReady(leaf)
+            reports += 1
+        }
+        #expect(reports == 4)
+        #expect(pair.started.isEmpty && pair.tests == 0)
+        try reducer.finish()
+        #expect(pair.started.count == reducer.buckets.count)
+        let q = Array(parameters().prefix(4)), plainPair = MirroredPair()
+        loss(q).backward()
+        try GradientReducer(parameters: q, communicator: plainPair, bucketBytes: 4 * 40).reduce()
+        #expect(plainPair.started == pair.started)
+        for (a, b) in zip(p, q) { #expect(values(a.grad) == values(b.grad)) }
+    }
 }
