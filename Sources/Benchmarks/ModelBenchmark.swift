@@ -265,7 +265,7 @@ extension ModelBenchmark {
         _ = try model.clip.choosePrecision(.forced(.fp32))
         let (e32, s32) = try run()
         let decision: PrecisionDecision
-        do { decision = try model.clip.choosePrecision(request, resolution: resolution) }
+        do { decision = try model.clip.choosePrecision(request, resolution: resolution, calibration: PrecisionCalibration(target: .trunk)) }
         catch { throw ModelBenchmarkError(message: error.localizedDescription) }
         let (eLow, sLow) = try run()
         _ = model.clip.setPrecision(.fp32)

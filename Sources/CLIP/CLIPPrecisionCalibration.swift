@@ -91,9 +91,10 @@ extension CLIPModel {
                 let stages = zip(names, plan).filter { $0.1 == p }.map(\.0).joined(separator: ", ")
                 chosen += " + \(p.rawValue) (\(stages))"
             }
+            let measured = cosine == nil || calibration.target == .embedding ? "" : " (cosines of the layer4 maps)"
             return PrecisionDecision(requested: request.description, chosen: chosen,
                                      stages: Dictionary(uniqueKeysWithValues: zip(names, plan)), cosine: cosine,
-                                     bound: calibration.bound, relativeCost: cost(plan), reason: reason)
+                                     bound: calibration.bound, relativeCost: cost(plan), reason: reason + measured)
         }
         let fp32Plan = [Precision](repeating: .fp32, count: names.count)
         switch request {
@@ -117,7 +118,13 @@ extension CLIPModel {
         defer { for (m, t) in modes { m.isTraining = t } }
         func embed(_ plan: [Precision]) -> Tensor {
             visual.setStagePrecisions(plan)
-            return withoutGradients { encodeImage(Var(images)) }.value
+            switch calibration.target {
+            case .embedding:
+                return withoutGradients { encodeImage(Var(images)) }.value
+            case .trunk:
+                let maps = withoutGradients { visual.trunk(Var(images)) }.value
+                return maps.reshaped([maps.shape[0], maps.count / max(maps.shape[0], 1)])
+            }
         }
         let reference = embed(fp32Plan)
         func cosine(_ plan: [Precision]) -> Double { minimumRowCosine(embed(plan), reference) }

@@ -76,8 +76,19 @@ public struct PrecisionDecision: Codable, Sendable, Equatable {
     }
 }
 
+/// What the calibration of ``PrecisionRequest/auto`` compares between a plan and fp32, per probe image.
+///
+///     embedding   encodeImage(x)                  [E]             (CLIP embeddings: embed, CLIPScore)
+///     trunk       the layer4 map trunk(x), flattened [g²·C]      (IP-IQA: its own pools read the map; feature caches)
+public enum CalibrationTarget: String, Sendable, Codable {
+    case embedding
+    case trunk
+}
+
 /// Settings of the load-time calibration of ``PrecisionRequest/auto``.
 public struct PrecisionCalibration: Sendable {
+    /// What is compared (the output the caller consumes).
+    public var target: CalibrationTarget = .embedding
     /// Smallest cosine of an embedding to its fp32 embedding that the chosen plan must keep.
     public var bound: Double = 0.9999
     /// Deterministic probe images (``CLIPModel/probeImages(count:resolution:seed:)``, from low to high spatial
@@ -90,8 +101,10 @@ public struct PrecisionCalibration: Sendable {
     /// Largest estimated cost of a 16-bit plan relative to fp32 (above it fp32 is as fast and exact).
     public var maxRelativeCost: Double = 0.9
 
-    public init(bound: Double = 0.9999, probes: Int = 4, margin: Double = 10, maxRelativeCost: Double = 0.9) {
+    public init(bound: Double = 0.9999, probes: Int = 4, margin: Double = 10, maxRelativeCost: Double = 0.9,
+                target: CalibrationTarget = .embedding) {
         self.bound = bound; self.probes = probes; self.margin = margin; self.maxRelativeCost = maxRelativeCost
+        self.target = target
     }
 
     /// The cosine the probes must keep: `1 − (1 − bound) / margin`.

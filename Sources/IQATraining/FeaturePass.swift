@@ -37,7 +37,8 @@ public struct FeaturePass {
             summary = "fp32"
             return
         }
-        let chosen = try clip.choosePrecision(request, resolution: resolution)
+        // The cache stores the layer4 maps: calibrate on them, not on CLIP's pooled embedding.
+        let chosen = try clip.choosePrecision(request, resolution: resolution, calibration: PrecisionCalibration(target: .trunk))
         clip.setPrecision(.fp32)
         decision = chosen.stages.values.allSatisfy { $0 == .fp32 } ? nil : chosen
         summary = chosen.summary

@@ -34,10 +34,11 @@ struct PrecisionOptions: ParsableArguments {
     var request: PrecisionRequest { PrecisionRequest(argument: precision) ?? .auto }
 
     /// Sets `clip`'s image-encoder precision for inputs of side `resolution` (eval mode), printing the decision under
-    /// `--verbose`; a forced precision the CPU lacks is an error.
+    /// `--verbose`; a forced precision the CPU lacks is an error. `target`: `.trunk` for IP-IQA models (their pools read
+    /// the layer4 map), `.embedding` for CLIP embeddings.
     @discardableResult
-    func apply(to clip: CLIPModel, resolution: Int) throws -> PrecisionDecision {
-        let decision = try clip.choosePrecision(request, resolution: resolution)
+    func apply(to clip: CLIPModel, resolution: Int, target: CalibrationTarget = .embedding) throws -> PrecisionDecision {
+        let decision = try clip.choosePrecision(request, resolution: resolution, calibration: PrecisionCalibration(target: target))
         if CLI.verbose { CLI.note(decision.summary) }
         return decision
     }

@@ -120,7 +120,7 @@ struct ScoreCommand: ParsableCommand {
             for path in [destination, attentionMap].compactMap({ $0 }) { try ScoreLineWriter.checkDestination(URL(fileURLWithPath: path)) }
             threads.apply()
             let scorer = try Scorer(checkpoint: URL(fileURLWithPath: model ?? ""), officialCLIP: clip.map { URL(fileURLWithPath: $0) })
-            try precision.apply(to: scorer.model.clip, resolution: scorer.resolution)
+            try precision.apply(to: scorer.model.clip, resolution: scorer.resolution, target: .trunk)
             let heads: AttentionHeadSelection = head.map { .head($0) } ?? .mean
             if let image {
                 try scoreOne(scorer, image: image, heads: heads)

@@ -113,7 +113,7 @@ struct ServeCommand: ParsableCommand {
             }
             threads.apply()
             let (loaded, metadata) = try IPIQACheckpoint.load(url)
-            try precision.apply(to: loaded.clip, resolution: loaded.config.resolution)
+            try precision.apply(to: loaded.clip, resolution: loaded.config.resolution, target: .trunk)
             let service = try ScoringService(scorer: try Scorer(model: loaded, source: url.path), configuration: config,
                                              modelName: url.lastPathComponent, metadata: metadata)
             if !config.isLoopback { CLI.note("note: listening on \(config.host), reachable from other machines" + (config.apiKey == nil ? " without an API key" : "")) }

@@ -74,6 +74,30 @@ struct PrecisionChoiceTests {
         #expect(clip.visual.stageConvolutions().map { $0[0].inferencePrecision } == ModifiedResNet.stageNames.map { d.stages[$0] })
     }
 
+    @Test("target trunk: the plan's probe cosine is that of the flattened layer4 maps (what IP-IQA's pools read), ≥ the bound, and said in the reason")
+    func trunkTarget() throws {
+        guard Self.hasBF16 else { print("skipped: mixed bf16 plans need AVX-512 BF16, which this CPU lacks"); return }
+        let clip = Self.smallCLIP()
+        let calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, maxRelativeCost: 10, target: .trunk)
+        let d = try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3)
+        let probes = CLIPModel.probeImages(count: 2, resolution: 64)
+        func maps() -> Tensor {
+            let m = withoutGradients { clip.visual.trunk(Var(probes)) }.value
+            return m.reshaped([2, m.count / 2])
+        }
+        let planned = maps()
+        _ = try clip.choosePrecision(.forced(.fp32))
+        let reference = maps()
+        #expect(d.chosen != "fp32" && d.reason.contains("layer4 maps"))
+        #expect(try #require(d.cosine) >= calibration.bound)
+        #expect(abs(minimumRowCosine(planned, reference) - (d.cosine ?? 0)) < 1e-12)
+        // The embedding target measures something else: its cosine of the same plan differs.
+        clip.apply(d)
+        let embedded = Self.embed(clip, probes)
+        _ = try clip.choosePrecision(.forced(.fp32))
+        #expect(minimumRowCosine(embedded, Self.embed(clip, probes)) != d.cosine)
+    }
+
     @Test("forced: every stage in that precision; a precision the CPU lacks is a PrecisionUnavailable error")
     func forced() throws {
         let clip = Self.smallCLIP()
