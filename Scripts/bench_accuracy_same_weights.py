@@ -37,6 +37,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_pytorch import calibrated_clip  # noqa: E402
+from bench_compare import cpu_model  # noqa: E402
 from clip_reference import encode_image_at, load_openai_module  # noqa: E402
 
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
@@ -87,16 +88,6 @@ def summary(a, b):
     return {"min": float(c.min()), "mean_loss": float((1 - c).mean()), "median": float(c.median()),
             "below_0_99": int((c < 0.99).sum()), "per_image": [float(v) for v in c]}
 
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def measure(size, args, model_mod, work):

@@ -20,6 +20,13 @@ struct FeaturePassTests {
         return maps
     }
 
+    /// Two images, a cache root beside them, and a frozen-trunk tiny model.
+    static func fixture() throws -> (ImageFolder, URL, IPIQAModel, [StoreItem]) {
+        let folder = try ImageFolder(count: 2)
+        let model = try TextModesTests.model(TextModesTests.config { $0.freezeTrunk = true })
+        return (folder, folder.directory.appendingPathComponent("cache"), model, folder.urls.map { StoreItem(image: $0, flipped: false) })
+    }
+
     @Test("plan names as key parts: letters and digits, one dash between")
     func keys() {
         #expect(FeaturePass.key(for: "bf16") == "bf16")
@@ -29,11 +36,8 @@ struct FeaturePassTests {
 
     @Test("fp32 passes keep the cache's old key; bf16 passes get their own folder, stay within cosine 0.999 of fp32 per map, and leave the model in fp32")
     func bf16Store() throws {
-        let folder = try ImageFolder(count: 2)
+        let (folder, root, model, items) = try Self.fixture()
         defer { folder.remove() }
-        let root = folder.directory.appendingPathComponent("cache")
-        let model = try TextModesTests.model(TextModesTests.config { $0.freezeTrunk = true })
-        let items = folder.urls.map { StoreItem(image: $0, flipped: false) }
         let plain = try FeatureStore(root: root, model: model, content: .features, precision: .f32)
         let fp32 = try FeatureStore(root: root, model: model, content: .features, precision: .f32, passPrecision: .forced(.fp32))
         #expect(plain.directory.path == fp32.directory.path && fp32.pass.decision == nil && fp32.pass.keySuffix.isEmpty)
@@ -62,11 +66,8 @@ struct FeaturePassTests {
 
     @Test("auto calibrates on the model: its plan names the folder, keeps the probes' bound, and is what the store ran")
     func autoStore() throws {
-        let folder = try ImageFolder(count: 2)
+        let (folder, root, model, items) = try Self.fixture()
         defer { folder.remove() }
-        let root = folder.directory.appendingPathComponent("cache")
-        let model = try TextModesTests.model(TextModesTests.config { $0.freezeTrunk = true })
-        let items = folder.urls.map { StoreItem(image: $0, flipped: false) }
         let store = try FeatureStore(root: root, model: model, content: .features, precision: .f32, passPrecision: .auto)
         let pass = store.pass
         #expect(pass.request == .auto && pass.resolution == model.config.resolution && pass.summary.contains("auto"))
