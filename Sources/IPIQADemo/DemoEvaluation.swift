@@ -72,8 +72,10 @@ extension DemoRun {
     /// One variant's training run: resumed or read back when its folder exists, else started.
     func train(_ variant: DemoVariant, clip: URL, data: DemoData) throws -> (RunReport, URL) {
         let training = config.trainingConfiguration(for: variant)
+        // The feature passes' plan (chosen on this CPU for this backbone's trunk) decides the cached inputs: part of the key.
+        let passes = try FeaturePass(clip: CLIPModel.load(clip), request: config.featurePasses, resolution: config.iqaResolution).chosen
         let key = DemoKeys.hash(["variant": variant.rawValue, "training": DemoKeys.json(training), "clip": clip.lastPathComponent,
-                                 "data": data.folder.lastPathComponent, "version": "\(DemoConstants.cacheVersion)"])
+                                 "data": data.folder.lastPathComponent, "version": "\(DemoConstants.cacheVersion)", "passes": passes])
         let folder = directory.appendingPathComponent("runs").appendingPathComponent("\(variant.rawValue)-\(key)")
         var runConfiguration = training
         runConfiguration.featureCache = directory.appendingPathComponent("features").path
