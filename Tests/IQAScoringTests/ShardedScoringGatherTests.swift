@@ -42,13 +42,7 @@ struct ShardedScoringGatherTests {
         defer { scratch.remove() }
         let modelURL = try TrainerFixtures.modelFile(in: scratch.url)
         let scorer = try Scorer(checkpoint: modelURL)
-        let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        for name in ["score_a.png", "score_b.png"] {
-            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: scratch.file(name))
-        }
-        let csv = scratch.file("list.csv")
-        try ("image,prompt\n" + (0..<7).map { "\($0 % 3 == 0 ? "score_a.png" : "score_b.png"),\"prompt \($0), comma\"\n" }.joined())
-            .write(to: csv, atomically: true, encoding: .utf8)
+        let csv = try scoringCSV(in: scratch, rows: 7)
         let requests = try BatchScorer.requests(csv: csv)
         let batch = BatchScorer(scorer: scorer, batchSize: 2)
         for format in ScoreOutputFormat.allCases {

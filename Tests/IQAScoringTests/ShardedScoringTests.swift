@@ -5,7 +5,7 @@ import IQATestSupport
 import Testing
 
 /// A CSV of `rows` rows cycling over the two fixture images with distinct prompts, in `scratch`.
-private func scoringCSV(in scratch: ScratchFolder, rows: Int) throws -> URL {
+func scoringCSV(in scratch: ScratchFolder, rows: Int) throws -> URL {
     let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
     for name in ["score_a.png", "score_b.png"] {
         try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: scratch.file(name))
