@@ -4,6 +4,8 @@ import Tensor
 /// Port of openai/CLIP `clip/model.py` `AttentionPool2d`: the mean of the feature map is prepended as an extra
 /// token, a learned positional embedding is added, and multi-head attention with that single mean token as query
 /// over all `HW + 1` tokens (separate q/k/v projections, output projection `c_proj`) gives the pooled embedding.
+/// The key and value projections are folded into the one query and the pooled token (``singleQueryAttention``), which
+/// gives the same result at a fiftieth of the work at 512 px.
 ///
 /// For inputs whose grid differs from the trained one the positional embedding is resized as IP-IQA does: keep the
 /// mean token's row, reshape the rest to the `g × g` grid, bicubic (`align_corners=False`) to the new grid,
@@ -74,7 +76,7 @@ public final class AttentionPool2d: Module {
             x = concat([reshape(meanAxis(flat, axis: 1), [n, 1, c]), flat], axis: 1)
         }
         let q = qProj(sliceAxis(x, axis: 1, range: 0..<1))
-        let (attended, weights) = attentionWithWeights(q: q, k: kProj(x), v: vProj(x), heads: heads)
+        let (attended, weights) = singleQueryAttention(tokens: x, query: q, keys: kProj, values: vProj, heads: heads)
         let out = cProj(attended)
         return (reshape(out, [features.shape[0], cProj.outFeatures]), weights)
     }

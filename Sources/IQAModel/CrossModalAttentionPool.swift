@@ -39,7 +39,7 @@ public final class CrossModalAttentionPool: Module {
         let n = features.shape[0]
         let tokens = AttentionPool2d.tokens(features, positional: positionalEmbedding)
         let q = qProj(reshape(text, [n, 1, text.shape[1]]))
-        let (attended, weights) = attentionWithWeights(q: q, k: kProj(tokens), v: vProj(tokens), heads: heads)
+        let (attended, weights) = singleQueryAttention(tokens: tokens, query: q, keys: kProj, values: vProj, heads: heads)
         return (reshape(outProj(attended), [n, outProj.outFeatures]), weights)
     }
 }
