@@ -48,6 +48,14 @@ public struct ContentHash: Sendable {
         for (name, t) in module.namedBuffers() where include(name) { add(name); add(t) }
     }
 
+    /// The hash of an image tower's trunk: every parameter and buffer except the attention pool's (what the
+    /// layer4 maps depend on).
+    public static func trunk(of visual: any Module) -> ContentHash {
+        var h = ContentHash()
+        h.add(visual) { !keyIsUnder($0, prefix: "attnpool") }
+        return h
+    }
+
     /// 16 hex digits.
     public var hex: String {
         var z = state ^ length &* 0x9E37_79B9_7F4A_7C15

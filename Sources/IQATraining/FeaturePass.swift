@@ -8,9 +8,12 @@ import Tensor
 /// model being used, applied only while ``run(_:)`` runs, and fp32 everywhere else (training, gradient checks).
 ///
 ///     plan = fp32                                   request fp32, or auto where 16-bit misses the bound / the CPU lacks it
-///     plan = argmin_cost { p : min_i cos(e_p(x_i), e_fp32(x_i)) ≥ 1 − (1 − 0.9999)/10 }     request auto (probe images x_i)
+///     plan = argmin_cost { p : min_i cos(m_p(x_i), m_fp32(x_i)) ≥ 1 − (1 − 0.9999)/200 }    request auto (probe images x_i,
+///                                                                                         layer4 maps m)
 ///
-/// ``keySuffix`` names a 16-bit plan (empty for fp32), so caches of different arithmetic never share entries.
+/// ``keySuffix`` names a 16-bit plan (empty for fp32), so caches of different arithmetic never share entries. A
+/// decision is made once per process for a trunk's content, side and request: a trainer that opens one feature store
+/// per split, and the demo's run keys, reuse it (``calibrated`` says whether this pass ran the calibration).
 ///
 /// ```swift
 /// let pass = try FeaturePass(clip: model.clip, request: .auto, resolution: 512)
@@ -25,6 +28,8 @@ public struct FeaturePass {
     public let decision: PrecisionDecision?
     /// What was asked for and what was chosen, e.g. `auto → bf16, probe cosine to fp32 0.9999987 …`.
     public let summary: String
+    /// Whether this pass ran the calibration (false: an earlier pass on a trunk of the same content decided).
+    public let calibrated: Bool
 
     /// Chooses the plan for inputs of side `resolution` and leaves the model in fp32. Throws
     /// `PrecisionUnavailable` where a forced 16-bit precision needs kernels this CPU lacks.
@@ -35,13 +40,34 @@ public struct FeaturePass {
         guard request != .forced(.fp32) else {
             decision = nil
             summary = "fp32"
+            calibrated = false
             return
         }
-        // The cache stores the layer4 maps: calibrate on them, not on CLIP's pooled embedding.
-        let chosen = try clip.choosePrecision(request, resolution: resolution, calibration: PrecisionCalibration(target: .trunk))
-        clip.setPrecision(.fp32)
+        let key = "\(ContentHash.trunk(of: clip.visual).hex)-r\(resolution)-\(request)"
+        let chosen: PrecisionDecision
+        if let known = Self.decisions.value(for: key) {
+            chosen = known
+            calibrated = false
+        } else {
+            // The cache stores the layer4 maps: calibrate on them, not on CLIP's pooled embedding.
+            chosen = try clip.choosePrecision(request, resolution: resolution, calibration: PrecisionCalibration(target: .trunk))
+            clip.setPrecision(.fp32)
+            Self.decisions.set(chosen, for: key)
+            calibrated = true
+        }
         decision = chosen.stages.values.allSatisfy { $0 == .fp32 } ? nil : chosen
         summary = chosen.summary
+    }
+
+    /// Decisions made in this process, by trunk content, side and request.
+    private static let decisions = DecisionMemo()
+
+    private final class DecisionMemo: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String: PrecisionDecision] = [:]
+
+        func value(for key: String) -> PrecisionDecision? { lock.withLock { entries[key] } }
+        func set(_ decision: PrecisionDecision, for key: String) { lock.withLock { entries[key] = decision } }
     }
 
     /// The same request calibrated for inputs of side `side` (this pass where the side is the same).

@@ -87,8 +87,7 @@ public final class FeatureStore {
         self.precision = precision
         self.pass = pass
         resolution = model.config.resolution
-        var trunk = ContentHash()
-        trunk.add(model.clip.visual) { !keyIsUnder($0, prefix: "attnpool") }
+        var trunk = ContentHash.trunk(of: model.clip.visual)
         trunk.add("squash")
         let suffix = "r\(resolution)-\(precision.rawValue)\(pass.keySuffix)"
         var similarity: FeatureReader.SimilarityEntries?

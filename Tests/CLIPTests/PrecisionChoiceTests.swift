@@ -78,7 +78,7 @@ struct PrecisionChoiceTests {
     func trunkTarget() throws {
         guard Self.hasBF16 else { print("skipped: mixed bf16 plans need AVX-512 BF16, which this CPU lacks"); return }
         let clip = Self.smallCLIP()
-        let calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, maxRelativeCost: 10, target: .trunk)
+        let calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, margin: 10, maxRelativeCost: 10, target: .trunk)
         let d = try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3)
         let probes = CLIPModel.probeImages(count: 2, resolution: 64)
         func maps() -> Tensor {

@@ -73,7 +73,7 @@ struct FeaturePassTests {
         #expect(pass.request == .auto && pass.resolution == model.config.resolution && pass.summary.contains("auto"))
         if let decision = pass.decision {
             #expect(Self.hasBF16)
-            #expect(try #require(decision.cosine) >= PrecisionCalibration().probeBound)
+            #expect(try #require(decision.cosine) >= PrecisionCalibration(target: .trunk).probeBound)
             #expect(store.directory.lastPathComponent.hasSuffix("-f32" + pass.keySuffix) && !pass.keySuffix.isEmpty)
         } else {
             #expect(store.directory.lastPathComponent.hasSuffix("-f32"))
@@ -81,6 +81,26 @@ struct FeaturePassTests {
         let reference = try Self.maps(FeatureStore(root: root, model: model, content: .features, precision: .f32), items)
         let maps = try Self.maps(store, items)
         #expect(minimumRowCosine(maps.reshaped([2, maps.count / 2]), reference.reshaped([2, reference.count / 2])) >= 0.999)
+    }
+
+    @Test("auto decides once per trunk content, side and request: a second pass reuses the decision, other weights calibrate again")
+    func decisionMemo() throws {
+        let (folder, _, model, _) = try Self.fixture()
+        defer { folder.remove() }
+        // Other tests calibrate the same fixture in this process: make this trunk's content unique first.
+        let (_, weight) = try #require(model.clip.visual.namedParameters().first { !$0.0.hasPrefix("attnpool") })
+        weight.value.pointer[0] += Float.random(in: 0.001...0.002)
+        ParameterGeneration.bump()
+        let side = model.config.resolution
+        let first = try FeaturePass(clip: model.clip, request: .auto, resolution: side)
+        let second = try FeaturePass(clip: model.clip, request: .auto, resolution: side)
+        #expect(first.calibrated && !second.calibrated)
+        #expect(second.summary == first.summary && second.chosen == first.chosen && second.keySuffix == first.keySuffix)
+        #expect(try FeaturePass(clip: model.clip, request: .auto, resolution: side / 2).calibrated)   // another side
+        weight.value.pointer[0] += 0.5
+        ParameterGeneration.bump()
+        #expect(try FeaturePass(clip: model.clip, request: .auto, resolution: side).calibrated)       // other weights
+        #expect(try !FeaturePass(clip: model.clip, request: .forced(.fp32), resolution: side).calibrated)
     }
 
     @Test("configuration: featurePassPrecision decodes from its argument string, needs a frozen trunk, and a forced format needs the CPU's kernels")
