@@ -8,24 +8,9 @@ import Testing
 /// lacks print why and stop.
 @Suite("16-bit inference kernels")
 struct SixteenBitKernelTests {
-    /// Largest |c − exact| / Σ|a·b| over the elements of C = A · Wᵀ in `precision`.
+    /// Largest |c − exact| / Σ|a·b| over the elements of C = A · Wᵀ in `precision` (``packedGEMMWorstError``).
     static func worstRelativeError(_ precision: Precision, m: Int, n: Int, k: Int) -> Double? {
-        var rng = SeededGenerator(seed: UInt64(m * 31 + n * 7 + k))
-        let a = Tensor.randn([m, k], using: &rng), w = Tensor.randn([n, k], using: &rng)
-        guard let packed = PackedWeights(weight: w, precision: precision) else { return nil }
-        let c = packed.matmul(a)
-        var worst = 0.0
-        for i in 0..<m {
-            for j in 0..<n {
-                var exact = 0.0, magnitude = 0.0
-                for p in 0..<k {
-                    let t = Double(a.pointer[i * k + p]) * Double(w.pointer[j * k + p])
-                    exact += t; magnitude += abs(t)
-                }
-                worst = max(worst, abs(Double(c.pointer[i * n + j]) - exact) / max(magnitude, 1e-30))
-            }
-        }
-        return worst
+        packedGEMMWorstError(precision, m: m, n: n, k: k, seed: UInt64(m * 31 + n * 7 + k))
     }
 
     @Test("bf16x3 (split hi + lo operands) GEMM: |error| ≤ 2⁻¹⁴ · Σ|a·b| per element (bf16 alone: ≤ 2⁻⁷), odd k, tails",
