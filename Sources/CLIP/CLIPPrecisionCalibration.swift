@@ -66,7 +66,8 @@ extension CLIPModel {
     ///
     /// - `.forced(p)`: every stage in `p` (throws ``PrecisionUnavailable`` where the CPU lacks the kernels); the cosine is
     ///   not measured.
-    /// - `.auto`: fp32 where the CPU has no 16-bit kernels. Otherwise a calibration pass at `resolution` on
+    /// - `.auto`: fp32 where the CPU has no 16-bit kernels or runs them slowly (``ArithmeticRates/bf16SpeedUp`` below
+    ///   ``PrecisionCalibration/minimumBF16SpeedUp``). Otherwise a calibration pass at `resolution` on
     ///   ``probeImages(count:resolution:seed:)``: all stages bf16 when every probe embedding keeps cosine ≥
     ///   ``PrecisionCalibration/probeBound`` (the bound with a safety margin) to fp32;
     ///   else the stages are ranked by the loss each causes alone in bf16, and the worst are moved to
@@ -107,8 +108,12 @@ extension CLIPModel {
         case .auto:
             break
         }
-        guard PackedWeights.isSupported(.bf16) else {
+        guard PackedWeights.isSupported(.bf16), let speedUp = ArithmeticRates.bf16SpeedUp else {
             return decision(fp32Plan, cosine: nil, reason: "this CPU has no AVX-512 BF16 (vdpbf16ps): fp32")
+        }
+        guard speedUp >= calibration.minimumBF16SpeedUp else {
+            return decision(fp32Plan, cosine: nil, reason: String(format: "bf16 dot products run at %.2f× the fp32 rate on "
+                + "this CPU (probe), below %.2f×: fp32", speedUp, calibration.minimumBF16SpeedUp))
         }
         let images = Self.probeImages(count: max(1, calibration.probes), resolution: r)
         let target = calibration.probeBound

@@ -115,6 +115,9 @@ public struct PrecisionCalibration: Sendable {
     public var margin: Double = 10
     /// Largest estimated cost of a 16-bit plan relative to fp32 (above it fp32 is as fast and exact).
     public var maxRelativeCost: Double = 0.9
+    /// Smallest measured bf16 speed-up over fp32 (``ArithmeticRates/bf16SpeedUp``) for which bf16 plans are tried at
+    /// all; below it `auto` keeps fp32 without a calibration pass. The estimates above assume 2×.
+    public var minimumBF16SpeedUp: Double = 1.5
 
     public init(bound: Double = 0.9999, probes: Int = 4, margin: Double? = nil, maxRelativeCost: Double = 0.9,
                 target: CalibrationTarget = .embedding) {

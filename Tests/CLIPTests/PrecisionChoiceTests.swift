@@ -29,7 +29,7 @@ struct PrecisionChoiceTests {
 
     static func embed(_ clip: CLIPModel, _ images: Tensor) -> Tensor { withoutGradients { clip.encodeImage(Var(images)) }.value }
 
-    @Test("auto: without AVX-512 BF16 fp32 with the reason; with it, bound 0 → bf16 in every stage")
+    @Test("auto: without AVX-512 BF16 (or with slow bf16) fp32 with the reason; with fast bf16, bound 0 → bf16 in every stage")
     func autoPicksFastest() throws {
         let clip = Self.smallCLIP()
         let d = try clip.choosePrecision(.auto, calibration: PrecisionCalibration(bound: 0))
@@ -38,10 +38,32 @@ struct PrecisionChoiceTests {
             #expect(d.chosen == "fp32" && d.reason.contains("AVX-512 BF16"))
             return
         }
+        let speedUp = try #require(ArithmeticRates.bf16SpeedUp)
+        guard speedUp >= PrecisionCalibration().minimumBF16SpeedUp else {
+            print("skipped (16-bit part): bf16 runs at \(speedUp)× fp32 on this CPU; checking the fp32 fallback")
+            #expect(d.chosen == "fp32" && d.reason.contains("probe"))
+            return
+        }
         #expect(d.chosen == "bf16")
         #expect(d.stages.values.allSatisfy { $0 == .bf16 } && d.stages.count == 5)
         #expect(abs(d.relativeCost - 0.5) < 1e-9)
         #expect(clip.visual.stageConvolutions().joined().allSatisfy { $0.inferencePrecision == .bf16 })
+    }
+
+    @Test("auto: where bf16 is not faster than fp32 (measured by the probe), fp32 without a calibration pass, and the reason says so")
+    func slowBF16() throws {
+        guard Self.hasBF16, let speedUp = ArithmeticRates.bf16SpeedUp else {
+            print("skipped: this CPU has no AVX-512 BF16")
+            return
+        }
+        print("bf16 dot products run at \(speedUp)× the fp32 FMA rate on this CPU")
+        #expect(speedUp > 0.1 && speedUp < 10)
+        var calibration = PrecisionCalibration(bound: 0)
+        calibration.minimumBF16SpeedUp = speedUp * 2
+        let clip = Self.smallCLIP()
+        let d = try clip.choosePrecision(.auto, calibration: calibration)
+        #expect(d.chosen == "fp32" && d.cosine == nil && d.reason.contains("the fp32 rate on this CPU (probe)"))
+        #expect(clip.visual.stageConvolutions().joined().allSatisfy { $0.inferencePrecision == .fp32 })
     }
 
     @Test("auto: an unreachable bound (cosine ≥ 1 + 1e-6) falls back to fp32 everywhere, embeddings bit-identical to fp32")
@@ -60,7 +82,8 @@ struct PrecisionChoiceTests {
     func mixedPlanIsHonest() throws {
         guard Self.hasBF16 else { print("skipped: mixed bf16 plans need AVX-512 BF16, which this CPU lacks"); return }
         let clip = Self.smallCLIP()
-        let calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, maxRelativeCost: 10)
+        var calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, maxRelativeCost: 10)
+        calibration.minimumBF16SpeedUp = 0   // the plan logic, whatever this CPU's bf16 speed
         let d = try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3)
         let probes = CLIPModel.probeImages(count: 2, resolution: 64)
         let planned = Self.embed(clip, probes)
@@ -78,7 +101,8 @@ struct PrecisionChoiceTests {
     func trunkTarget() throws {
         guard Self.hasBF16 else { print("skipped: mixed bf16 plans need AVX-512 BF16, which this CPU lacks"); return }
         let clip = Self.smallCLIP()
-        let calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, margin: 10, maxRelativeCost: 10, target: .trunk)
+        var calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, margin: 10, maxRelativeCost: 10, target: .trunk)
+        calibration.minimumBF16SpeedUp = 0   // the plan logic, whatever this CPU's bf16 speed
         let d = try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3)
         let probes = CLIPModel.probeImages(count: 2, resolution: 64)
         func maps() -> Tensor {
