@@ -65,7 +65,7 @@ let package = Package(
         // Image decoding/encoding and PIL-compatible resampling.
         .target(name: "Imaging", dependencies: ["Archive", "CImageCodecsShim"], swiftSettings: checked),
         // CLIP ModifiedResNet + text Transformer.
-        .target(name: "CLIP", dependencies: ["NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: checked),
+        .target(name: "CLIP", dependencies: ["Archive", "NN", "Tensor", "Checkpoints", "CLIPTokenizer", "Imaging"], swiftSettings: checked),
         // Dataset readers, split protocols.
         .target(name: "IQAData", dependencies: ["Archive"], resources: [.copy("Resources")]),
         // SRCC / PLCC / KRCC / RMSE, logistic mapping, summaries, plots.

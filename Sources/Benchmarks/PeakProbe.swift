@@ -31,12 +31,7 @@ public struct PeakProbeResult: Codable, Sendable {
 /// ```
 public enum PeakProbe {
     /// The CPU model (`model name` of /proc/cpuinfo), or "unknown".
-    public static var cpuModel: String {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-              let colon = line.firstIndex(of: ":") else { return "unknown" }
-        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-    }
+    public static var cpuModel: String { ArithmeticRates.cpuModel }
 
     /// The 16-bit features the engine looks for, e.g. `AVX-512 BF16 yes, AVX-512 FP16 no, AMX-BF16 no`.
     public static var featureLine: String {

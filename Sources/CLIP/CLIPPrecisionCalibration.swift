@@ -74,10 +74,12 @@ extension CLIPModel {
     ///   `calibration.upgrade` (fp32 by default: on AVX-512 BF16 it costs 2 bf16 products against bf16x3's 3) one by
     ///   one until the bound holds; fp32 everywhere when that plan's estimated cost exceeds `maxRelativeCost` of fp32.
     ///   Accuracy depends on the weights (batch-norm statistics can amplify rounding), hence the check per model.
+    ///   With a `cache`, a decision made earlier on this machine for the same weights and settings is reused
+    ///   (``PrecisionDecisionCache``), and a new one is stored there.
     @discardableResult
     public func choosePrecision(_ request: PrecisionRequest, resolution: Int? = nil,
                                 calibration: PrecisionCalibration = PrecisionCalibration(),
-                                upgrade: Precision = .fp32) throws -> PrecisionDecision {
+                                upgrade: Precision = .fp32, cache: PrecisionDecisionCache? = nil) throws -> PrecisionDecision {
         let names = ModifiedResNet.stageNames
         let r = resolution ?? config.imageResolution
         let macs = visual.stageMultiplyAdds(resolution: r), total = macs.reduce(0, +)
@@ -115,48 +117,62 @@ extension CLIPModel {
             return decision(fp32Plan, cosine: nil, reason: String(format: "bf16 dot products run at %.2f× the fp32 rate on "
                 + "this CPU (probe), below %.2f×: fp32", speedUp, calibration.minimumBF16SpeedUp))
         }
-        let images = Self.probeImages(count: max(1, calibration.probes), resolution: r)
-        let target = calibration.probeBound
-        // The packed kernels serve eval-mode passes only: measure in eval mode, then restore the modes.
-        let modes = visual.namedModules().map { ($0.1, $0.1.isTraining) }
-        visual.eval()
-        defer { for (m, t) in modes { m.isTraining = t } }
-        func embed(_ plan: [Precision]) -> Tensor {
-            visual.setStagePrecisions(plan)
-            switch calibration.target {
-            case .embedding:
-                return withoutGradients { encodeImage(Var(images)) }.value
-            case .trunk:
-                let maps = withoutGradients { visual.trunk(Var(images)) }.value
-                return maps.reshaped([maps.shape[0], maps.count / max(maps.shape[0], 1)])
+        // The calibration pass (the probes through fp32, all-bf16, each stage alone, then mixed plans).
+        func calibrate() -> PrecisionDecision {
+            let images = Self.probeImages(count: max(1, calibration.probes), resolution: r)
+            let target = calibration.probeBound
+            // The packed kernels serve eval-mode passes only: measure in eval mode, then restore the modes.
+            let modes = visual.namedModules().map { ($0.1, $0.1.isTraining) }
+            visual.eval()
+            defer { for (m, t) in modes { m.isTraining = t } }
+            func embed(_ plan: [Precision]) -> Tensor {
+                visual.setStagePrecisions(plan)
+                switch calibration.target {
+                case .embedding:
+                    return withoutGradients { encodeImage(Var(images)) }.value
+                case .trunk:
+                    let maps = withoutGradients { visual.trunk(Var(images)) }.value
+                    return maps.reshaped([maps.shape[0], maps.count / max(maps.shape[0], 1)])
+                }
             }
-        }
-        let reference = embed(fp32Plan)
-        func cosine(_ plan: [Precision]) -> Double { minimumRowCosine(embed(plan), reference) }
-        let bf16Plan = [Precision](repeating: .bf16, count: names.count)
-        let all = cosine(bf16Plan)
-        if all >= target {
-            return decision(bf16Plan, cosine: all, reason: "fastest path of this CPU (AVX-512 BF16) and within the bound")
-        }
-        // Rank the stages by the loss each causes alone, then move the worst out of bf16 until the bound holds.
-        let losses = names.indices.map { i -> Double in
-            var plan = fp32Plan
-            plan[i] = .bf16
-            return 1 - cosine(plan)
-        }
-        var plan = bf16Plan
-        var best = all
-        for i in names.indices.sorted(by: { losses[$0] > losses[$1] }) {
-            plan[i] = upgrade
-            if cost(plan) > calibration.maxRelativeCost { break }
-            best = cosine(plan)
-            if best >= target {
-                return decision(plan, cosine: best, reason: String(format: "all-bf16 probe cosine %.6f missed the probes' bound %g; ", all, target)
-                    + "the stages that lose most run in \(upgrade.rawValue)")
+            let reference = embed(fp32Plan)
+            func cosine(_ plan: [Precision]) -> Double { minimumRowCosine(embed(plan), reference) }
+            let bf16Plan = [Precision](repeating: .bf16, count: names.count)
+            let all = cosine(bf16Plan)
+            if all >= target {
+                return decision(bf16Plan, cosine: all, reason: "fastest path of this CPU (AVX-512 BF16) and within the bound")
             }
+            // Rank the stages by the loss each causes alone, then move the worst out of bf16 until the bound holds.
+            let losses = names.indices.map { i -> Double in
+                var plan = fp32Plan
+                plan[i] = .bf16
+                return 1 - cosine(plan)
+            }
+            var plan = bf16Plan
+            var best = all
+            for i in names.indices.sorted(by: { losses[$0] > losses[$1] }) {
+                plan[i] = upgrade
+                if cost(plan) > calibration.maxRelativeCost { break }
+                best = cosine(plan)
+                if best >= target {
+                    return decision(plan, cosine: best, reason: String(format: "all-bf16 probe cosine %.7f missed the probes' bound %.9g; ", all, target)
+                        + "the stages that lose most run in \(upgrade.rawValue)")
+                }
+            }
+            return decision(fp32Plan, cosine: 1, reason: String(format: "bf16 probe cosine %.7f (best affordable mixed plan %.7f) "
+                + "missed the probes' bound %.9g: fp32", all, best, target))
         }
-        return decision(fp32Plan, cosine: 1, reason: String(format: "bf16 probe cosine %.6f (best affordable mixed plan %.6f) "
-            + "missed the probes' bound %g: fp32", all, best, target))
+
+        let key = cache.map { _ in PrecisionDecisionCache.key(self, resolution: r, calibration: calibration, upgrade: upgrade,
+                                                              bf16Fast: true) }
+        if let cache, let key, var known = cache.decision(for: key) {
+            visual.setStagePrecisions(names.map { known.stages[$0] ?? .fp32 })
+            known.reason += " (decided earlier on this machine: \(cache.url(for: key).path))"
+            return known
+        }
+        let chosen = calibrate()
+        if let cache, let key { cache.store(chosen, for: key) }
+        return chosen
     }
 
 }

@@ -15,6 +15,14 @@ import Foundation
 /// if let s = ArithmeticRates.bf16SpeedUp, s >= 1.5 { /* bf16 pays off here */ }
 /// ```
 public enum ArithmeticRates {
+    /// `model name` of /proc/cpuinfo (`unknown` where there is none), named beside every measured figure.
+    public static let cpuModel: String = {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "unknown" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }()
+
     /// nil where the CPU has no AVX-512 BF16.
     public static let bf16SpeedUp: Double? = {
         guard ipiqa_has_avx512bf16() != 0 else { return nil }

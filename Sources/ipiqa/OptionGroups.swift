@@ -22,7 +22,7 @@ struct ThreadOptions: ParsableArguments {
 /// calibrates at load (``CLIPModel/choosePrecision(_:resolution:calibration:upgrade:)``); the global `--verbose` (or
 /// `IPIQA_VERBOSE=1`) prints the choice and its reason on stderr.
 struct PrecisionOptions: ParsableArguments {
-    @Option(help: "Image-encoder arithmetic: auto (the fastest path of this CPU that keeps cosine ≥ 0.9999 to fp32 on probe images, checked at load; --verbose says which and why), fp32, bf16 (AVX-512 BF16) or bf16x3 (split bf16 operands, ≈ 16-bit mantissas). See docs/performance.md.")
+    @Option(help: "Image-encoder arithmetic: auto (the fastest path of this CPU that keeps cosine ≥ 0.9999 to fp32 on probe images, checked at the first load of a model on this machine and remembered in ~/.cache/ipiqa/precision; --verbose says which and why), fp32, bf16 (AVX-512 BF16) or bf16x3 (split bf16 operands, ≈ 16-bit mantissas). See docs/performance.md.")
     var precision: String = "auto"
 
     func validate() throws {
@@ -35,10 +35,12 @@ struct PrecisionOptions: ParsableArguments {
 
     /// Sets `clip`'s image-encoder precision for inputs of side `resolution` (eval mode), printing the decision under
     /// `--verbose`; a forced precision the CPU lacks is an error. `target`: `.trunk` for IP-IQA models (their pools read
-    /// the layer4 map), `.embedding` for CLIP embeddings.
+    /// the layer4 map), `.embedding` for CLIP embeddings. `auto` reuses a decision made on this machine for the same
+    /// weights (``PrecisionDecisionCache/standard``).
     @discardableResult
     func apply(to clip: CLIPModel, resolution: Int, target: CalibrationTarget = .embedding) throws -> PrecisionDecision {
-        let decision = try clip.choosePrecision(request, resolution: resolution, calibration: PrecisionCalibration(target: target))
+        let decision = try clip.choosePrecision(request, resolution: resolution, calibration: PrecisionCalibration(target: target),
+                                                cache: PrecisionDecisionCache.standard)
         if CLI.verbose { CLI.note(decision.summary) }
         return decision
     }

@@ -66,6 +66,39 @@ struct PrecisionChoiceTests {
         #expect(clip.visual.stageConvolutions().joined().allSatisfy { $0.inferencePrecision == .fp32 })
     }
 
+    @Test("decision cache: a second auto choice for the same weights and settings is read from disk; other weights, another side or a corrupt file calibrate again")
+    func decisionCache() throws {
+        guard Self.hasBF16 else { print("skipped: without AVX-512 BF16 auto is fp32 without calibrating, nothing to cache"); return }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("precision-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cache = PrecisionDecisionCache(directory: folder)
+        var calibration = PrecisionCalibration(bound: 0.9999999, probes: 2, margin: 10, maxRelativeCost: 10)
+        calibration.minimumBF16SpeedUp = 0
+        let clip = Self.smallCLIP()
+        let first = try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(files.count == 1 && files[0].hasSuffix(".json") && !first.reason.contains("decided earlier"))
+        _ = try clip.choosePrecision(.forced(.fp32))
+        let second = try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache)
+        #expect(second.reason.contains("decided earlier on this machine"))
+        #expect(second.stages == first.stages && second.chosen == first.chosen && second.cosine == first.cosine)
+        let plan = ModifiedResNet.stageNames.map { first.stages[$0] }
+        #expect(zip(clip.visual.stageConvolutions(), plan).allSatisfy { convs, p in convs.allSatisfy { $0.inferencePrecision == p } })
+        // Another side and other weights are other entries.
+        #expect(try !clip.choosePrecision(.auto, resolution: 32, calibration: calibration, upgrade: .bf16x3, cache: cache)
+            .reason.contains("decided earlier"))
+        let other = Self.smallCLIP(seed: 4)
+        #expect(try !other.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache).reason.contains("decided earlier"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).count == 3)
+        // A corrupt entry is a miss and is rewritten.
+        try Data("{ not json".utf8).write(to: folder.appendingPathComponent(files[0]))
+        #expect(try !clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache).reason.contains("decided earlier"))
+        #expect(try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache).reason.contains("decided earlier"))
+        // An unwritable folder only costs the reuse.
+        let blocked = PrecisionDecisionCache(directory: URL(fileURLWithPath: "/proc/ipiqa-no-such-folder"))
+        #expect(try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: blocked).chosen == first.chosen)
+    }
+
     @Test("auto: an unreachable bound (cosine ≥ 1 + 1e-6) falls back to fp32 everywhere, embeddings bit-identical to fp32")
     func autoFallsBack() throws {
         let clip = Self.smallCLIP()
