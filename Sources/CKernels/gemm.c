@@ -11,9 +11,8 @@
 #define NR IPIQA_NR
 #define KC 256
 #define NC 256
-#ifndef BF16_KMAX
+// Most bf16 values per k-block (see bf16_k_step).
 #define BF16_KMAX 640
-#endif
 
 #define F32_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,evex512")))
 #define BF16_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,evex512")))
