@@ -11,6 +11,8 @@
 #define NR IPIQA_NR
 #define KC 256
 #define NC 256
+// Most bf16 values per k-block (see bf16_k_step).
+#define BF16_KMAX 640
 
 #define F32_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,evex512")))
 #define BF16_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,evex512")))
@@ -448,11 +450,32 @@ void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out) {
     }
 }
 
+// Starts loading the lines the tile's finish will touch — C's rows (for writing, or for reading when accumulating) and
+// the residual's rows — so that they arrive while the k loop runs instead of stalling the epilogue. The 1×1
+// convolutions with few input channels spend only ~800 cycles per tile in the k loop and find C and the residual in
+// memory: RN50's 64 → 256 layers ran ~12 % faster with it (one thread, 128×128 pixels).
+static inline __attribute__((always_inline)) void prefetch_tile(int R, const float *c, int ldc, int accumulate,
+                                                                const ipiqa_epilogue *ep, int col, int row) {
+    for (int r = 0; r < R; r++) {
+        const float *cr = c + (size_t)r * ldc;
+        if (accumulate) { __builtin_prefetch(cr, 0, 3); __builtin_prefetch(cr + 16, 0, 3); }
+        else { __builtin_prefetch(cr, 1, 3); __builtin_prefetch(cr + 16, 1, 3); }
+    }
+    if (ep && ep->residual) {
+        for (int r = 0; r < R; r++) {
+            const float *q = ep->residual + (size_t)(row + r) * ep->ldr + col;
+            __builtin_prefetch(q, 0, 3);
+            __builtin_prefetch(q + 16, 0, 3);
+        }
+    }
+}
+
 #define KERNEL_BF16(R)                                                                                                 \
     static BF16_TARGET void kbf16_##R(int kc2, const uint16_t *a, int lda, const uint16_t *b, float *c, int ldc,       \
                                       int nr, int accumulate, const ipiqa_epilogue *ep, int col, int row) {            \
         __m512 c0[R], c1[R];                                                                                           \
         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
+        prefetch_tile(R, c, ldc, accumulate, ep, col, row);                                                            \
         for (int kp = 0; kp < kc2; kp++) {                                                                             \
             __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(b + (size_t)kp * NR * 2));                        \
             __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + (size_t)kp * NR * 2 + 32));                   \
@@ -474,16 +497,27 @@ typedef void (*kbf16_fn)(int, const uint16_t *, int, const uint16_t *, float *, 
 static const kbf16_fn kbf16_table[MR + 1] = {0, kbf16_1, kbf16_2, kbf16_3, kbf16_4, kbf16_5, kbf16_6,
                                              kbf16_7, kbf16_8, kbf16_9, kbf16_10, kbf16_11, kbf16_12};
 
+// bf16 values per k-block: the fewest blocks of at most BF16_KMAX values, of near-equal size (even). A last block of a
+// few values would cost a whole extra pass over C (reload, add, store) for little work — k = 576 (RN50's 64-channel
+// 3×3 layers) ran as 512 + 64.
+static inline int bf16_k_step(int k2) {
+    int blocks = (k2 + BF16_KMAX - 1) / BF16_KMAX;
+    int step = (k2 + blocks - 1) / blocks;
+    return (step + 1) & ~1;
+}
+
 void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc,
                      const ipiqa_epilogue *ep) {
     int k2 = ipiqa_bf16_row(k);  // bf16 values per row (even)
-    for (int kb = 0; kb < k2; kb += 2 * KC) {
-        const ipiqa_epilogue *last = kb + 2 * KC >= k2 ? ep : 0;
-        int kc = k2 - kb < 2 * KC ? k2 - kb : 2 * KC;
+    int step = bf16_k_step(k2);
+    for (int kb = 0; kb < k2; kb += step) {
+        const ipiqa_epilogue *last = kb + step >= k2 ? ep : 0;
+        int kc = k2 - kb < step ? k2 - kb : step;
         for (int nb = 0; nb < n; nb += NC) {
             int ne = n - nb < NC ? n : nb + NC;
-            for (int i = 0; i < m; i += MR) {
-                int mr = m - i < MR ? m - i : MR;
+            int tiles = (m + MR - 1) / MR;
+            for (int t = 0, i = 0; t < tiles; i += balanced_tile_rows(m, tiles, t), t++) {
+                int mr = balanced_tile_rows(m, tiles, t);
                 for (int j = nb; j < ne; j += NR) {
                     const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
                     kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0,

@@ -75,6 +75,10 @@ void ipiqa_convert_bf16x3(const float *a, int m, int k, int lda, uint16_t *out) 
 static __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16,evex512"))) void
 round_run(const float *src, int count, uint16_t *dst) {
     int c = 0;
+    for (; c + 32 <= count; c += 32) {
+        __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + c + 16), _mm512_loadu_ps(src + c));
+        _mm512_storeu_si512((void *)(dst + c), (__m512i)v);
+    }
     for (; c + 16 <= count; c += 16) {
         __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(src + c));
         _mm256_storeu_si256((__m256i *)(dst + c), (__m256i)v);
@@ -95,14 +99,15 @@ void ipiqa_im2col_bf16(const float *x, int h, int w, int cin, int kh, int kw, in
         int b = (int)(row / outH), oh = (int)(row % outH);
         uint16_t *dst = out + (size_t)(q - p0) * k2;
         int iw0 = ow * stride - pad;
+        // The taps jLo..<jHi of a kernel row inside the image are one contiguous run of the NHWC input.
+        int jLo = iw0 < 0 ? -iw0 : 0, jHi = w - iw0 < kw ? w - iw0 : kw;
         for (int i = 0; i < kh; i++) {
             int ih = oh * stride - pad + i;
-            for (int j = 0; j < kw; j++) {
-                int iw = iw0 + j;
-                uint16_t *d = dst + (size_t)(i * kw + j) * cin;
-                if (ih < 0 || ih >= h || iw < 0 || iw >= w) { memset(d, 0, (size_t)cin * 2); continue; }
-                round_run(x + (((size_t)b * h + ih) * w + iw) * cin, cin, d);
-            }
+            uint16_t *d = dst + (size_t)i * kw * cin;
+            if (ih < 0 || ih >= h || jHi <= jLo) { memset(d, 0, (size_t)kw * cin * 2); continue; }
+            if (jLo > 0) memset(d, 0, (size_t)jLo * cin * 2);
+            round_run(x + (((size_t)b * h + ih) * w + iw0 + jLo) * cin, (jHi - jLo) * cin, d + (size_t)jLo * cin);
+            if (jHi < kw) memset(d + (size_t)jHi * cin, 0, (size_t)(kw - jHi) * cin * 2);
         }
         if (k2 > k) dst[k] = 0;
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Average pooling with kernel = stride = `kernel`, no padding, floor mode (PyTorch `nn.AvgPool2d(k)`) on
@@ -18,22 +19,9 @@ public func avgPool2d(_ x: Var, kernel k: Int) -> Var {
     let y = Tensor(uninitialized: [n, oh, ow, c])
     let xp = x.value.pointer, yp = y.pointer
     let inv = 1 / Float(k * k)
-    // One item per output row (n, oh).
+    // One item per output row (n, oh); the C kernel vectorises over channels.
     parallelChunks(n * oh, costPerItem: k * w * c) { r in
-        for row in r {
-            let b = row / oh, i0 = (row % oh) * k
-            for o in 0..<ow {
-                let dst = yp + (row * ow + o) * c
-                dst.update(repeating: 0, count: c)
-                for i in 0..<k {
-                    for j in 0..<k {
-                        let src = xp + ((b * h + i0 + i) * w + o * k + j) * c
-                        for ch in 0..<c { dst[ch] += src[ch] }
-                    }
-                }
-                for ch in 0..<c { dst[ch] *= inv }
-            }
-        }
+        ipiqa_avgpool2d(xp, Int32(h), Int32(w), Int32(c), Int32(k), r.lowerBound, r.upperBound, Int32(oh), Int32(ow), yp)
     }
     return makeResult(y, [x]) { dy in
         let dx = Tensor(zeros: x.shape)

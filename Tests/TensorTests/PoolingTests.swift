@@ -24,6 +24,30 @@ struct PoolingTests {
         }
     }
 
+    @Test("avgPool2d forward (vectorised kernel) = the window sum in row-major order times 1/k², bit for bit (channel tails, odd sizes, batch)",
+          arguments: [([2, 7, 9, 37], 2), ([1, 9, 8, 16], 3), ([3, 4, 4, 5], 2)] as [([Int], Int)])
+    func avgPoolExact(shape: [Int], kernel k: Int) {
+        var rng = SeededGenerator(seed: 33)
+        let x = Tensor.randn(shape, using: &rng)
+        let y = avgPool2d(Var(x), kernel: k).value
+        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        let oh = h / k, ow = w / k
+        #expect(y.shape == [n, oh, ow, c])
+        var mismatches = 0
+        for b in 0..<n {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    for ch in 0..<c {
+                        var acc: Float = 0
+                        for a in 0..<k { for d in 0..<k { acc += x.pointer[((b * h + i * k + a) * w + j * k + d) * c + ch] } }
+                        if y.pointer[((b * oh + i) * ow + j) * c + ch] != acc * (1 / Float(k * k)) { mismatches += 1 }
+                    }
+                }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test("avgPool2d gradients match finite differences (even and odd sizes), tol 1e-2",
           arguments: [([1, 4, 6, 3], 2), ([2, 7, 5, 2], 2), ([1, 7, 8, 2], 3)] as [([Int], Int)])
     func avgPoolGradientCheck(shape: [Int], kernel: Int) {

@@ -71,6 +71,33 @@ struct SixteenBitKernelTests {
         #expect(relativeL2(y16, reference) <= 1e-5)
     }
 
+    @Test("bf16 im2col = bf16 rounding (nearest even) of the fp32 im2col, bit for bit: padding on every side, stride 2, odd k, 3 to 40 channels",
+          arguments: [(2, 9, 10, 3, 3, 2, 1), (1, 7, 7, 40, 3, 1, 1), (1, 8, 6, 17, 5, 1, 2), (1, 5, 5, 33, 1, 1, 0)])
+    func bf16Im2col(shape: (Int, Int, Int, Int, Int, Int, Int)) {
+        let (n, h, w, cin, kernel, stride, padding) = shape
+        var rng = SeededGenerator(seed: UInt64(h * w + cin))
+        let x = Tensor.randn([n, h, w, cin], using: &rng)
+        guard ipiqa_has_avx512bf16() != 0 else { print("skipped: bf16 im2col needs AVX-512 BF16, which this CPU lacks"); return }
+        let g = ConvGeometry(input: x.shape, weight: [1, kernel, kernel, cin], stride: stride, padding: padding)
+        let k = g.patch, row = Int(ipiqa_bf16_row(Int32(k))), p0 = 1, p1 = g.pixels
+        let f32 = Tensor(zeros: [p1 - p0, k])
+        g.im2col(x.pointer, into: f32.pointer, pixels: p0..<p1)
+        let rounded = Self.roundedToBF16(f32)
+        var b16 = [UInt16](repeating: 0xffff, count: (p1 - p0) * row)
+        b16.withUnsafeMutableBufferPointer {
+            ipiqa_im2col_bf16(x.pointer, Int32(h), Int32(w), Int32(cin), Int32(kernel), Int32(kernel), Int32(stride),
+                              Int32(padding), Int32(g.outH), Int32(g.outW), p0, p1, $0.baseAddress!)
+        }
+        var mismatches = 0
+        for r in 0..<(p1 - p0) {
+            for c in 0..<row {
+                let expected: UInt32 = c < k ? rounded.pointer[r * k + c].bitPattern >> 16 : 0
+                if UInt32(b16[r * row + c]) != expected { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0, "\(mismatches) of \((p1 - p0) * row) values differ")
+    }
+
     @Test("peak probes: each returns the flops of its loop (16 accumulators × lanes × 2 per round); missing units skip")
     func peakProbes() {
         if ipiqa_has_avx512f() != 0 { #expect(ipiqa_peak_fp32(1000) == 1000 * 16 * 16 * 2) } else { print("skipped: fp32 probe needs AVX-512F") }

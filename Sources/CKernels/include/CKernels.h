@@ -66,6 +66,11 @@ void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out);
 void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc,
                      const ipiqa_epilogue *ep);
 
+/// Average pooling with kernel = stride = k (no padding, floor mode) of NHWC x [·, h, w, c] for the output rows
+/// row0..<row1 (flattened image·outH + oh) into y [·, outH, outW, c]:
+/// y = (Σ over the k×k window, in row-major order starting from 0) · (1/k²). Single-threaded.
+void ipiqa_avgpool2d(const float *x, int h, int w, int c, int k, long row0, long row1, int outH, int outW, float *y);
+
 // ---- Batch norm (training) and element-wise kernels (Sources/CKernels/norm.c): one chunk of channels-last rows
 // (x[r·c + k]) on the calling thread; AVX-512 where the CPU has it, baseline otherwise.
 
