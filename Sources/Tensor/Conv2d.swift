@@ -159,9 +159,23 @@ func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
         }
         return dw
     }
-    // Worker 0 writes into dw itself; the others into partial buffers.
-    let partials = (1..<workers).map { _ in Storage(uninitializedCount: cout * patch) }
     let tilePixels = max(16, ConvTuning.tileElements / 2 / max(1, patch))
+    pixelShareWeightGradient(g, x: x, dy: dy, into: dw, workers: workers, tilePixels: tilePixels) { a, b, k, c, accumulate in
+        sgemmSerial(transA: true, transB: false, m: cout, n: patch, k: k, a: a, lda: cout, b: b, ldb: patch,
+                    beta: accumulate ? 1 : 0, c: c, ldc: patch)
+    }
+    return dw
+}
+
+/// `dW = dYᵀ · im2col(x)` (`[Cout, kh·kw·Cin]`) with the output pixels shared out: worker `q` of `workers` takes a
+/// contiguous range of pixels, im2col's it in tiles of `tilePixels` (pointwise: reads `x` itself, one product) and sums
+/// `product(dY rows, cols, pixels, out, accumulate)` — `out (+)= dY_tileᵀ · cols` with `dY` rows of `Cout` and `cols`
+/// rows of `patch` — into its own fp32 partial (worker 0 into `dw`); the partials are added into `dw` at the end, in
+/// parallel over the elements. Shared by the fp32 (``convWeightGradient(_:x:dy:)``) and bf16 (``ConvBF16``) paths.
+func pixelShareWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor, into dw: Tensor, workers: Int, tilePixels: Int,
+                              product: (UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Bool) -> Void) {
+    let pixels = g.pixels, patch = g.patch, cout = g.cout, workers = max(1, workers)
+    let partials = (1..<workers).map { _ in Storage(uninitializedCount: cout * patch) }
     let xp = x.pointer, dyp = dy.pointer, dwp = dw.pointer
     withExtendedLifetime((x, dy, partials)) {
         parallelTasks(workers) { part in
@@ -169,8 +183,7 @@ func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
             let out = part == 0 ? dwp : partials[part - 1].pointer
             if lo >= hi { out.update(repeating: 0, count: cout * patch); return }
             if g.isPointwise {
-                sgemmSerial(transA: true, transB: false, m: cout, n: patch, k: hi - lo, a: dyp + lo * cout, lda: cout,
-                            b: xp + lo * patch, ldb: patch, c: out, ldc: patch)
+                product(dyp + lo * cout, xp + lo * patch, hi - lo, out, false)
                 return
             }
             let cols = Storage(uninitializedCount: min(tilePixels, hi - lo) * patch)
@@ -178,8 +191,7 @@ func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
             while t0 < hi {
                 let t1 = min(hi, t0 + tilePixels)
                 g.im2col(xp, into: cols.pointer, pixels: t0..<t1)
-                sgemmSerial(transA: true, transB: false, m: cout, n: patch, k: t1 - t0, a: dyp + t0 * cout, lda: cout,
-                            b: cols.pointer, ldb: patch, beta: t0 == lo ? 0 : 1, c: out, ldc: patch)
+                product(dyp + t0 * cout, cols.pointer, t1 - t0, out, t0 != lo)
                 t0 = t1
             }
         }
@@ -191,7 +203,6 @@ func convWeightGradient(_ g: ConvGeometry, x: Tensor, dy: Tensor) -> Tensor {
             }
         }
     }
-    return dw
 }
 
 /// `dW` on the engine's own kernel, straight from the input (no im2col; `ipiqa_conv_wgrad_f32`, which packs `dY` and

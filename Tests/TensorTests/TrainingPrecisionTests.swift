@@ -71,8 +71,11 @@ struct TrainingPrecisionTests {
     func convMatchesRoundedFP32() {
         if Self.skipNote("convMatchesRoundedFP32") { return }
         var rng = SeededGenerator(seed: 12)
-        // Pointwise; 3×3 stride 1 (transposed-conv data gradient); 3×3 stride 2 and 7×7 stride 2 (col2im).
-        for (cin, cout, kernel, stride, padding, side) in [(16, 24, 1, 1, 0, 24), (16, 40, 3, 1, 1, 24), (24, 16, 3, 2, 1, 17), (3, 32, 7, 2, 3, 30)] {
+        // Pointwise; 3×3 stride 1 (transposed-conv data gradient); 3×3 stride 2 and 7×7 stride 2 (col2im); input
+        // channels a multiple of 32 (weight gradient gathered from x, split by columns): 3×3 and 5×5 stride 1, 3×3 stride 2.
+        for (cin, cout, kernel, stride, padding, side) in [(16, 24, 1, 1, 0, 24), (16, 40, 3, 1, 1, 24), (24, 16, 3, 2, 1, 17),
+                                                           (3, 32, 7, 2, 3, 30), (32, 40, 3, 1, 1, 20), (64, 48, 5, 1, 2, 9),
+                                                           (32, 24, 3, 2, 1, 17)] {
             let x = Tensor.randn([2, side, side, cin], using: &rng)
             let w = Tensor.randn([cout, kernel, kernel, cin], using: &rng)
             let b = Tensor.randn([cout], using: &rng)
@@ -85,6 +88,62 @@ struct TrainingPrecisionTests {
                 #expect(relativeL2(half[i], reference[i]) < 1e-5, "\(kernel)×\(kernel)/\(stride) \(name): \(relativeL2(half[i], reference[i]))")
                 #expect(relativeL2(half[i], full[i]) < 1e-2, "\(kernel)×\(kernel)/\(stride) \(name) vs fp32: \(relativeL2(half[i], full[i]))")
             }
+        }
+    }
+
+    @Test("bf16 weight gradient gathered from x (column ranges, padding, stride 2) equals the fp64 sum over bf16-rounded x, dY within 1e-5 of Σ|·|")
+    func directWeightGradientAgainstRoundedReference() {
+        if Self.skipNote("directWeightGradientAgainstRoundedReference") { return }
+        var rng = SeededGenerator(seed: 14)
+        for (n, side, cin, cout, kernel, stride, padding) in [(2, 9, 32, 40, 3, 1, 1), (1, 12, 64, 13, 3, 2, 1), (1, 8, 32, 20, 5, 1, 2)] {
+            let g = ConvGeometry(input: [n, side, side, cin], weight: [cout, kernel, kernel, cin], stride: stride, padding: padding)
+            let x = Tensor.randn([n, side, side, cin], using: &rng), dy = Tensor.randn([g.pixels, cout], using: &rng)
+            let dw = Tensor(shape: [cout, kernel, kernel, cin], repeating: 1234)
+            // Two column ranges written by separate calls (as two workers would), the second one first.
+            #expect(ipiqa_conv_wgrad_bf16(x.pointer, Int32(side), Int32(side), Int32(cin), Int32(kernel), Int32(kernel),
+                                          Int32(stride), Int32(padding), Int32(g.outH), Int32(g.outW), g.pixels, dy.pointer,
+                                          Int32(cout), 32, Int32(g.patch), dw.pointer) == 1)
+            #expect(ipiqa_conv_wgrad_bf16(x.pointer, Int32(side), Int32(side), Int32(cin), Int32(kernel), Int32(kernel),
+                                          Int32(stride), Int32(padding), Int32(g.outH), Int32(g.outW), g.pixels, dy.pointer,
+                                          Int32(cout), 0, 32, dw.pointer) == 1)
+            let xr = Self.rounded(x), dyr = Self.rounded(dy)
+            var worst = 0.0
+            for co in 0..<cout {
+                for col in 0..<g.patch {
+                    let tap = col / cin, c = col % cin, i = tap / kernel, j = tap % kernel
+                    var s = 0.0, bound = 1e-30
+                    for p in 0..<g.pixels {
+                        let b = p / (g.outH * g.outW), oh = p / g.outW % g.outH, ow = p % g.outW
+                        let ih = oh * stride - padding + i, iw = ow * stride - padding + j
+                        if ih < 0 || ih >= side || iw < 0 || iw >= side { continue }
+                        let v = Double(dyr.pointer[p * cout + co]) * Double(xr.pointer[((b * side + ih) * side + iw) * cin + c])
+                        s += v
+                        bound += abs(v)
+                    }
+                    worst = max(worst, abs(Double(dw.pointer[co * g.patch + col]) - s) / bound)
+                }
+            }
+            #expect(worst < 1e-5, "\(kernel)×\(kernel)/\(stride) cin \(cin): \(worst)")
+        }
+        // Channel counts the gather does not take are refused without writing.
+        #expect(ipiqa_conv_wgrad_bf16(nil, 4, 4, 3, 3, 3, 1, 1, 4, 4, 16, nil, 8, 0, 27, nil) == 0)
+    }
+
+    @Test("flipped bf16 weight packed straight from W equals ipiqa_pack_bf16 of the materialised flip(W)ᵀ, bit for bit")
+    func flippedPackMatchesMaterialised() {
+        if Self.skipNote("flippedPackMatchesMaterialised") { return }
+        var rng = SeededGenerator(seed: 15)
+        for (cout, kernel, cin) in [(24, 3, 40), (7, 5, 64)] {  // odd k = 25·7: a pair spans two taps
+            let w = Tensor.randn([cout, kernel, kernel, cin], using: &rng)
+            let g = ConvGeometry(input: [1, 8, 8, cin], weight: w.shape, stride: 1, padding: 1)
+            let flipped = g.flippedTransposedWeight(w.pointer)
+            let k = Int32(kernel * kernel * cout), count = ipiqa_packed_count_bf16(Int32(cin), k)
+            var expected = [UInt16](repeating: 0, count: count), packed = [UInt16](repeating: 0xffff, count: count)
+            ipiqa_pack_bf16(flipped.pointer, Int32(cin), k, k, &expected)
+            let panels = Int32((cin + 31) / 32)
+            ipiqa_pack_bf16_flipped(w.pointer, Int32(cout), Int32(kernel), Int32(kernel), Int32(cin), 1, panels, &packed)
+            ipiqa_pack_bf16_flipped(w.pointer, Int32(cout), Int32(kernel), Int32(kernel), Int32(cin), 0, 1, &packed)
+            #expect(packed == expected, "cout \(cout) k \(kernel) cin \(cin)")
         }
     }
 

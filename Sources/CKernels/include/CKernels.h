@@ -157,4 +157,6 @@ void ipiqa_round_bf16_f32(const float *x, long n, float *out);
 int ipiqa_gemm_train_bf16(int transA, int transB, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                           float *c, int ldc, int accumulate);
 
+#include "train16.h"
+
 #endif
