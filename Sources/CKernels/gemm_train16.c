@@ -35,6 +35,20 @@ void ipiqa_round_bf16_f32(const float *x, long n, float *out) {
     }
 }
 
+
+// Rows r0 … r0 + 15 of a row-major matrix (stride ld; rows at or past r0 + valid read as zero), values k0 … k0 + kc
+// of each, as bf16 pairs transposed in registers: out[kp · stride + q] = pair kp of row r0 + q.
+static T16_TARGET void pack_16_runs(const float *src, int ld, int r0, int valid, int k0, int kc, uint32_t *out,
+                                    size_t stride) {
+    for (int kk = 0; kk < kc; kk += 32) {
+        int count = kc - kk < 32 ? kc - kk : 32, pairs = (count + 1) / 2;
+        __m512i v[16];
+        for (int q = 0; q < 16; q++)
+            v[q] = q < valid ? t16_pairs_of_run(src + (size_t)(r0 + q) * ld + k0 + kk, count) : _mm512_setzero_si512();
+        t16_transpose(v);
+        for (int q = 0; q < pairs; q++) _mm512_storeu_si512(out + (size_t)(kk / 2 + q) * stride, v[q]);
+    }
+}
 typedef struct { int transB; const float *b; int ldb; } matrix_b;
 
 // op(B) rows k0..k0+kc, columns j0..j0+nc → panels (zero-padded to whole panels and an even kc).
@@ -56,17 +70,8 @@ static T16_TARGET void pack_b_matrix(const void *ctx, int k0, int kc, int j0, in
         return;
     }
     // B stored n×k: column j of op(B) is a contiguous run; 16 columns × 16 pairs transposed in registers.
-    for (int j = 0; j < panels * T16_NR; j += 16) {
-        uint32_t *d = dst + (size_t)(j / T16_NR) * kcp * T16_NR + (j % T16_NR);
-        for (int kk = 0; kk < kc; kk += 32) {
-            int count = kc - kk < 32 ? kc - kk : 32, pairs = (count + 1) / 2;
-            __m512i v[16];
-            for (int q = 0; q < 16; q++)
-                v[q] = j + q < nc ? t16_pairs_of_run(b + (size_t)(j0 + j + q) * ldb + k0 + kk, count) : _mm512_setzero_si512();
-            t16_transpose(v);
-            for (int q = 0; q < pairs; q++) _mm512_storeu_si512(d + (size_t)(kk / 2 + q) * T16_NR, v[q]);
-        }
-    }
+    for (int j = 0; j < panels * T16_NR; j += 16)
+        pack_16_runs(b, ldb, j0 + j, nc - j, k0, kc, dst + (size_t)(j / T16_NR) * kcp * T16_NR + (j % T16_NR), T16_NR);
 }
 
 // op(A) rows i0..i0+mc, k values k0..k0+kc → dst[kp][i] (mcp = mc rounded up to 16 per kp; zero past mc and kc).
@@ -82,16 +87,7 @@ static T16_TARGET void pack_a(int transA, const float *a, int lda, int i0, int m
         return;
     }
     // A stored m×k: 16 rows × 16 pairs transposed in registers.
-    for (int i = 0; i < mcp; i += 16) {
-        for (int kk = 0; kk < kc; kk += 32) {
-            int count = kc - kk < 32 ? kc - kk : 32, pairs = (count + 1) / 2;
-            __m512i v[16];
-            for (int q = 0; q < 16; q++)
-                v[q] = i + q < mc ? t16_pairs_of_run(a + (size_t)(i0 + i + q) * lda + k0 + kk, count) : _mm512_setzero_si512();
-            t16_transpose(v);
-            for (int q = 0; q < pairs; q++) _mm512_storeu_si512(dst + (size_t)(kk / 2 + q) * mcp + i, v[q]);
-        }
-    }
+    for (int i = 0; i < mcp; i += 16) pack_16_runs(a, lda, i0 + i, mc - i, k0, kc, dst + i, mcp);
 }
 
 #define KERNEL_T16(R)                                                                                                  \

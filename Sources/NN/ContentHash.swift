@@ -1,5 +1,4 @@
 import Foundation
-import NN
 import Tensor
 
 /// A fast 64-bit content hash for cache keys (not cryptographic): bytes are consumed as little-endian 64-bit words,
