@@ -117,7 +117,7 @@ public struct PrecisionCalibration: Sendable {
     public var maxRelativeCost: Double = 0.9
     /// Smallest measured bf16 speed-up over fp32 (``ArithmeticRates/bf16SpeedUp``) for which bf16 plans are tried at
     /// all; below it `auto` keeps fp32 without a calibration pass. The estimates above assume 2×.
-    public var minimumBF16SpeedUp: Double = 1.5
+    public var minimumBF16SpeedUp: Double = ArithmeticRates.worthwhileBF16SpeedUp
 
     public init(bound: Double = 0.9999, probes: Int = 4, margin: Double? = nil, maxRelativeCost: Double = 0.9,
                 target: CalibrationTarget = .embedding) {

@@ -59,9 +59,17 @@ public struct PrecisionDecisionCache: Sendable {
         var decision: PrecisionDecision
     }
 
+    /// Largest entry read (a decision is well under 2 kB): anything bigger, or not a regular file (a FIFO, a device,
+    /// a link to one), is a miss without being read.
+    static let maxEntryBytes = 64 << 10
+
     /// The stored decision for `key`, or nil (a miss) on any problem.
     func decision(for key: String) -> PrecisionDecision? {
-        guard let data = try? Data(contentsOf: url(for: key)),
+        let file = url(for: key)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
+              attributes[.type] as? FileAttributeType == .typeRegular,
+              let size = (attributes[.size] as? NSNumber)?.intValue, size <= Self.maxEntryBytes,
+              let data = try? Data(contentsOf: file),
               let entry = try? JSONDecoder().decode(Entry.self, from: data), entry.key == key,
               Set(entry.decision.stages.keys) == Set(ModifiedResNet.stageNames) else { return nil }
         return entry.decision

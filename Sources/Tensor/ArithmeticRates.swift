@@ -23,6 +23,10 @@ public enum ArithmeticRates {
         return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }()
 
+    /// The smallest ``bf16SpeedUp`` for which `auto` (inference and training) runs bf16 at all; the plans' cost
+    /// estimates assume 2×.
+    public static let worthwhileBF16SpeedUp = 1.5
+
     /// nil where the CPU has no AVX-512 BF16.
     public static let bf16SpeedUp: Double? = {
         guard ipiqa_has_avx512bf16() != 0 else { return nil }

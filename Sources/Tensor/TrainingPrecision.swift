@@ -28,12 +28,12 @@ public enum TrainingPrecision: String, Codable, Sendable, CaseIterable {
     @TaskLocal public static var active: TrainingPrecision = .fp32
 
     /// The precision this CPU runs for the request: `auto` → `bf16` where AVX-512 BF16 runs at least 1.5× the fp32
-    /// rate (``ArithmeticRates/bf16SpeedUp``; on CPUs whose `vdpbf16ps` is slower than fp32 FMAs bf16 would only cost
+    /// rate (``ArithmeticRates/worthwhileBF16SpeedUp``; on CPUs whose `vdpbf16ps` is slower than fp32 FMAs bf16 would only cost
     /// accuracy), else `fp32`; `bf16` without AVX-512 BF16 and `fp16` are refused with ``TrainingPrecisionError``.
     public func resolved() throws -> TrainingPrecision {
         switch self {
         case .fp32: return .fp32
-        case .auto: return Self.hasBF16Kernels && (ArithmeticRates.bf16SpeedUp ?? 0) >= 1.5 ? .bf16 : .fp32
+        case .auto: return Self.hasBF16Kernels && (ArithmeticRates.bf16SpeedUp ?? 0) >= ArithmeticRates.worthwhileBF16SpeedUp ? .bf16 : .fp32
         case .bf16:
             guard Self.hasBF16Kernels else { throw TrainingPrecisionError.missingBF16 }
             return .bf16

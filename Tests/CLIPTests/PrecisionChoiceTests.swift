@@ -94,6 +94,12 @@ struct PrecisionChoiceTests {
         try Data("{ not json".utf8).write(to: folder.appendingPathComponent(files[0]))
         #expect(try !clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache).reason.contains("decided earlier"))
         #expect(try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache).reason.contains("decided earlier"))
+        // A FIFO in the entry's place is a miss without being read (no hang), and is replaced by the new entry.
+        let entry = folder.appendingPathComponent(files[0])
+        try FileManager.default.removeItem(at: entry)
+        #expect(mkfifo(entry.path, 0o600) == 0)
+        #expect(try !clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache).reason.contains("decided earlier"))
+        #expect(try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: cache).reason.contains("decided earlier"))
         // An unwritable folder only costs the reuse.
         let blocked = PrecisionDecisionCache(directory: URL(fileURLWithPath: "/proc/ipiqa-no-such-folder"))
         #expect(try clip.choosePrecision(.auto, calibration: calibration, upgrade: .bf16x3, cache: blocked).chosen == first.chosen)

@@ -40,16 +40,13 @@ struct ShardedScoringGatherTests {
     func gatheredEqualsUnsharded() throws {
         let scratch = try ScratchFolder("gathered-scoring")
         defer { scratch.remove() }
-        let modelURL = try TrainerFixtures.modelFile(in: scratch.url)
-        let scorer = try Scorer(checkpoint: modelURL)
-        let csv = try scoringCSV(in: scratch, rows: 7)
-        let requests = try BatchScorer.requests(csv: csv)
-        let batch = BatchScorer(scorer: scorer, batchSize: 2)
+        let fixture = try ScoringFixture(in: scratch, rows: 7)
+        let requests = fixture.requests
+        let batch = BatchScorer(scorer: fixture.scorer, batchSize: 2)
         for format in ScoreOutputFormat.allCases {
             let whole = try batch.run(requests, format: format)
             for size in [1, 3] {
-                let job = try ScoreJob(model: modelURL, csv: csv, rows: 7, shards: size, batchSize: 2, precision: "fp32",
-                                       outputs: scorer.outputNames, format: format)
+                let job = try fixture.job(shards: size, batchSize: 2, format: format)
                 let mailbox = SequentialRanks.Mailbox()
                 var scored: [Int: Int] = [:]
                 for rank in (0..<size).reversed() {
@@ -68,8 +65,7 @@ struct ShardedScoringGatherTests {
         // Ranks that read different CSVs (another job) are refused by rank 0, naming the ranks' rows.
         let mailbox = SequentialRanks.Mailbox()
         for rank in [1, 0] {
-            var job = try ScoreJob(model: modelURL, csv: csv, rows: 7, shards: 2, batchSize: 2, precision: "fp32",
-                                   outputs: scorer.outputNames, format: .csv)
+            var job = try fixture.job(shards: 2, batchSize: 2, format: .csv)
             if rank == 1 { job.csvCRC32 = "00000000" }
             let world = SequentialRanks(rank: rank, size: 2, mailbox: mailbox)
             if rank == 0 {

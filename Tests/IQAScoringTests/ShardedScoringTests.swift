@@ -4,17 +4,35 @@ import IQAScoring
 import IQATestSupport
 import Testing
 
-/// A CSV of `rows` rows cycling over the two fixture images with distinct prompts, in `scratch`.
-func scoringCSV(in scratch: ScratchFolder, rows: Int) throws -> URL {
-    let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-    for name in ["score_a.png", "score_b.png"] {
-        try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: scratch.file(name))
+/// The tiny trained model, its scorer and a CSV of `rows` rows cycling over the two fixture images with distinct
+/// prompts, all in `scratch`: what every sharded-scoring test scores.
+struct ScoringFixture {
+    let modelURL: URL
+    let scorer: Scorer
+    let csv: URL
+    let rows: Int
+    let requests: [ScoringRequest]
+
+    init(in scratch: ScratchFolder, rows: Int) throws {
+        let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+        for name in ["score_a.png", "score_b.png"] {
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: scratch.file(name))
+        }
+        var text = "image,prompt\n"
+        for r in 0..<rows { text += (r % 2 == 0 ? "score_a.png" : "score_b.png") + ",\"prompt \(r), with a comma\"\n" }
+        csv = scratch.file("list.csv")
+        try text.write(to: csv, atomically: true, encoding: .utf8)
+        self.rows = rows
+        modelURL = try TrainerFixtures.modelFile(in: scratch.url)
+        scorer = try Scorer(checkpoint: modelURL)
+        requests = try BatchScorer.requests(csv: csv)
     }
-    var text = "image,prompt\n"
-    for r in 0..<rows { text += (r % 2 == 0 ? "score_a.png" : "score_b.png") + ",\"prompt \(r), with a comma\"\n" }
-    let csv = scratch.file("list.csv")
-    try text.write(to: csv, atomically: true, encoding: .utf8)
-    return csv
+
+    /// The job description of scoring this CSV in fp32 over `shards` shards.
+    func job(shards: Int, batchSize: Int, format: ScoreOutputFormat) throws -> ScoreJob {
+        try ScoreJob(model: modelURL, csv: csv, rows: rows, shards: shards, batchSize: batchSize, precision: "fp32",
+                     outputs: scorer.outputNames, format: format)
+    }
 }
 
 @Suite("Sharded scoring: parts with row numbers, merged byte for byte into the unsharded output", .serialized)
@@ -23,15 +41,12 @@ struct ShardedScoringTests {
     func mergeEqualsUnsharded() throws {
         let scratch = try ScratchFolder("sharded-scoring")
         defer { scratch.remove() }
-        let modelURL = try TrainerFixtures.modelFile(in: scratch.url)
-        let scorer = try Scorer(checkpoint: modelURL)
-        let csv = try scoringCSV(in: scratch, rows: 7)
-        let requests = try BatchScorer.requests(csv: csv)
-        let batch = BatchScorer(scorer: scorer, batchSize: 2)
+        let fixture = try ScoringFixture(in: scratch, rows: 7)
+        let requests = fixture.requests
+        let batch = BatchScorer(scorer: fixture.scorer, batchSize: 2)
         for format in ScoreOutputFormat.allCases {
             let whole = try batch.run(requests, format: format)
-            let job = try ScoreJob(model: modelURL, csv: csv, rows: 7, shards: 3, batchSize: 2, precision: "fp32",
-                                   outputs: scorer.outputNames, format: format)
+            let job = try fixture.job(shards: 3, batchSize: 2, format: format)
             let parts = (0..<3).map { scratch.file("part-\($0).\(format.rawValue).jsonl") }
             for (i, url) in parts.enumerated().reversed() {
                 try ShardedScoring.writePart(batch, requests: requests, shard: try Shard(index: i, count: 3), job: job, to: url)
@@ -51,13 +66,10 @@ struct ShardedScoringTests {
     func mergeRefusals() throws {
         let scratch = try ScratchFolder("sharded-scoring")
         defer { scratch.remove() }
-        let modelURL = try TrainerFixtures.modelFile(in: scratch.url)
-        let scorer = try Scorer(checkpoint: modelURL)
-        let csv = try scoringCSV(in: scratch, rows: 5)
-        let requests = try BatchScorer.requests(csv: csv)
+        let fixture = try ScoringFixture(in: scratch, rows: 5)
+        let scorer = fixture.scorer, csv = fixture.csv, requests = fixture.requests
         func parts(_ batchSize: Int, prefix: String) throws -> [URL] {
-            let job = try ScoreJob(model: modelURL, csv: csv, rows: 5, shards: 3, batchSize: batchSize, precision: "fp32",
-                                   outputs: scorer.outputNames, format: .csv)
+            let job = try fixture.job(shards: 3, batchSize: batchSize, format: .csv)
             return try (0..<3).map { i in
                 let url = scratch.file("\(prefix)-\(i).jsonl")
                 try ShardedScoring.writePart(BatchScorer(scorer: scorer, batchSize: batchSize), requests: requests,

@@ -168,7 +168,7 @@ struct TrainingPrecisionTests {
 
     @Test("auto resolves by CPU feature; fp16 and (without AVX-512 BF16) bf16 are refused with a reason")
     func resolution() throws {
-        let fastBF16 = Self.hasBF16 && (ArithmeticRates.bf16SpeedUp ?? 0) >= 1.5
+        let fastBF16 = Self.hasBF16 && (ArithmeticRates.bf16SpeedUp ?? 0) >= ArithmeticRates.worthwhileBF16SpeedUp
         if Self.hasBF16 && !fastBF16 { print("note: bf16 is slower than 1.5× fp32 on this CPU, so auto trains in fp32") }
         #expect(try TrainingPrecision.auto.resolved() == (fastBF16 ? .bf16 : .fp32))
         #expect(try TrainingPrecision.fp32.resolved() == .fp32)
