@@ -51,10 +51,26 @@ public final class Bottleneck: Module {
     /// `relu(bn3(conv3(pool(relu(bn2(conv2(relu(bn1(conv1(x))))))))) + identity)`; each conv + BN (+ residual) + ReLU
     /// is one fused pass in eval mode without gradients (``convBatchNorm(_:conv:bn:residual:relu:)``).
     public func callAsFunction(_ x: Var) -> Var {
+        if let y = bandedInference(x) { return Var(y) }
         var out = convBatchNorm(x, conv: conv1, bn: bn1, relu: true)
         out = convBatchNorm(out, conv: conv2, bn: bn2, relu: true)
         if stride > 1 { out = avgPool2d(out, kernel: stride) }
         let identity = downsample.map { $0(x) } ?? x
         return convBatchNorm(out, conv: conv3, bn: bn3, residual: identity, relu: true)
+    }
+
+    /// The whole block band by band (``bottleneckFused(_:conv1:conv2:conv3:downsample:)``: same result, less memory
+    /// traffic) when every unit would run fused and the block keeps the resolution; nil otherwise.
+    private func bandedInference(_ x: Var) -> Tensor? {
+        guard stride == 1, downsample?.stride ?? 1 == 1,
+              let u1 = fusedInferenceUnit(x, conv: conv1, bn: bn1, relu: true),
+              let u2 = fusedInferenceUnit(x, conv: conv2, bn: bn2, relu: true),
+              let u3 = fusedInferenceUnit(x, conv: conv3, bn: bn3, relu: true) else { return nil }
+        var shortcut: FusedConvUnit?
+        if let downsample {
+            guard let u = fusedInferenceUnit(x, conv: downsample.conv, bn: downsample.bn, relu: false) else { return nil }
+            shortcut = u
+        }
+        return bottleneckFused(x.value, conv1: u1, conv2: u2, conv3: u3, downsample: shortcut)
     }
 }

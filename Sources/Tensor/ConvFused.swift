@@ -92,13 +92,10 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
     let relu = epilogue.relu
     let pointwise = g.isPointwise
     let blocks = rowBlocks * colBlocks
-    // fp32 kernels with taps: straight from the input, no im2col.
-    let direct = FusedConvTuning.direct && !pointwise && kernel?.precision == .fp32
-        && ipiqa_conv_direct_supported(Int32(g.cin)) != 0
-    // bf16 kernels with taps, one column block: gather the patches straight into bf16 (no fp32 im2col, no second pass).
-    let gatherBF16 = !pointwise && colBlocks == 1 && kernel?.precision == .bf16
-    // Otherwise column blocks share one im2col of all rows (written in parallel first) instead of each redoing it.
-    let shared: Storage? = colBlocks > 1 && !pointwise && !direct ? Storage(uninitializedCount: pixels * k) : nil
+    // Column blocks share one im2col of all rows (written in parallel first) instead of each redoing it; not needed
+    // where each block reads the input itself (1×1, the fp32 direct kernel, or one column block).
+    let ownsGather = pointwise || colBlocks == 1 || kernel.map { $0.convolvesDirectly(g) } == true
+    let shared: Storage? = ownsGather ? nil : Storage(uninitializedCount: pixels * k)
     if let shared {
         let cp = shared.pointer
         parallelChunks(pixels, costPerItem: k) { r in g.im2col(xp, into: cp + r.lowerBound * k, pixels: r) }
@@ -112,24 +109,14 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
             if p0 >= p1 || c0 >= c1 { return }
             let rows = p1 - p0, cols = c1 - c0
             let out = yp + p0 * cout + c0
-            if direct, let kernel {
-                withEpilogue(sp, hp, rp, relu, row0: p0, col0: c0, ldr: cout) { e in
-                    kernel.convolve(g, x: xp, pixels: p0..<p1, columns: c0..<c1, y: out, ldy: cout, epilogue: e)
-                }
+            if let kernel {
+                kernel.convolveBlock(g, x: xp, pixels: p0..<p1, columns: c0..<c1, out: out, ldy: cout,
+                                     scale: sp, shift: hp, residual: rp.map { $0 + p0 * cout + c0 }, ldr: cout, relu: relu,
+                                     im2col: shared.map { $0.pointer + p0 * k })
                 return
             }
-            if gatherBF16, let kernel {
-                let row = Int(ipiqa_bf16_row(Int32(k)))
-                let s16 = Storage(uninitializedCount: (rows * row + 1) / 2)
-                UnsafeMutableRawPointer(s16.pointer).withMemoryRebound(to: UInt16.self, capacity: rows * row) { ab in
-                    ipiqa_im2col_bf16(xp, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
-                                      Int32(g.padding), Int32(g.outH), Int32(g.outW), p0, p1, ab)
-                    withEpilogue(sp, hp, rp, relu, row0: p0, col0: c0, ldr: cout) { e in
-                        kernel.gemm(m: rows, bf16Rows: ab, c: out, ldc: cout, columns: c0..<c1, epilogue: e)
-                    }
-                }
-                return
-            }
+            // No packed kernel (no AVX-512F): OpenBLAS on an im2col block.
+            guard let wp else { return }
             let scratch: Storage?
             let a: UnsafeMutablePointer<Float>
             if pointwise {
@@ -144,33 +131,82 @@ func conv2dFused(_ x: Tensor, weightShape wShape: [Int], weight w: Tensor?, pack
                 scratch = s
                 a = s.pointer
             }
-            if let kernel {
-                // The epilogue runs inside the kernel, on each tile before it is stored.
-                withEpilogue(sp, hp, rp, relu, row0: p0, col0: c0, ldr: cout) { e in
-                    kernel.gemm(m: rows, a: a, lda: k, c: out, ldc: cout, columns: c0..<c1, epilogue: e)
-                }
-            } else if let wp {
-                sgemmSerial(transA: false, transB: true, m: rows, n: cols, k: k, a: a, lda: k, b: wp + c0 * k, ldb: k,
-                            c: out, ldc: cout)
-                applyEpilogue(out, rows: rows, cols: cols, ldc: cout, channel0: c0, scale: sp, shift: hp,
-                              residual: rp.map { $0 + p0 * cout + c0 }, relu: relu)
-            }
+            sgemmSerial(transA: false, transB: true, m: rows, n: cols, k: k, a: a, lda: k, b: wp + c0 * k, ldb: k,
+                        c: out, ldc: cout)
+            applyEpilogue(out, rows: rows, cols: cols, ldc: cout, channel0: c0, scale: sp, shift: hp,
+                          residual: rp.map { $0 + p0 * cout + c0 }, relu: relu)
             withExtendedLifetime(scratch) {}
         }
     }
     return y
 }
 
-/// Calls `body` with the kernel epilogue for the output block at `(row0, col0)` (nil when there is nothing to apply).
+/// Calls `body` with the kernel epilogue (nil when there is nothing to apply). `scale` and `shift` point at the block's
+/// first channel, `residual` at the block's first element (row stride `ldr`).
 @inline(__always)
-private func withEpilogue(_ scale: UnsafeMutablePointer<Float>?, _ shift: UnsafeMutablePointer<Float>?,
-                          _ residual: UnsafeMutablePointer<Float>?, _ relu: Bool, row0: Int, col0: Int, ldr: Int,
-                          _ body: (UnsafePointer<ipiqa_epilogue>?) -> Void) {
+func withEpilogue(_ scale: UnsafeMutablePointer<Float>?, _ shift: UnsafeMutablePointer<Float>?,
+                  _ residual: UnsafeMutablePointer<Float>?, _ relu: Bool, ldr: Int,
+                  _ body: (UnsafePointer<ipiqa_epilogue>?) -> Void) {
     if scale == nil && shift == nil && residual == nil && !relu { body(nil); return }
-    var e = ipiqa_epilogue(scale: scale.map { UnsafePointer($0 + col0) }, shift: shift.map { UnsafePointer($0 + col0) },
-                           residual: residual.map { UnsafePointer($0 + row0 * ldr + col0) }, ldr: Int32(ldr),
-                           relu: relu ? 1 : 0)
+    var e = ipiqa_epilogue(scale: scale.map { UnsafePointer($0) }, shift: shift.map { UnsafePointer($0) },
+                           residual: residual.map { UnsafePointer($0) }, ldr: Int32(ldr), relu: relu ? 1 : 0)
     body(&e)
+}
+
+extension PackedWeights {
+    /// Whether ``convolveBlock(_:x:pixels:columns:out:ldy:scale:shift:residual:ldr:relu:im2col:)`` reads geometry
+    /// `g`'s input straight through the fp32 direct kernel (kernels with taps, ≥ 16 input channels), without im2col.
+    func convolvesDirectly(_ g: ConvGeometry) -> Bool {
+        FusedConvTuning.direct && !g.isPointwise && precision == .fp32 && ipiqa_conv_direct_supported(Int32(g.cin)) != 0
+    }
+
+    /// One block of a fused convolution with this packed weight, on the calling thread: output pixels `pixels` of
+    /// geometry `g` (flattened `(n, oh, ow)`), channels `columns` (starting on a ``panel`` boundary), written to `out`
+    /// (pointing at `(pixels.lowerBound, columns.lowerBound)`, row stride `ldy`). `scale`/`shift` are per channel of
+    /// the whole output (nil: 1 / 0); `residual` points at the block's first element (row stride `ldr`).
+    ///
+    /// How the patches reach the kernel: 1×1 stride-1 convolutions read `x` as the GEMM's A; fp32 runs the direct
+    /// kernel; bf16 gathers the block's patches straight into bf16 rows; otherwise the block's rows of `im2col`
+    /// (when the caller shares one) or a private im2col.
+    func convolveBlock(_ g: ConvGeometry, x: UnsafeMutablePointer<Float>, pixels: Range<Int>, columns: Range<Int>,
+                       out: UnsafeMutablePointer<Float>, ldy: Int, scale: UnsafeMutablePointer<Float>?,
+                       shift: UnsafeMutablePointer<Float>?, residual: UnsafeMutablePointer<Float>?, ldr: Int, relu: Bool,
+                       im2col shared: UnsafeMutablePointer<Float>? = nil) {
+        let k = g.patch, rows = pixels.count, c0 = columns.lowerBound
+        let sp = scale.map { $0 + c0 }, hp = shift.map { $0 + c0 }
+        if convolvesDirectly(g) {
+            withEpilogue(sp, hp, residual, relu, ldr: ldr) { e in
+                convolve(g, x: x, pixels: pixels, columns: columns, y: out, ldy: ldy, epilogue: e)
+            }
+            return
+        }
+        if g.isPointwise {
+            withEpilogue(sp, hp, residual, relu, ldr: ldr) { e in
+                gemm(m: rows, a: x + pixels.lowerBound * k, lda: k, c: out, ldc: ldy, columns: columns, epilogue: e)
+            }
+            return
+        }
+        if precision == .bf16 && shared == nil {
+            // Gather the patches straight into bf16 (no fp32 im2col, no second pass).
+            let row = Int(ipiqa_bf16_row(Int32(k)))
+            let s16 = Storage(uninitializedCount: (rows * row + 1) / 2)
+            UnsafeMutableRawPointer(s16.pointer).withMemoryRebound(to: UInt16.self, capacity: rows * row) { ab in
+                ipiqa_im2col_bf16(x, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                                  Int32(g.padding), Int32(g.outH), Int32(g.outW), pixels.lowerBound, pixels.upperBound, ab)
+                withEpilogue(sp, hp, residual, relu, ldr: ldr) { e in
+                    gemm(m: rows, bf16Rows: ab, c: out, ldc: ldy, columns: columns, epilogue: e)
+                }
+            }
+            return
+        }
+        let scratch: Storage? = shared == nil ? Storage(uninitializedCount: rows * k) : nil
+        let a = shared ?? scratch!.pointer
+        if let scratch { g.im2col(x, into: scratch.pointer, pixels: pixels) }
+        withEpilogue(sp, hp, residual, relu, ldr: ldr) { e in
+            gemm(m: rows, a: a, lda: k, c: out, ldc: ldy, columns: columns, epilogue: e)
+        }
+        withExtendedLifetime(scratch) {}
+    }
 }
 
 /// How ``conv2dFused(_:weight:packed:stride:padding:epilogue:)`` cuts its output into blocks, one worker each.

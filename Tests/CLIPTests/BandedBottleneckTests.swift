@@ -1,0 +1,104 @@
+import Foundation
+import NN
+import Testing
+@testable import CLIP
+@testable import Tensor
+
+/// The band-by-band ResNet bottleneck (`bottleneckFused`) against the same block run one fused convolution at a time.
+/// Both call the same kernels on the same operands in the same order, so the outputs must be bit-identical.
+@Suite("banded bottleneck inference")
+struct BandedBottleneckTests {
+    /// A bottleneck with random batch-norm statistics, eval mode, packed for `precision`.
+    static func block(inplanes: Int, planes: Int, precision: Precision, seed: UInt64) -> Bottleneck {
+        var rng = SeededGenerator(seed: seed)
+        let b = Bottleneck(inplanes: inplanes, planes: planes, stride: 1, rng: &rng)
+        var bns = [b.bn1, b.bn2, b.bn3]
+        if let d = b.downsample { bns.append(d.bn) }
+        for bn in bns {
+            let c = bn.weight.shape[0]
+            bn.weight.value.assign(Tensor.randn([c], mean: 1, std: 0.3, using: &rng))
+            bn.bias.value.assign(Tensor.randn([c], std: 0.3, using: &rng))
+            bn.runningMean.assign(Tensor.randn([c], std: 0.2, using: &rng))
+            bn.runningVar.assign(Tensor.uniform([c], low: 0.5, high: 2, using: &rng))
+        }
+        b.eval()
+        b.prepareInference(precision: precision)
+        return b
+    }
+
+    /// The unfused block: each convolution + batch norm (+ residual) + ReLU as one fused convolution over the batch.
+    static func unbanded(_ b: Bottleneck, _ x: Tensor) -> Tensor {
+        withoutGradients {
+            let v = Var(x)
+            var out = convBatchNorm(v, conv: b.conv1, bn: b.bn1, relu: true)
+            out = convBatchNorm(out, conv: b.conv2, bn: b.bn2, relu: true)
+            let identity = b.downsample.map { convBatchNorm(v, conv: $0.conv, bn: $0.bn, relu: false) } ?? v
+            return convBatchNorm(out, conv: b.conv3, bn: b.bn3, residual: identity, relu: true).value
+        }
+    }
+
+    /// (batch, height, width, inplanes, planes): one image cut into ranges, several images, odd sizes, a downsample.
+    static let shapes: [(Int, Int, Int, Int, Int)] = [
+        (1, 20, 9, 32, 8), (3, 7, 5, 32, 8), (2, 13, 11, 16, 8), (1, 33, 6, 24, 16), (5, 6, 6, 64, 16),
+    ]
+
+    @Test("band by band equals one convolution at a time, bit for bit (fp32, bf16, bf16x3; tiny and default bands)",
+          arguments: shapes)
+    func bitIdentical(shape: (Int, Int, Int, Int, Int)) throws {
+        let (n, h, w, inplanes, planes) = shape
+        for precision in [Precision.fp32, .bf16, .bf16x3] {
+            guard PackedWeights.isSupported(precision) else {
+                print("skipped (\(precision)): this CPU lacks the packed \(precision) kernels (AVX-512F / AVX-512 BF16)")
+                continue
+            }
+            let b = Self.block(inplanes: inplanes, planes: planes, precision: precision, seed: UInt64(h * 100 + inplanes))
+            var rng = SeededGenerator(seed: UInt64(n * 7 + w))
+            let x = relu(Var(Tensor.randn([n, h, w, inplanes], using: &rng))).value
+            let reference = Self.unbanded(b, x)
+            for bandBytes in [1, 4096, FusedBottleneckTuning.bandBytes] {
+                let got = try #require(withoutGradients { () -> Tensor? in
+                    let v = Var(x)
+                    guard let u1 = fusedInferenceUnit(v, conv: b.conv1, bn: b.bn1, relu: true),
+                          let u2 = fusedInferenceUnit(v, conv: b.conv2, bn: b.bn2, relu: true),
+                          let u3 = fusedInferenceUnit(v, conv: b.conv3, bn: b.bn3, relu: true) else { return nil }
+                    let ds = b.downsample.flatMap { fusedInferenceUnit(v, conv: $0.conv, bn: $0.bn, relu: false) }
+                    return bottleneckFused(x, conv1: u1, conv2: u2, conv3: u3, downsample: ds, bandBytes: bandBytes)
+                }, "banding declined \(shape) \(precision)")
+                #expect(got.shape == reference.shape)
+                #expect(got.array == reference.array, "\(shape) \(precision) band bytes \(bandBytes)")
+            }
+            // The block itself takes the banded path and gives the same result.
+            let viaBlock = withoutGradients { b(Var(x)) }.value
+            #expect(viaBlock.array == reference.array)
+        }
+    }
+
+    @Test("banding declines a batch of one small map (the halo would dominate) and the block still computes it")
+    func declinesSmallMaps() throws {
+        guard PackedWeights.isSupported(.fp32) else { print("skipped: the packed kernels need AVX-512F"); return }
+        guard Threading.workers > 1 else { print("skipped: one worker takes every map whole"); return }
+        let b = Self.block(inplanes: 32, planes: 8, precision: .fp32, seed: 5)
+        var rng = SeededGenerator(seed: 1)
+        let x = Tensor.randn([1, 7, 7, 32], using: &rng)
+        let units = withoutGradients { () -> (FusedConvUnit, FusedConvUnit, FusedConvUnit)? in
+            let v = Var(x)
+            guard let u1 = fusedInferenceUnit(v, conv: b.conv1, bn: b.bn1, relu: true),
+                  let u2 = fusedInferenceUnit(v, conv: b.conv2, bn: b.bn2, relu: true),
+                  let u3 = fusedInferenceUnit(v, conv: b.conv3, bn: b.bn3, relu: true) else { return nil }
+            return (u1, u2, u3)
+        }
+        let (u1, u2, u3) = try #require(units)
+        #expect(bottleneckFused(x, conv1: u1, conv2: u2, conv3: u3, downsample: nil) == nil)
+        #expect(withoutGradients { b(Var(x)) }.value.array == Self.unbanded(b, x).array)
+    }
+
+    @Test("no banding while gradients are recorded or batch norm trains")
+    func onlyInInference() {
+        let b = Self.block(inplanes: 32, planes: 8, precision: .fp32, seed: 6)
+        var rng = SeededGenerator(seed: 2)
+        let x = Var(Tensor.randn([2, 6, 6, 32], using: &rng))
+        #expect(fusedInferenceUnit(x, conv: b.conv1, bn: b.bn1, relu: true) == nil)  // parameters require gradients
+        b.train()
+        #expect(withoutGradients { fusedInferenceUnit(x, conv: b.conv1, bn: b.bn1, relu: true) } == nil)
+    }
+}
