@@ -59,10 +59,10 @@ public final class Bottleneck: Module {
         return convBatchNorm(out, conv: conv3, bn: bn3, residual: identity, relu: true)
     }
 
-    /// The whole block band by band (``bottleneckFused(_:conv1:conv2:conv3:downsample:)``: same result, less memory
-    /// traffic) when every unit would run fused and the block keeps the resolution; nil otherwise.
+    /// The whole block band by band (``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)``: same
+    /// result, less memory traffic) when every unit would run fused; nil otherwise.
     private func bandedInference(_ x: Var) -> Tensor? {
-        guard stride == 1, downsample?.stride ?? 1 == 1,
+        guard downsample?.stride ?? stride == stride,
               let u1 = fusedInferenceUnit(x, conv: conv1, bn: bn1, relu: true),
               let u2 = fusedInferenceUnit(x, conv: conv2, bn: bn2, relu: true),
               let u3 = fusedInferenceUnit(x, conv: conv3, bn: bn3, relu: true) else { return nil }
@@ -71,6 +71,6 @@ public final class Bottleneck: Module {
             guard let u = fusedInferenceUnit(x, conv: downsample.conv, bn: downsample.bn, relu: false) else { return nil }
             shortcut = u
         }
-        return bottleneckFused(x.value, conv1: u1, conv2: u2, conv3: u3, downsample: shortcut)
+        return bottleneckFused(x.value, conv1: u1, conv2: u2, conv3: u3, downsample: shortcut, stride: stride)
     }
 }

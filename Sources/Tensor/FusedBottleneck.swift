@@ -2,7 +2,7 @@ import CKernels
 import Foundation
 
 /// One convolution of a fused inference block: its packed weight, geometry and folded epilogue (the residual of the
-/// block's last unit is supplied by ``bottleneckFused(_:conv1:conv2:conv3:downsample:)`` itself).
+/// block's last unit is supplied by ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)`` itself).
 public struct FusedConvUnit: @unchecked Sendable {
     public let packed: PackedWeights
     /// `[Cout, kh, kw, Cin]`.
@@ -15,7 +15,7 @@ public struct FusedConvUnit: @unchecked Sendable {
     }
 }
 
-/// Tuning of ``bottleneckFused(_:conv1:conv2:conv3:downsample:)``.
+/// Tuning of ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)``.
 public enum FusedBottleneckTuning {
     /// Whether ResNet bottlenecks run band by band (default on; `IPIQA_FUSED_BOTTLENECK=0` runs them one convolution
     /// at a time, for comparisons).
@@ -30,87 +30,114 @@ public enum FusedBottleneckTuning {
     }()
 }
 
-/// A stride-1 ResNet bottleneck in inference, band by band (bands of about `bandBytes`, see ``FusedBottleneckTuning``):
+/// A ResNet bottleneck in inference, band by band (bands of about `bandBytes`, see ``FusedBottleneckTuning``):
 ///
-///     y = relu( u3( u2( u1(x) ) ) + identity ),   identity = x, or u_ds(x) with a downsample
+///     y = relu( u3( pool( u2( u1(x) ) ) ) + identity ),   identity = x, or u_ds(pool(x)) with a downsample
 ///
 /// where each `u` is a convolution with its folded batch norm (and ReLU for `u1`, `u2`): `conv1` 1×1, `conv2` k×k
-/// with "same" padding, `conv3` 1×1, `downsample` 1×1. The unfused path runs each convolution over the whole batch, so
+/// with "same" padding, `conv3` 1×1, `downsample` 1×1, and `pool` the `stride × stride` average pool of CLIP's
+/// anti-aliased strided blocks (none for stride 1). The unfused path runs each convolution over the whole batch, so
 /// every intermediate map (and `x`, re-read for the residual) makes a round trip through memory. Here each worker takes
-/// a range of image rows and walks it in bands of a few rows: `u1` for the rows the band's `u2` reads (each row once
-/// per range; a range recomputes only the halo rows next to it), `u2` into a band buffer, then `u3` with the residual,
-/// all while the band's data is in cache. Every output value is computed by the same kernels on the same operands in
-/// the same order as the unfused path, so the results are bit-identical to it.
+/// a range of output rows and walks it in bands of a few rows: `u1` for the rows the band's `u2` reads (each row once
+/// per range; a range recomputes only the halo rows next to it), `u2` into a band buffer, the pools, then `u3` with
+/// the residual, all while the band's data is in cache. Every output value is computed by the same kernels on the same
+/// operands in the same order as the unfused path, so the results are bit-identical to it.
 ///
 /// Returns nil (and computes nothing) where banding does not pay: the ranges would be too short for their halo
-/// (a batch of one small map, e.g. 7×7), or the shapes do not chain.
+/// (a batch of one small map, e.g. 7×7), or the shapes do not chain (a stride that does not divide the map, a strided
+/// block without a downsample).
 public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvUnit, conv3: FusedConvUnit,
-                            downsample: FusedConvUnit?, bandBytes: Int = FusedBottleneckTuning.bandBytes) -> Tensor? {
-    guard FusedBottleneckTuning.enabled, x.rank == 4 else { return nil }
+                            downsample: FusedConvUnit?, stride: Int = 1,
+                            bandBytes: Int = FusedBottleneckTuning.bandBytes) -> Tensor? {
+    guard FusedBottleneckTuning.enabled, x.rank == 4, stride >= 1 else { return nil }
     let (n, h, w, cin) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let s1 = conv1.weightShape, s2 = conv2.weightShape, s3 = conv3.weightShape
     let width = s1[0], cout = s3[0]
-    // The chain: 1×1 (cin → width), k×k same-size (width → width), 1×1 (width → cout), identity or 1×1 (cin → cout).
+    // The chain: 1×1 (cin → width), k×k same-size (width → width), pool, 1×1 (width → cout); identity, or pool and
+    // 1×1 (cin → cout).
     guard s1 == [width, 1, 1, cin], s2.count == 4, s2[0] == width, s2[3] == width, s2[1] == s2[2], s2[1] % 2 == 1,
           conv2.padding == s2[1] / 2, s3 == [cout, 1, 1, width], conv1.padding == 0, conv3.padding == 0,
-          downsample.map({ $0.weightShape == [cout, 1, 1, cin] && $0.padding == 0 }) ?? (cin == cout),
-          conv1.packed.k == cin, conv2.packed.k == s2[1] * s2[2] * width, conv3.packed.k == width
+          downsample.map({ $0.weightShape == [cout, 1, 1, cin] && $0.padding == 0 }) ?? (cin == cout && stride == 1),
+          conv1.packed.k == cin, conv2.packed.k == s2[1] * s2[2] * width, conv3.packed.k == width,
+          h % stride == 0, w % stride == 0
     else { return nil }
     let halo = s2[1] / 2
-    // Ranges of rows, one worker each: whole images when there are enough of them, else each image cut into equal
-    // parts, as many ranges as keep every worker equally busy (a multiple of the workers) while each part stays
-    // several times taller than its halo.
+    let oh = h / stride, ow = w / stride
+    // Ranges of output rows, one worker each: whole images, or each image cut into equal parts. Their count is a
+    // multiple of the workers (so every worker gets the same work), at least 2 × workers where the parts can stay
+    // several times taller than their halo, else at least the workers; otherwise banding is declined.
     let workers = Threading.workers
-    var parts = 1
-    if n < 2 * workers && workers > 1 {
-        parts = (2 * workers + n - 1) / n
-        while parts > 0 && (h / parts < 4 * halo + 4 || (n * parts) % workers != 0) { parts -= 1 }
-        if parts == 0 { return nil }
+    func fits(_ p: Int) -> Bool { p == 1 || stride * (oh / p) >= 4 * halo + 4 }
+    var chosen: Int?
+    if workers <= 1 { chosen = 1 }
+    for minimum in [2 * workers, workers] where chosen == nil && workers > 1 {
+        var p = max(1, (minimum + n - 1) / n)
+        while fits(p) && (n * p) % workers != 0 { p += 1 }
+        if fits(p) { chosen = p }
     }
-    let bandRows = max(1, min(h, max(1, bandBytes) / max(1, w * (cin + cout) * 4)))
+    guard let parts = chosen else { return nil }
+    // Output rows per band: the band's input rows plus output rows fill about `bandBytes`.
+    let bandRows = max(1, min(oh, max(1, bandBytes) / max(1, (stride * w * cin + ow * cout) * 4)))
 
-    let y = Tensor(uninitialized: [n, h, w, cout])
-    // A 1×1 convolution over `rows` image rows (pixels counted from the pointer it is given).
-    func pointwise(_ rows: Int, _ cin: Int, _ cout: Int) -> ConvGeometry {
-        ConvGeometry(input: [1, rows, w, cin], weight: [cout, 1, 1, cin], stride: 1, padding: 0)
+    let y = Tensor(uninitialized: [n, oh, ow, cout])
+    // A 1×1 convolution over `rows` rows of `columns` pixels (counted from the pointer it is given).
+    func pointwise(_ rows: Int, _ columns: Int, _ cin: Int, _ cout: Int) -> ConvGeometry {
+        ConvGeometry(input: [1, rows, columns, cin], weight: [cout, 1, 1, cin], stride: 1, padding: 0)
+    }
+    // The average pool of `rows · stride` rows of `w` pixels at `src` into `rows` rows of `ow` pixels at `dst`.
+    func pool(_ src: UnsafeMutablePointer<Float>, rows: Int, channels: Int, into dst: UnsafeMutablePointer<Float>) {
+        ipiqa_avgpool2d(src, Int32(rows * stride), Int32(w), Int32(channels), Int32(stride), 0, rows, Int32(rows),
+                        Int32(ow), dst)
     }
     let xp = x.pointer, yp = y.pointer
     withExtendedLifetime((x, conv1, conv2, conv3, downsample)) {
         parallelTasks(n * parts) { item in
             let image = item / parts, part = item % parts
-            let r0 = h * part / parts, r1 = h * (part + 1) / parts
+            let r0 = oh * part / parts, r1 = oh * (part + 1) / parts  // output rows
             if r0 >= r1 { return }
             // u1's rows for this range: [a0, a1) (with the halo); u2 runs on them as on an image of a1 − a0 rows.
-            let a0 = max(0, r0 - halo), a1 = min(h, r1 + halo)
+            let a0 = max(0, stride * r0 - halo), a1 = min(h, stride * r1 + halo)
+            let rows = min(bandRows, r1 - r0)
             let mid = Storage(uninitializedCount: (a1 - a0) * w * width)
             let unit2 = ConvGeometry(input: [1, a1 - a0, w, width], weight: s2, stride: 1, padding: conv2.padding)
-            let band = Storage(uninitializedCount: min(bandRows, r1 - r0) * w * width)
-            let shortcut = downsample == nil ? nil : Storage(uninitializedCount: min(bandRows, r1 - r0) * w * cout)
-            let pixel0 = image * h * w  // first pixel of this image in the batch
+            let band = Storage(uninitializedCount: stride * rows * w * width)
+            let pooled = stride > 1 ? Storage(uninitializedCount: rows * ow * width) : nil
+            let pooledInput = stride > 1 && downsample != nil ? Storage(uninitializedCount: rows * ow * cin) : nil
+            let shortcut = downsample == nil ? nil : Storage(uninitializedCount: rows * ow * cout)
+            let pixel0 = image * h * w  // first input pixel of this image in the batch
             var done = a0               // u1 rows computed so far
             var b0 = r0
             while b0 < r1 {
                 let b1 = min(r1, b0 + bandRows)
+                let i0 = stride * b0, i1 = stride * b1  // the band's input rows
                 // u1 for the rows this band's u2 reads that are not there yet.
-                let need = min(a1, b1 + halo)
+                let need = min(a1, i1 + halo)
                 if need > done {
-                    conv1.packed.convolveBlock(pointwise(need - done, cin, width), x: xp + (pixel0 + done * w) * cin,
+                    conv1.packed.convolveBlock(pointwise(need - done, w, cin, width), x: xp + (pixel0 + done * w) * cin,
                                                pixels: 0..<((need - done) * w), columns: 0..<width,
                                                out: mid.pointer + (done - a0) * w * width, ldy: width,
                                                scale: conv1.epilogue.scale?.pointer, shift: conv1.epilogue.shift?.pointer,
                                                residual: nil, ldr: width, relu: conv1.epilogue.relu)
                     done = need
                 }
-                // u2 for the band's rows (rows b0 − a0 ..< b1 − a0 of the range's map).
-                conv2.packed.convolveBlock(unit2, x: mid.pointer, pixels: ((b0 - a0) * w)..<((b1 - a0) * w),
+                // u2 for the band's input rows (rows i0 − a0 ..< i1 − a0 of the range's map), then the pool.
+                conv2.packed.convolveBlock(unit2, x: mid.pointer, pixels: ((i0 - a0) * w)..<((i1 - a0) * w),
                                            columns: 0..<width, out: band.pointer, ldy: width,
                                            scale: conv2.epilogue.scale?.pointer, shift: conv2.epilogue.shift?.pointer,
                                            residual: nil, ldr: width, relu: conv2.epilogue.relu)
-                // The identity (or its 1×1 projection), then u3 with the residual and ReLU.
-                let first = pixel0 + b0 * w, count = (b1 - b0) * w
+                let count = (b1 - b0) * ow
+                let inner = pooled?.pointer ?? band.pointer
+                if let pooled { pool(band.pointer, rows: b1 - b0, channels: width, into: pooled.pointer) }
+                // The identity (or the projection of its pool), then u3 with the residual and ReLU.
+                let first = image * oh * ow + b0 * ow  // first output pixel of the band
                 var residual = xp + first * cin
                 if let downsample, let shortcut {
-                    downsample.packed.convolveBlock(pointwise(b1 - b0, cin, cout), x: xp + first * cin,
+                    var source = xp + (pixel0 + i0 * w) * cin
+                    if let pooledInput {
+                        pool(source, rows: b1 - b0, channels: cin, into: pooledInput.pointer)
+                        source = pooledInput.pointer
+                    }
+                    downsample.packed.convolveBlock(pointwise(b1 - b0, ow, cin, cout), x: source,
                                                     pixels: 0..<count, columns: 0..<cout,
                                                     out: shortcut.pointer, ldy: cout,
                                                     scale: downsample.epilogue.scale?.pointer,
@@ -118,13 +145,13 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                                                     relu: downsample.epilogue.relu)
                     residual = shortcut.pointer
                 }
-                conv3.packed.convolveBlock(pointwise(b1 - b0, width, cout), x: band.pointer, pixels: 0..<count,
+                conv3.packed.convolveBlock(pointwise(b1 - b0, ow, width, cout), x: inner, pixels: 0..<count,
                                            columns: 0..<cout, out: yp + first * cout, ldy: cout,
                                            scale: conv3.epilogue.scale?.pointer, shift: conv3.epilogue.shift?.pointer,
                                            residual: residual, ldr: cout, relu: conv3.epilogue.relu)
                 b0 = b1
             }
-            withExtendedLifetime((mid, band, shortcut)) {}
+            withExtendedLifetime((mid, band, pooled, pooledInput, shortcut)) {}
         }
     }
     return y

@@ -9,9 +9,9 @@ import Testing
 @Suite("banded bottleneck inference")
 struct BandedBottleneckTests {
     /// A bottleneck with random batch-norm statistics, eval mode, packed for `precision`.
-    static func block(inplanes: Int, planes: Int, precision: Precision, seed: UInt64) -> Bottleneck {
+    static func block(inplanes: Int, planes: Int, stride: Int = 1, precision: Precision, seed: UInt64) -> Bottleneck {
         var rng = SeededGenerator(seed: seed)
-        let b = Bottleneck(inplanes: inplanes, planes: planes, stride: 1, rng: &rng)
+        let b = Bottleneck(inplanes: inplanes, planes: planes, stride: stride, rng: &rng)
         var bns = [b.bn1, b.bn2, b.bn3]
         if let d = b.downsample { bns.append(d.bn) }
         for bn in bns {
@@ -32,26 +32,31 @@ struct BandedBottleneckTests {
             let v = Var(x)
             var out = convBatchNorm(v, conv: b.conv1, bn: b.bn1, relu: true)
             out = convBatchNorm(out, conv: b.conv2, bn: b.bn2, relu: true)
-            let identity = b.downsample.map { convBatchNorm(v, conv: $0.conv, bn: $0.bn, relu: false) } ?? v
+            if b.stride > 1 { out = avgPool2d(out, kernel: b.stride) }
+            let identity = b.downsample.map { convBatchNorm(b.stride > 1 ? avgPool2d(v, kernel: b.stride) : v, conv: $0.conv,
+                                                            bn: $0.bn, relu: false) } ?? v
             return convBatchNorm(out, conv: b.conv3, bn: b.bn3, residual: identity, relu: true).value
         }
     }
 
-    /// (batch, height, width, inplanes, planes): one image cut into ranges, several images, odd sizes, a downsample.
-    static let shapes: [(Int, Int, Int, Int, Int)] = [
-        (1, 20, 9, 32, 8), (3, 7, 5, 32, 8), (2, 13, 11, 16, 8), (1, 33, 6, 24, 16), (5, 6, 6, 64, 16),
+    /// (batch, height, width, inplanes, planes, stride): one image cut into ranges, several images, odd sizes, a
+    /// downsample, anti-aliased stride 2 (pool after the k×k convolution and before the downsample).
+    static let shapes: [(Int, Int, Int, Int, Int, Int)] = [
+        (1, 20, 9, 32, 8, 1), (4, 7, 5, 32, 8, 1), (2, 13, 11, 16, 8, 1), (1, 33, 6, 24, 16, 1), (6, 6, 6, 64, 16, 1),
+        (2, 12, 10, 16, 8, 2), (1, 24, 8, 32, 16, 2), (2, 6, 14, 64, 32, 2),
     ]
 
-    @Test("band by band equals one convolution at a time, bit for bit (fp32, bf16, bf16x3; tiny and default bands)",
+    @Test("band by band equals one convolution at a time, bit for bit (fp32, bf16, bf16x3; stride 1 and 2; tiny and default bands)",
           arguments: shapes)
-    func bitIdentical(shape: (Int, Int, Int, Int, Int)) throws {
-        let (n, h, w, inplanes, planes) = shape
+    func bitIdentical(shape: (Int, Int, Int, Int, Int, Int)) throws {
+        let (n, h, w, inplanes, planes, stride) = shape
         for precision in [Precision.fp32, .bf16, .bf16x3] {
             guard PackedWeights.isSupported(precision) else {
                 print("skipped (\(precision)): this CPU lacks the packed \(precision) kernels (AVX-512F / AVX-512 BF16)")
                 continue
             }
-            let b = Self.block(inplanes: inplanes, planes: planes, precision: precision, seed: UInt64(h * 100 + inplanes))
+            let b = Self.block(inplanes: inplanes, planes: planes, stride: stride, precision: precision,
+                               seed: UInt64(h * 100 + inplanes))
             var rng = SeededGenerator(seed: UInt64(n * 7 + w))
             let x = relu(Var(Tensor.randn([n, h, w, inplanes], using: &rng))).value
             let reference = Self.unbanded(b, x)
@@ -62,7 +67,8 @@ struct BandedBottleneckTests {
                           let u2 = fusedInferenceUnit(v, conv: b.conv2, bn: b.bn2, relu: true),
                           let u3 = fusedInferenceUnit(v, conv: b.conv3, bn: b.bn3, relu: true) else { return nil }
                     let ds = b.downsample.flatMap { fusedInferenceUnit(v, conv: $0.conv, bn: $0.bn, relu: false) }
-                    return bottleneckFused(x, conv1: u1, conv2: u2, conv3: u3, downsample: ds, bandBytes: bandBytes)
+                    return bottleneckFused(x, conv1: u1, conv2: u2, conv3: u3, downsample: ds, stride: stride,
+                                           bandBytes: bandBytes)
                 }, "banding declined \(shape) \(precision)")
                 #expect(got.shape == reference.shape)
                 #expect(got.array == reference.array, "\(shape) \(precision) band bytes \(bandBytes)")
@@ -73,7 +79,7 @@ struct BandedBottleneckTests {
         }
     }
 
-    @Test("banding declines a batch of one small map (the halo would dominate) and the block still computes it")
+    @Test("banding declines a batch of one small map (the halo would dominate) or uneven work, and the block still computes it")
     func declinesSmallMaps() throws {
         guard PackedWeights.isSupported(.fp32) else { print("skipped: the packed kernels need AVX-512F"); return }
         guard Threading.workers > 1 else { print("skipped: one worker takes every map whole"); return }
@@ -89,6 +95,11 @@ struct BandedBottleneckTests {
         }
         let (u1, u2, u3) = try #require(units)
         #expect(bottleneckFused(x, conv1: u1, conv2: u2, conv3: u3, downsample: nil) == nil)
+        // Three small maps on two workers: one worker would take two of them while the other idles.
+        if Threading.workers == 2 {
+            let three = Tensor.randn([3, 7, 7, 32], using: &rng)
+            #expect(bottleneckFused(three, conv1: u1, conv2: u2, conv3: u3, downsample: nil) == nil)
+        }
         #expect(withoutGradients { b(Var(x)) }.value.array == Self.unbanded(b, x).array)
     }
 
