@@ -44,12 +44,28 @@ public final class ModifiedResNet: Module {
 
     /// Stem and the four stages: images `[N, H, W, 3]` → layer4 feature map `[N, H/32, W/32, 32·width]`.
     public func trunk(_ images: Var) -> Var {
-        var x = convBatchNorm(images, conv: conv1, bn: bn1, relu: true)
-        x = convBatchNorm(x, conv: conv2, bn: bn2, relu: true)
-        x = convBatchNorm(x, conv: conv3, bn: bn3, relu: true)
-        x = avgPool2d(x, kernel: 2)
+        var x: Var
+        if let stem = bandedStem(images) {
+            x = Var(stem)
+        } else {
+            x = convBatchNorm(images, conv: conv1, bn: bn1, relu: true)
+            x = convBatchNorm(x, conv: conv2, bn: bn2, relu: true)
+            x = convBatchNorm(x, conv: conv3, bn: bn3, relu: true)
+            x = avgPool2d(x, kernel: 2)
+        }
         for stage in layers { for block in stage.items { x = block(x) } }
         return x
+    }
+
+    /// The stem band by band (``convChainFused(_:units:pool:bandBytes:)``: same result, its maps stay in cache) when
+    /// each of its units would run fused; nil otherwise.
+    private func bandedStem(_ images: Var) -> Tensor? {
+        var units: [FusedConvUnit] = []
+        for (conv, bn) in [(conv1, bn1), (conv2, bn2), (conv3, bn3)] {
+            guard let u = fusedInferenceUnit(images, conv: conv, bn: bn, relu: true) else { return nil }
+            units.append(u)
+        }
+        return convChainFused(images.value, units: units, pool: 2)
     }
 
     /// The layer4 feature map and the attention-pooled embedding.

@@ -33,12 +33,12 @@ public func convBatchNorm(_ x: Var, conv: Conv2d, bn: BatchNorm2d, residual: Var
 /// where ``convBatchNorm(_:conv:bn:residual:relu:)`` would not fuse them either: batch norm in training mode, gradients
 /// being recorded for `x` or a parameter, or no packed kernel for this CPU.
 public func fusedInferenceUnit(_ x: Var, conv: Conv2d, bn: BatchNorm2d, relu: Bool) -> FusedConvUnit? {
-    guard !bn.isTraining, conv.stride == 1 else { return nil }
+    guard !bn.isTraining else { return nil }
     var inputs = [x, conv.weight, bn.weight, bn.bias]
     if let b = conv.bias { inputs.append(b) }
     if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) { return nil }
     guard let packed = conv.packedWeights() else { return nil }
-    return FusedConvUnit(packed: packed, weightShape: conv.weight.shape, padding: conv.padding,
+    return FusedConvUnit(packed: packed, weightShape: conv.weight.shape, stride: conv.stride, padding: conv.padding,
                          epilogue: foldedEpilogue(conv: conv, bn: bn, residual: nil, relu: relu))
 }
 

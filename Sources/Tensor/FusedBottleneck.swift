@@ -7,11 +7,22 @@ public struct FusedConvUnit: @unchecked Sendable {
     public let packed: PackedWeights
     /// `[Cout, kh, kw, Cin]`.
     public let weightShape: [Int]
+    public let stride: Int
     public let padding: Int
     public let epilogue: ConvEpilogue
 
-    public init(packed: PackedWeights, weightShape: [Int], padding: Int, epilogue: ConvEpilogue) {
-        self.packed = packed; self.weightShape = weightShape; self.padding = padding; self.epilogue = epilogue
+    public init(packed: PackedWeights, weightShape: [Int], stride: Int = 1, padding: Int, epilogue: ConvEpilogue) {
+        self.packed = packed; self.weightShape = weightShape; self.stride = stride; self.padding = padding
+        self.epilogue = epilogue
+    }
+
+    /// Runs this unit (no residual) for output pixels `pixels` of geometry `g` on the calling thread, into `out` (row
+    /// stride = output channels).
+    func run(_ g: ConvGeometry, x: UnsafeMutablePointer<Float>, pixels: Range<Int>, out: UnsafeMutablePointer<Float>,
+             residual: UnsafeMutablePointer<Float>? = nil) {
+        packed.convolveBlock(g, x: x, pixels: pixels, columns: 0..<g.cout, out: out, ldy: g.cout,
+                             scale: epilogue.scale?.pointer, shift: epilogue.shift?.pointer, residual: residual,
+                             ldr: g.cout, relu: epilogue.relu)
     }
 }
 
@@ -59,23 +70,12 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
           conv2.padding == s2[1] / 2, s3 == [cout, 1, 1, width], conv1.padding == 0, conv3.padding == 0,
           downsample.map({ $0.weightShape == [cout, 1, 1, cin] && $0.padding == 0 }) ?? (cin == cout && stride == 1),
           conv1.packed.k == cin, conv2.packed.k == s2[1] * s2[2] * width, conv3.packed.k == width,
-          h % stride == 0, w % stride == 0
+          h % stride == 0, w % stride == 0,
+          [conv1, conv2, conv3].allSatisfy({ $0.stride == 1 }), downsample?.stride ?? 1 == 1
     else { return nil }
     let halo = s2[1] / 2
     let oh = h / stride, ow = w / stride
-    // Ranges of output rows, one worker each: whole images, or each image cut into equal parts. Their count is a
-    // multiple of the workers (so every worker gets the same work), at least 2 × workers where the parts can stay
-    // several times taller than their halo, else at least the workers; otherwise banding is declined.
-    let workers = Threading.workers
-    func fits(_ p: Int) -> Bool { p == 1 || stride * (oh / p) >= 4 * halo + 4 }
-    var chosen: Int?
-    if workers <= 1 { chosen = 1 }
-    for minimum in [2 * workers, workers] where chosen == nil && workers > 1 {
-        var p = max(1, (minimum + n - 1) / n)
-        while fits(p) && (n * p) % workers != 0 { p += 1 }
-        if fits(p) { chosen = p }
-    }
-    guard let parts = chosen else { return nil }
+    guard let parts = bandParts(images: n, rows: oh, fits: { stride * (oh / $0) >= 4 * halo + 4 }) else { return nil }
     // Output rows per band: the band's input rows plus output rows fill about `bandBytes`.
     let bandRows = max(1, min(oh, max(1, bandBytes) / max(1, (stride * w * cin + ow * cout) * 4)))
 
@@ -113,18 +113,12 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                 // u1 for the rows this band's u2 reads that are not there yet.
                 let need = min(a1, i1 + halo)
                 if need > done {
-                    conv1.packed.convolveBlock(pointwise(need - done, w, cin, width), x: xp + (pixel0 + done * w) * cin,
-                                               pixels: 0..<((need - done) * w), columns: 0..<width,
-                                               out: mid.pointer + (done - a0) * w * width, ldy: width,
-                                               scale: conv1.epilogue.scale?.pointer, shift: conv1.epilogue.shift?.pointer,
-                                               residual: nil, ldr: width, relu: conv1.epilogue.relu)
+                    conv1.run(pointwise(need - done, w, cin, width), x: xp + (pixel0 + done * w) * cin,
+                              pixels: 0..<((need - done) * w), out: mid.pointer + (done - a0) * w * width)
                     done = need
                 }
                 // u2 for the band's input rows (rows i0 − a0 ..< i1 − a0 of the range's map), then the pool.
-                conv2.packed.convolveBlock(unit2, x: mid.pointer, pixels: ((i0 - a0) * w)..<((i1 - a0) * w),
-                                           columns: 0..<width, out: band.pointer, ldy: width,
-                                           scale: conv2.epilogue.scale?.pointer, shift: conv2.epilogue.shift?.pointer,
-                                           residual: nil, ldr: width, relu: conv2.epilogue.relu)
+                conv2.run(unit2, x: mid.pointer, pixels: ((i0 - a0) * w)..<((i1 - a0) * w), out: band.pointer)
                 let count = (b1 - b0) * ow
                 let inner = pooled?.pointer ?? band.pointer
                 if let pooled { pool(band.pointer, rows: b1 - b0, channels: width, into: pooled.pointer) }
@@ -137,21 +131,121 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                         pool(source, rows: b1 - b0, channels: cin, into: pooledInput.pointer)
                         source = pooledInput.pointer
                     }
-                    downsample.packed.convolveBlock(pointwise(b1 - b0, ow, cin, cout), x: source,
-                                                    pixels: 0..<count, columns: 0..<cout,
-                                                    out: shortcut.pointer, ldy: cout,
-                                                    scale: downsample.epilogue.scale?.pointer,
-                                                    shift: downsample.epilogue.shift?.pointer, residual: nil, ldr: cout,
-                                                    relu: downsample.epilogue.relu)
+                    downsample.run(pointwise(b1 - b0, ow, cin, cout), x: source, pixels: 0..<count,
+                                   out: shortcut.pointer)
                     residual = shortcut.pointer
                 }
-                conv3.packed.convolveBlock(pointwise(b1 - b0, ow, width, cout), x: inner, pixels: 0..<count,
-                                           columns: 0..<cout, out: yp + first * cout, ldy: cout,
-                                           scale: conv3.epilogue.scale?.pointer, shift: conv3.epilogue.shift?.pointer,
-                                           residual: residual, ldr: cout, relu: conv3.epilogue.relu)
+                conv3.run(pointwise(b1 - b0, ow, width, cout), x: inner, pixels: 0..<count, out: yp + first * cout,
+                          residual: residual)
                 b0 = b1
             }
             withExtendedLifetime((mid, band, pooled, pooledInput, shortcut)) {}
+        }
+    }
+    return y
+}
+
+/// How many equal ranges of rows to cut each of `images` images of `rows` output rows into, one worker per range: 1
+/// (whole images) or more, their total a multiple of the workers (so every worker gets the same work), at least
+/// 2 × workers where the parts still `fits` (tall enough for their halo), else at least the workers. Nil where no
+/// count qualifies (the caller then runs unbanded).
+func bandParts(images n: Int, rows: Int, fits: (Int) -> Bool) -> Int? {
+    let workers = Threading.workers
+    if workers <= 1 { return 1 }
+    func ok(_ p: Int) -> Bool { p == 1 || (p <= rows && fits(p)) }
+    for minimum in [2 * workers, workers] {
+        var p = max(1, (minimum + n - 1) / n)
+        while ok(p) && (n * p) % workers != 0 { p += 1 }
+        if ok(p) { return p }
+    }
+    return nil
+}
+
+/// A chain of convolutions, each with its folded batch norm (and ReLU), then a `pool × pool` average pool, band by
+/// band: CLIP's ResNet stem (3×3 stride 2, 3×3, 3×3, pool 2). As in
+/// ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)``, each worker takes a range of output rows
+/// and walks it in bands; every unit computes each of its rows once per range (plus the halo rows next to the range)
+/// just before the next unit reads them, so the intermediate maps stay in cache. Bit-identical to running the units
+/// one after the other over the whole batch. The first unit may be strided; the others must be stride-1 "same"
+/// convolutions. Nil (nothing computed) where the shapes do not chain or banding does not pay.
+public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
+                           bandBytes: Int = FusedBottleneckTuning.bandBytes) -> Tensor? {
+    guard FusedBottleneckTuning.enabled, x.rank == 4, !units.isEmpty, pool >= 1 else { return nil }
+    let n = x.shape[0]
+    // Each unit's geometry over one whole image.
+    var geometries: [ConvGeometry] = []
+    var shape = [1, x.shape[1], x.shape[2], x.shape[3]]
+    for (i, u) in units.enumerated() {
+        let ws = u.weightShape
+        guard ws.count == 4, ws[3] == shape[3], u.packed.n == ws[0], u.packed.k == ws[1] * ws[2] * ws[3],
+              i == 0 || (u.stride == 1 && ws[1] == ws[2] && 2 * u.padding == ws[1] - 1) else { return nil }
+        let g = ConvGeometry(input: shape, weight: ws, stride: u.stride, padding: u.padding)
+        guard g.outH >= 1, g.outW >= 1 else { return nil }
+        geometries.append(g)
+        shape = [1, g.outH, g.outW, ws[0]]
+    }
+    let last = units.count - 1
+    let (lh, lw, cout) = (shape[1], shape[2], shape[3])
+    let oh = lh / pool, ow = lw / pool
+    guard oh >= 1, ow >= 1 else { return nil }
+    // The input rows of geometry g that its output rows `r` read (clipped to the map).
+    func reads(_ g: ConvGeometry, _ r: Range<Int>) -> Range<Int> {
+        let lo = max(0, r.lowerBound * g.stride - g.padding)
+        return lo..<max(lo, min(g.h, (r.upperBound - 1) * g.stride - g.padding + g.kh))
+    }
+    let halo = geometries.dropFirst().reduce(0) { $0 + $1.kh / 2 }
+    guard let parts = bandParts(images: n, rows: oh, fits: { pool * (oh / $0) >= 4 * halo + 4 }) else { return nil }
+    let rowBytes = pool * 4 * (geometries.reduce(0) { $0 + $1.outW * $1.cout } + geometries[0].stride * x.shape[2] * x.shape[3])
+    let bandRows = max(1, min(oh, max(1, bandBytes) / max(1, rowBytes)))
+    let y = Tensor(uninitialized: [n, oh, ow, cout])
+    let xp = x.pointer, yp = y.pointer
+    let imageFloats = x.shape[1] * x.shape[2] * x.shape[3]
+    withExtendedLifetime((x, units)) {
+        parallelTasks(n * parts) { item in
+            let image = item / parts, part = item % parts
+            let r0 = oh * part / parts, r1 = oh * (part + 1) / parts
+            if r0 >= r1 { return }
+            // The rows of each unit's output this range needs: [pool·r0, pool·r1) of the last, and what that reads.
+            var needed = [Range<Int>](repeating: 0..<0, count: units.count)
+            needed[last] = (pool * r0)..<(pool * r1)
+            for i in stride(from: last - 1, through: 0, by: -1) { needed[i] = reads(geometries[i + 1], needed[i + 1]) }
+            let buffers = (0..<last).map { Storage(uninitializedCount: needed[$0].count * geometries[$0].outW * geometries[$0].cout) }
+            let band = pool > 1 ? Storage(uninitializedCount: pool * min(bandRows, r1 - r0) * lw * cout) : nil
+            // Unit i > 0 reads buffer i − 1 as an image of its rows.
+            let local = (0...last).map { i in
+                i == 0 ? geometries[0]
+                    : ConvGeometry(input: [1, needed[i - 1].count, geometries[i].w, geometries[i].cin],
+                                   weight: units[i].weightShape, stride: 1, padding: units[i].padding)
+            }
+            var done = needed.map(\.lowerBound)
+            var b0 = r0
+            while b0 < r1 {
+                let b1 = min(r1, b0 + bandRows)
+                var upTo = [Int](repeating: 0, count: units.count)
+                upTo[last] = pool * b1
+                for i in stride(from: last - 1, through: 0, by: -1) {
+                    upTo[i] = min(needed[i].upperBound, reads(geometries[i + 1], done[i + 1]..<upTo[i + 1]).upperBound)
+                }
+                for i in 0...last where upTo[i] > done[i] {
+                    let rows = done[i]..<upTo[i]
+                    let g = local[i], width = geometries[i].outW * geometries[i].cout
+                    let source = i == 0 ? xp + image * imageFloats : buffers[i - 1].pointer
+                    let origin = i == 0 ? 0 : needed[i - 1].lowerBound  // global row of the source's first row
+                    let out: UnsafeMutablePointer<Float>
+                    if i < last { out = buffers[i].pointer + (rows.lowerBound - needed[i].lowerBound) * width }
+                    else if let band { out = band.pointer }
+                    else { out = yp + (image * oh * ow + b0 * ow) * cout }
+                    units[i].run(g, x: source, pixels: ((rows.lowerBound - origin) * g.outW)..<((rows.upperBound - origin) * g.outW),
+                                 out: out)
+                    done[i] = upTo[i]
+                }
+                if let band {
+                    ipiqa_avgpool2d(band.pointer, Int32(pool * (b1 - b0)), Int32(lw), Int32(cout), Int32(pool), 0, b1 - b0,
+                                    Int32(b1 - b0), Int32(ow), yp + (image * oh * ow + b0 * ow) * cout)
+                }
+                b0 = b1
+            }
+            withExtendedLifetime((buffers, band)) {}
         }
     }
     return y

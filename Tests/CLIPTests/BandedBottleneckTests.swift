@@ -112,4 +112,50 @@ struct BandedBottleneckTests {
         b.train()
         #expect(withoutGradients { fusedInferenceUnit(x, conv: b.conv1, bn: b.bn1, relu: true) } == nil)
     }
+
+    /// (batch, size, stem width, pool, precision): CLIP's stem (3×3 stride 2 → 3×3 → 3×3, then the pool) on one image cut
+    /// into ranges, several images, odd sizes (a floor in the stride and the pool), no pool.
+    static let stems: [(Int, Int, Int, Int)] = [(1, 64, 16, 2), (2, 33, 8, 2), (4, 21, 16, 2), (2, 30, 8, 1), (1, 96, 8, 2)]
+
+    @Test("the stem band by band equals its convolutions and pool one at a time, bit for bit (fp32, bf16, bf16x3)",
+          arguments: stems)
+    func stemBitIdentical(c: (Int, Int, Int, Int)) throws {
+        let (n, size, width, pool) = c
+        for precision in [Precision.fp32, .bf16, .bf16x3] {
+            guard PackedWeights.isSupported(precision) else {
+                print("skipped (\(precision)): this CPU lacks the packed \(precision) kernels (AVX-512F / AVX-512 BF16)")
+                continue
+            }
+            var rng = SeededGenerator(seed: UInt64(size * 10 + width))
+            let convs = [Conv2d(3, width / 2, kernel: 3, stride: 2, padding: 1, bias: false, rng: &rng),
+                         Conv2d(width / 2, width / 2, kernel: 3, padding: 1, bias: false, rng: &rng),
+                         Conv2d(width / 2, width, kernel: 3, padding: 1, bias: false, rng: &rng)]
+            let bns = convs.map { conv -> BatchNorm2d in
+                let c = conv.outChannels, bn = BatchNorm2d(c)
+                bn.weight.value.assign(Tensor.randn([c], mean: 1, std: 0.3, using: &rng))
+                bn.bias.value.assign(Tensor.randn([c], std: 0.3, using: &rng))
+                bn.runningMean.assign(Tensor.randn([c], std: 0.2, using: &rng))
+                bn.runningVar.assign(Tensor.uniform([c], low: 0.5, high: 2, using: &rng))
+                bn.eval()
+                return bn
+            }
+            for conv in convs { conv.inferencePrecision = precision }
+            let x = Tensor.randn([n, size, size, 3], using: &rng)
+            let reference = withoutGradients { () -> Tensor in
+                var h = Var(x)
+                for (conv, bn) in zip(convs, bns) { h = convBatchNorm(h, conv: conv, bn: bn, relu: true) }
+                return (pool > 1 ? avgPool2d(h, kernel: pool) : h).value
+            }
+            let units = try #require(withoutGradients {
+                zip(convs, bns).map { fusedInferenceUnit(Var(x), conv: $0, bn: $1, relu: true) } as [FusedConvUnit?]
+            }.compactMap { $0 } as [FusedConvUnit]?)
+            #expect(units.count == 3)
+            for bandBytes in [1, 20_000, FusedBottleneckTuning.bandBytes] {
+                let got = try #require(convChainFused(x, units: units, pool: pool, bandBytes: bandBytes),
+                                       "banding declined \(c) \(precision)")
+                #expect(got.shape == reference.shape)
+                #expect(got.array == reference.array, "\(c) \(precision) band bytes \(bandBytes)")
+            }
+        }
+    }
 }
