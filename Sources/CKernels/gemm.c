@@ -453,10 +453,11 @@ void ipiqa_convert_bf16(const float *a, int m, int k, int lda, uint16_t *out) {
 // Starts loading the lines the tile's finish will touch — C's rows (for writing, or for reading when accumulating) and
 // the residual's rows — so that they arrive while the k loop runs instead of stalling the epilogue. The 1×1
 // convolutions with few input channels spend only ~800 cycles per tile in the k loop and find C and the residual in
-// memory: RN50's 64 → 256 layers ran ~12 % faster with it (one thread, 128×128 pixels).
+// memory: RN50's 64 → 256 layers ran ~12 % faster with it (one thread, 128×128 pixels). c may be NULL (nothing in C
+// to touch: a bf16-output tile without earlier k-blocks).
 static inline __attribute__((always_inline)) void prefetch_tile(int R, const float *c, int ldc, int accumulate,
                                                                 const ipiqa_epilogue *ep, int col, int row) {
-    for (int r = 0; r < R; r++) {
+    for (int r = 0; c && r < R; r++) {
         const float *cr = c + (size_t)r * ldc;
         if (accumulate) { __builtin_prefetch(cr, 0, 3); __builtin_prefetch(cr + 16, 0, 3); }
         else { __builtin_prefetch(cr, 1, 3); __builtin_prefetch(cr + 16, 1, 3); }
@@ -470,12 +471,43 @@ static inline __attribute__((always_inline)) void prefetch_tile(int R, const flo
     }
 }
 
+// finish_tile for a tile whose result is stored as bf16 (round to nearest even) into c16 (row stride ldc16): partial sums
+// of earlier k-blocks come from the fp32 scratch c (accumulate ≠ 0), then the epilogue, then the rounding. The same
+// values as finishing in fp32 and rounding them later, without the fp32 round trip through memory.
+static BF16_TARGET inline __attribute__((always_inline)) void finish_tile16(__m512 *c0, __m512 *c1, int R, const float *c,
+                                                                           int ldc, uint16_t *c16, int ldc16, int nr,
+                                                                           int accumulate, const ipiqa_epilogue *ep,
+                                                                           int col, int row) {
+    __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
+    if (accumulate) {
+        for (int r = 0; r < R; r++) {
+            const float *cr = c + (size_t)r * ldc;
+            c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
+            c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+        }
+    }
+    if (ep) epilogue_tile(c0, c1, R, ep, col, row, m0, m1);
+    for (int r = 0; r < R; r++) {
+        uint16_t *dr = c16 + (size_t)r * ldc16;
+        if (nr >= 32) {
+            _mm512_storeu_si512((void *)dr, (__m512i)_mm512_cvtne2ps_pbh(c1[r], c0[r]));
+        } else {
+            _mm256_mask_storeu_epi16(dr, m0, (__m256i)_mm512_cvtneps_pbh(c0[r]));
+            if (nr > 16) _mm256_mask_storeu_epi16(dr + 16, m1, (__m256i)_mm512_cvtneps_pbh(c1[r]));
+        }
+    }
+}
+
+// The bf16 microkernel. c16 == NULL: the finished tile goes to C (fp32). c16 ≠ NULL (last k-block of a bf16-output
+// GEMM): it goes to c16 as bf16, with earlier k-blocks' partial sums read from C.
 #define KERNEL_BF16(R)                                                                                                 \
     static BF16_TARGET void kbf16_##R(int kc2, const uint16_t *a, int lda, const uint16_t *b, float *c, int ldc,       \
-                                      int nr, int accumulate, const ipiqa_epilogue *ep, int col, int row) {            \
+                                      uint16_t *c16, int ldc16, int nr, int accumulate, const ipiqa_epilogue *ep,      \
+                                      int col, int row) {                                                              \
         __m512 c0[R], c1[R];                                                                                           \
         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
-        prefetch_tile(R, c, ldc, accumulate, ep, col, row);                                                            \
+        if (c16) for (int r = 0; r < R; r++) __builtin_prefetch(c16 + (size_t)r * ldc16, 1, 3);                       \
+        prefetch_tile(R, c16 && !accumulate ? 0 : c, ldc, accumulate, ep, col, row);                                   \
         for (int kp = 0; kp < kc2; kp++) {                                                                             \
             __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(b + (size_t)kp * NR * 2));                        \
             __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + (size_t)kp * NR * 2 + 32));                   \
@@ -487,13 +519,15 @@ static inline __attribute__((always_inline)) void prefetch_tile(int R, const flo
                 c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);                                                               \
             }                                                                                                          \
         }                                                                                                              \
-        finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                                  \
+        if (c16) finish_tile16(c0, c1, R, c, ldc, c16, ldc16, nr, accumulate, ep, col, row);                          \
+        else finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                             \
     }
 
 KERNEL_BF16(1) KERNEL_BF16(2) KERNEL_BF16(3) KERNEL_BF16(4) KERNEL_BF16(5) KERNEL_BF16(6)
 KERNEL_BF16(7) KERNEL_BF16(8) KERNEL_BF16(9) KERNEL_BF16(10) KERNEL_BF16(11) KERNEL_BF16(12)
 
-typedef void (*kbf16_fn)(int, const uint16_t *, int, const uint16_t *, float *, int, int, int, const ipiqa_epilogue *, int, int);
+typedef void (*kbf16_fn)(int, const uint16_t *, int, const uint16_t *, float *, int, uint16_t *, int, int, int,
+                         const ipiqa_epilogue *, int, int);
 static const kbf16_fn kbf16_table[MR + 1] = {0, kbf16_1, kbf16_2, kbf16_3, kbf16_4, kbf16_5, kbf16_6,
                                              kbf16_7, kbf16_8, kbf16_9, kbf16_10, kbf16_11, kbf16_12};
 
@@ -506,12 +540,14 @@ static inline int bf16_k_step(int k2) {
     return (step + 1) & ~1;
 }
 
-void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc,
-                     const ipiqa_epilogue *ep) {
+// C = A·Wᵀ over k-blocks; with c16 the last k-block stores bf16 into c16 (C then only holds earlier blocks' sums).
+static void gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc, uint16_t *c16,
+                      int ldc16, const ipiqa_epilogue *ep) {
     int k2 = ipiqa_bf16_row(k);  // bf16 values per row (even)
     int step = bf16_k_step(k2);
     for (int kb = 0; kb < k2; kb += step) {
-        const ipiqa_epilogue *last = kb + step >= k2 ? ep : 0;
+        int lastBlock = kb + step >= k2;
+        const ipiqa_epilogue *last = lastBlock ? ep : 0;
         int kc = k2 - kb < step ? k2 - kb : step;
         for (int nb = 0; nb < n; nb += NC) {
             int ne = n - nb < NC ? n : nb + NC;
@@ -520,8 +556,116 @@ void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *pac
                 int mr = balanced_tile_rows(m, tiles, t);
                 for (int j = nb; j < ne; j += NR) {
                     const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
-                    kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, c + (size_t)i * ldc + j, ldc, ne - j, kb > 0,
-                                    last, j, i);
+                    uint16_t *out16 = lastBlock && c16 ? c16 + (size_t)i * ldc16 + j : 0;
+                    kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, c ? c + (size_t)i * ldc + j : 0, ldc, out16,
+                                    ldc16, ne - j, kb > 0, last, j, i);
+                }
+            }
+        }
+    }
+}
+
+void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc,
+                     const ipiqa_epilogue *ep) {
+    gemm_bf16(m, n, k, a, packed, c, ldc, 0, 0, ep);
+}
+
+int ipiqa_bf16_k_blocks(int k) {
+    int k2 = ipiqa_bf16_row(k), step = bf16_k_step(k2);
+    return (k2 + step - 1) / step;
+}
+
+void ipiqa_gemm_bf16_out16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *scratch, int ldscratch,
+                           uint16_t *c16, int ldc16, const ipiqa_epilogue *ep) {
+    gemm_bf16(m, n, k, a, packed, scratch, ldscratch, c16, ldc16, ep);
+}
+
+// ---------------- bf16 convolution straight from bf16 activations ----------------
+// The bf16 register tile with one A pointer per (row, kernel tap): the input pixel this output pixel reads at that tap
+// (or a zero row in the padding), so a convolution whose input map is already bf16 needs no im2col. The k-blocks, the
+// order of the products within a block and the finish are those of ipiqa_gemm_bf16 over the im2col rows, so the
+// results are bit-identical to it.
+
+#define BF16_ZERO_ROW 4096
+static const uint16_t zero_row16[BF16_ZERO_ROW] __attribute__((aligned(64)));
+
+#define KERNEL_BF16D(R)                                                                                                \
+    static BF16_TARGET void kbf16d_##R(int kb, int kc, const uint16_t *const *rows, int taps, int cin,                \
+                                       const uint16_t *b, float *c, int ldc, uint16_t *c16, int ldc16, int nr,         \
+                                       int accumulate, const ipiqa_epilogue *ep, int col, int row) {                   \
+        __m512 c0[R], c1[R];                                                                                           \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); } \
+        if (c16) for (int r = 0; r < R; r++) __builtin_prefetch(c16 + (size_t)r * ldc16, 1, 3);                       \
+        prefetch_tile(R, c16 && !accumulate ? 0 : c, ldc, accumulate, ep, col, row);                                   \
+        for (int kk = kb, end = kb + kc; kk < end;) {                                                                  \
+            int t = kk / cin, ci = kk - t * cin;                                                                       \
+            int run = cin - ci < end - kk ? cin - ci : end - kk;                                                       \
+            const uint16_t *ar[R];                                                                                     \
+            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) ar[r] = rows[r * taps + t] + ci;                     \
+            for (int kp = 0; kp < run / 2; kp++) {                                                                     \
+                __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)b);                                            \
+                __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + 32));                                     \
+                b += NR * 2;                                                                                           \
+                _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                                 \
+                    uint32_t pair;                                                                                     \
+                    memcpy(&pair, ar[r] + 2 * (size_t)kp, 4);                                                          \
+                    __m512bh av = (__m512bh)_mm512_set1_epi32((int)pair);                                              \
+                    c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);                                                           \
+                    c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);                                                           \
+                }                                                                                                      \
+            }                                                                                                          \
+            kk += run;                                                                                                 \
+        }                                                                                                              \
+        if (c16) finish_tile16(c0, c1, R, c, ldc, c16, ldc16, nr, accumulate, ep, col, row);                          \
+        else finish_tile(c0, c1, R, c, ldc, nr, accumulate, ep, col, row);                                             \
+    }
+
+KERNEL_BF16D(1) KERNEL_BF16D(2) KERNEL_BF16D(3) KERNEL_BF16D(4) KERNEL_BF16D(5) KERNEL_BF16D(6)
+KERNEL_BF16D(7) KERNEL_BF16D(8) KERNEL_BF16D(9) KERNEL_BF16D(10) KERNEL_BF16D(11) KERNEL_BF16D(12)
+
+typedef void (*kbf16d_fn)(int, int, const uint16_t *const *, int, int, const uint16_t *, float *, int, uint16_t *, int,
+                          int, int, const ipiqa_epilogue *, int, int);
+static const kbf16d_fn kbf16d_table[MR + 1] = {0, kbf16d_1, kbf16d_2, kbf16d_3, kbf16d_4, kbf16d_5, kbf16d_6,
+                                               kbf16d_7, kbf16d_8, kbf16d_9, kbf16d_10, kbf16d_11, kbf16d_12};
+
+int ipiqa_conv_bf16_direct_supported(int cin, int kh, int kw) {
+    return ipiqa_has_avx512bf16() && cin % 2 == 0 && cin <= BF16_ZERO_ROW && kh * kw <= 64;
+}
+
+void ipiqa_conv_bf16_direct(const uint16_t *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH,
+                            int outW, long p0, long p1, const uint16_t *packed, int n, float *c, int ldc, uint16_t *c16,
+                            int ldc16, const ipiqa_epilogue *ep) {
+    long m = p1 - p0;
+    if (m <= 0 || n <= 0) return;
+    int taps = kh * kw, k2 = taps * cin;  // cin even: k2 = k
+    int step = bf16_k_step(k2);
+    long *base = (long *)scratch_reserve(1, (size_t)m * (sizeof(long) + 2 * sizeof(int)));
+    if (!base) return;
+    int *ih0 = (int *)(base + m), *iw0 = ih0 + m;
+    pixel_origins(p0, m, h, w, stride, pad, outH, outW, base, ih0, iw0);
+    const uint16_t *rows[MR * 64];
+    for (int kb = 0; kb < k2; kb += step) {
+        int lastBlock = kb + step >= k2;
+        const ipiqa_epilogue *last = lastBlock ? ep : 0;
+        int kc = k2 - kb < step ? k2 - kb : step;
+        for (int nb = 0; nb < n; nb += NC) {
+            int ne = n - nb < NC ? n : nb + NC;
+            long tiles = (m + MR - 1) / MR, i = 0;
+            for (long t = 0; t < tiles; i += balanced_tile_rows(m, tiles, t), t++) {
+                int mr = balanced_tile_rows(m, tiles, t);
+                for (int r = 0; r < mr; r++) {
+                    for (int tap = 0; tap < taps; tap++) {
+                        int ti = tap / kw, tj = tap % kw;
+                        int ih = ih0[i + r] + ti, iw = iw0[i + r] + tj;
+                        rows[r * taps + tap] = (ih >= 0 && ih < h && iw >= 0 && iw < w)
+                            ? x + (size_t)(base[i + r] + (long)ti * w + tj) * cin : zero_row16;
+                    }
+                }
+                for (int j = nb; j < ne; j += NR) {
+                    const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
+                    uint16_t *out16 = lastBlock && c16 ? c16 + (size_t)i * ldc16 + j : 0;
+                    kbf16d_table[mr](kb, kc, rows, taps, cin, bp, c ? c + (size_t)i * ldc + j : 0, ldc, out16, ldc16,
+                                     ne - j, kb > 0, last, j, (int)i);
                 }
             }
         }

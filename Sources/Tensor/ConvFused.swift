@@ -153,11 +153,98 @@ func withEpilogue(_ scale: UnsafeMutablePointer<Float>?, _ shift: UnsafeMutableP
     body(&e)
 }
 
+/// Activations a fused convolution block reads or writes (NHWC rows of channels): fp32, or bf16 (nearest-even
+/// rounding) where the only consumer is a bf16 convolution.
+enum BlockData {
+    case fp32(UnsafeMutablePointer<Float>)
+    case bf16(UnsafeMutablePointer<UInt16>)
+}
+
 extension PackedWeights {
     /// Whether ``convolveBlock(_:x:pixels:columns:out:ldy:scale:shift:residual:ldr:relu:im2col:)`` reads geometry
     /// `g`'s input straight through the fp32 direct kernel (kernels with taps, ≥ 16 input channels), without im2col.
     func convolvesDirectly(_ g: ConvGeometry) -> Bool {
         FusedConvTuning.direct && !g.isPointwise && precision == .fp32 && ipiqa_conv_direct_supported(Int32(g.cin)) != 0
+    }
+
+    /// ``convolveBlock(_:x:pixels:columns:out:ldy:scale:shift:residual:ldr:relu:im2col:)`` where the input or the
+    /// output is bf16 activations (``BlockData``; this weight must be bf16, channel counts even). A bf16 output holds
+    /// the nearest-even rounding of the fp32 result, bit for bit; a bf16 input gives the same result as the fp32
+    /// activations it was rounded from. A block that only feeds a bf16 convolution can so skip the fp32 round trip
+    /// and the rounding of every patch value at each tap.
+    func convolveBlock(_ g: ConvGeometry, input: BlockData, pixels: Range<Int>, columns: Range<Int>, output: BlockData,
+                       ldy: Int, scale: UnsafeMutablePointer<Float>?, shift: UnsafeMutablePointer<Float>?,
+                       residual: UnsafeMutablePointer<Float>?, ldr: Int, relu: Bool) {
+        if case .fp32(let x) = input, case .fp32(let out) = output {
+            convolveBlock(g, x: x, pixels: pixels, columns: columns, out: out, ldy: ldy, scale: scale, shift: shift,
+                          residual: residual, ldr: ldr, relu: relu)
+            return
+        }
+        precondition(precision == .bf16, "bf16 activations need a bf16 weight")
+        let k = g.patch, rows = pixels.count, c0 = columns.lowerBound
+        let row = Int(ipiqa_bf16_row(Int32(k)))
+        if case .bf16(let x16) = input, !g.isPointwise,
+           ipiqa_conv_bf16_direct_supported(Int32(g.cin), Int32(g.kh), Int32(g.kw)) != 0 {
+            // Straight from the bf16 map: no im2col.
+            withEpilogue(scale.map { $0 + c0 }, shift.map { $0 + c0 }, residual, relu, ldr: ldr) { e in
+                UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
+                    let weights = pb + c0 / Self.panel * Self.panel * row
+                    func run(_ c: UnsafeMutablePointer<Float>?, _ ldc: Int, _ c16: UnsafeMutablePointer<UInt16>?) {
+                        ipiqa_conv_bf16_direct(x16, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw),
+                                               Int32(g.stride), Int32(g.padding), Int32(g.outH), Int32(g.outW),
+                                               pixels.lowerBound, pixels.upperBound, weights, Int32(columns.count), c,
+                                               Int32(ldc), c16, Int32(ldy), e)
+                    }
+                    switch output {
+                    case .fp32(let out): run(out, ldy, nil)
+                    case .bf16(let out16):
+                        let partials = ipiqa_bf16_k_blocks(Int32(k)) > 1 ? Storage(uninitializedCount: rows * columns.count) : nil
+                        run(partials?.pointer, columns.count, out16)
+                        withExtendedLifetime(partials) {}
+                    }
+                }
+            }
+            return
+        }
+        // A in bf16 rows: the input itself (1×1 over bf16 activations), or gathered / rounded into a scratch.
+        var scratch: Storage?
+        let a: UnsafePointer<UInt16>
+        switch input {
+        case .bf16(let x16) where g.isPointwise:
+            precondition(k % 2 == 0, "bf16 activations need an even channel count")
+            a = UnsafePointer(x16 + pixels.lowerBound * k)
+        default:
+            let s16 = Storage(uninitializedCount: (rows * row + 1) / 2)
+            let ab = UnsafeMutableRawPointer(s16.pointer).bindMemory(to: UInt16.self, capacity: rows * row)
+            switch input {
+            case .bf16(let x16):
+                ipiqa_im2col_from_bf16(x16, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                                       Int32(g.padding), Int32(g.outH), Int32(g.outW), pixels.lowerBound, pixels.upperBound, ab)
+            case .fp32(let x) where g.isPointwise:
+                ipiqa_convert_bf16(x + pixels.lowerBound * k, Int32(rows), Int32(k), Int32(k), ab)
+            case .fp32(let x):
+                ipiqa_im2col_bf16(x, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                                  Int32(g.padding), Int32(g.outH), Int32(g.outW), pixels.lowerBound, pixels.upperBound, ab)
+            }
+            scratch = s16
+            a = UnsafePointer(ab)
+        }
+        withEpilogue(scale.map { $0 + c0 }, shift.map { $0 + c0 }, residual, relu, ldr: ldr) { e in
+            switch output {
+            case .fp32(let out):
+                gemm(m: rows, bf16Rows: a, c: out, ldc: ldy, columns: columns, epilogue: e)
+            case .bf16(let out16):
+                // Partial sums of all but the last k-block go through an fp32 scratch.
+                let partials = ipiqa_bf16_k_blocks(Int32(k)) > 1 ? Storage(uninitializedCount: rows * columns.count) : nil
+                UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
+                    ipiqa_gemm_bf16_out16(Int32(rows), Int32(columns.count), Int32(k), a,
+                                          pb + columns.lowerBound / Self.panel * Self.panel * row, partials?.pointer,
+                                          Int32(columns.count), out16, Int32(ldy), e)
+                }
+                withExtendedLifetime(partials) {}
+            }
+        }
+        withExtendedLifetime(scratch) {}
     }
 
     /// One block of a fused convolution with this packed weight, on the calling thread: output pixels `pixels` of

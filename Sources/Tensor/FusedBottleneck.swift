@@ -16,13 +16,36 @@ public struct FusedConvUnit: @unchecked Sendable {
         self.epilogue = epilogue
     }
 
-    /// Runs this unit (no residual) for output pixels `pixels` of geometry `g` on the calling thread, into `out` (row
-    /// stride = output channels).
-    func run(_ g: ConvGeometry, x: UnsafeMutablePointer<Float>, pixels: Range<Int>, out: UnsafeMutablePointer<Float>,
+    /// Runs this unit for output pixels `pixels` of geometry `g` on the calling thread, from `x` into `out` (row stride
+    /// = output channels), fp32 or bf16 activations each (``BlockData``).
+    func run(_ g: ConvGeometry, x: BlockData, pixels: Range<Int>, out: BlockData,
              residual: UnsafeMutablePointer<Float>? = nil) {
-        packed.convolveBlock(g, x: x, pixels: pixels, columns: 0..<g.cout, out: out, ldy: g.cout,
+        packed.convolveBlock(g, input: x, pixels: pixels, columns: 0..<g.cout, output: out, ldy: g.cout,
                              scale: epilogue.scale?.pointer, shift: epilogue.shift?.pointer, residual: residual,
                              ldr: g.cout, relu: epilogue.relu)
+    }
+
+    /// Whether this unit's output can be stored in bf16 for `consumer`: both run bf16 kernels (the consumer would
+    /// round it to bf16 anyway) and the channel count is even.
+    func feedsBF16(_ consumer: FusedConvUnit) -> Bool {
+        packed.precision == .bf16 && consumer.packed.precision == .bf16 && weightShape[0] % 2 == 0
+    }
+}
+
+/// A scratch map of `count` activations, fp32 or bf16.
+struct ScratchMap {
+    let storage: Storage
+    let isBF16: Bool
+
+    init(count: Int, bf16: Bool) {
+        storage = Storage(uninitializedCount: bf16 ? (count + 1) / 2 : count)
+        isBF16 = bf16
+    }
+
+    /// The map from element `offset` on.
+    func at(_ offset: Int) -> BlockData {
+        isBF16 ? .bf16(UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self) + offset)
+            : .fp32(storage.pointer + offset)
     }
 }
 
@@ -98,9 +121,9 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
             // u1's rows for this range: [a0, a1) (with the halo); u2 runs on them as on an image of a1 − a0 rows.
             let a0 = max(0, stride * r0 - halo), a1 = min(h, stride * r1 + halo)
             let rows = min(bandRows, r1 - r0)
-            let mid = Storage(uninitializedCount: (a1 - a0) * w * width)
+            let mid = ScratchMap(count: (a1 - a0) * w * width, bf16: conv1.feedsBF16(conv2))
             let unit2 = ConvGeometry(input: [1, a1 - a0, w, width], weight: s2, stride: 1, padding: conv2.padding)
-            let band = Storage(uninitializedCount: stride * rows * w * width)
+            let band = ScratchMap(count: stride * rows * w * width, bf16: stride == 1 && conv2.feedsBF16(conv3))
             let pooled = stride > 1 ? Storage(uninitializedCount: rows * ow * width) : nil
             let pooledInput = stride > 1 && downsample != nil ? Storage(uninitializedCount: rows * ow * cin) : nil
             let shortcut = downsample == nil ? nil : Storage(uninitializedCount: rows * ow * cout)
@@ -113,15 +136,15 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                 // u1 for the rows this band's u2 reads that are not there yet.
                 let need = min(a1, i1 + halo)
                 if need > done {
-                    conv1.run(pointwise(need - done, w, cin, width), x: xp + (pixel0 + done * w) * cin,
-                              pixels: 0..<((need - done) * w), out: mid.pointer + (done - a0) * w * width)
+                    conv1.run(pointwise(need - done, w, cin, width), x: .fp32(xp + (pixel0 + done * w) * cin),
+                              pixels: 0..<((need - done) * w), out: mid.at((done - a0) * w * width))
                     done = need
                 }
                 // u2 for the band's input rows (rows i0 − a0 ..< i1 − a0 of the range's map), then the pool.
-                conv2.run(unit2, x: mid.pointer, pixels: ((i0 - a0) * w)..<((i1 - a0) * w), out: band.pointer)
+                conv2.run(unit2, x: mid.at(0), pixels: ((i0 - a0) * w)..<((i1 - a0) * w), out: band.at(0))
                 let count = (b1 - b0) * ow
-                let inner = pooled?.pointer ?? band.pointer
-                if let pooled { pool(band.pointer, rows: b1 - b0, channels: width, into: pooled.pointer) }
+                let inner = pooled.map { BlockData.fp32($0.pointer) } ?? band.at(0)
+                if let pooled { pool(band.storage.pointer, rows: b1 - b0, channels: width, into: pooled.pointer) }
                 // The identity (or the projection of its pool), then u3 with the residual and ReLU.
                 let first = image * oh * ow + b0 * ow  // first output pixel of the band
                 var residual = xp + first * cin
@@ -131,11 +154,11 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                         pool(source, rows: b1 - b0, channels: cin, into: pooledInput.pointer)
                         source = pooledInput.pointer
                     }
-                    downsample.run(pointwise(b1 - b0, ow, cin, cout), x: source, pixels: 0..<count,
-                                   out: shortcut.pointer)
+                    downsample.run(pointwise(b1 - b0, ow, cin, cout), x: .fp32(source), pixels: 0..<count,
+                                   out: .fp32(shortcut.pointer))
                     residual = shortcut.pointer
                 }
-                conv3.run(pointwise(b1 - b0, ow, width, cout), x: inner, pixels: 0..<count, out: yp + first * cout,
+                conv3.run(pointwise(b1 - b0, ow, width, cout), x: inner, pixels: 0..<count, out: .fp32(yp + first * cout),
                           residual: residual)
                 b0 = b1
             }
@@ -209,7 +232,10 @@ public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
             var needed = [Range<Int>](repeating: 0..<0, count: units.count)
             needed[last] = (pool * r0)..<(pool * r1)
             for i in stride(from: last - 1, through: 0, by: -1) { needed[i] = reads(geometries[i + 1], needed[i + 1]) }
-            let buffers = (0..<last).map { Storage(uninitializedCount: needed[$0].count * geometries[$0].outW * geometries[$0].cout) }
+            let buffers = (0..<last).map {
+                ScratchMap(count: needed[$0].count * geometries[$0].outW * geometries[$0].cout,
+                           bf16: units[$0].feedsBF16(units[$0 + 1]))
+            }
             let band = pool > 1 ? Storage(uninitializedCount: pool * min(bandRows, r1 - r0) * lw * cout) : nil
             // Unit i > 0 reads buffer i − 1 as an image of its rows.
             let local = (0...last).map { i in
@@ -229,12 +255,12 @@ public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
                 for i in 0...last where upTo[i] > done[i] {
                     let rows = done[i]..<upTo[i]
                     let g = local[i], width = geometries[i].outW * geometries[i].cout
-                    let source = i == 0 ? xp + image * imageFloats : buffers[i - 1].pointer
+                    let source = i == 0 ? .fp32(xp + image * imageFloats) : buffers[i - 1].at(0)
                     let origin = i == 0 ? 0 : needed[i - 1].lowerBound  // global row of the source's first row
-                    let out: UnsafeMutablePointer<Float>
-                    if i < last { out = buffers[i].pointer + (rows.lowerBound - needed[i].lowerBound) * width }
-                    else if let band { out = band.pointer }
-                    else { out = yp + (image * oh * ow + b0 * ow) * cout }
+                    let out: BlockData
+                    if i < last { out = buffers[i].at((rows.lowerBound - needed[i].lowerBound) * width) }
+                    else if let band { out = .fp32(band.pointer) }
+                    else { out = .fp32(yp + (image * oh * ow + b0 * ow) * cout) }
                     units[i].run(g, x: source, pixels: ((rows.lowerBound - origin) * g.outW)..<((rows.upperBound - origin) * g.outW),
                                  out: out)
                     done[i] = upTo[i]

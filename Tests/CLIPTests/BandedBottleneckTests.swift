@@ -40,10 +40,11 @@ struct BandedBottleneckTests {
     }
 
     /// (batch, height, width, inplanes, planes, stride): one image cut into ranges, several images, odd sizes, a
-    /// downsample, anti-aliased stride 2 (pool after the k×k convolution and before the downsample).
+    /// downsample, anti-aliased stride 2 (pool after the k×k convolution and before the downsample), inner dimensions
+    /// over one bf16 k-block (720: bf16 maps stored from two k-blocks).
     static let shapes: [(Int, Int, Int, Int, Int, Int)] = [
         (1, 20, 9, 32, 8, 1), (4, 7, 5, 32, 8, 1), (2, 13, 11, 16, 8, 1), (1, 33, 6, 24, 16, 1), (6, 6, 6, 64, 16, 1),
-        (2, 12, 10, 16, 8, 2), (1, 24, 8, 32, 16, 2), (2, 6, 14, 64, 32, 2),
+        (2, 12, 10, 16, 8, 2), (1, 24, 8, 32, 16, 2), (2, 6, 14, 64, 32, 2), (2, 9, 7, 720, 80, 1),
     ]
 
     @Test("band by band equals one convolution at a time, bit for bit (fp32, bf16, bf16x3; stride 1 and 2; tiny and default bands)",

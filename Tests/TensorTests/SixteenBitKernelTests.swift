@@ -71,6 +71,43 @@ struct SixteenBitKernelTests {
         #expect(relativeL2(y16, reference) <= 1e-5)
     }
 
+    @Test("bf16 activations: a bf16-output GEMM stores exactly the rounding of the fp32 result (one and several k-blocks, column tails), and im2col from bf16 maps equals im2col with rounding",
+          arguments: [(13, 40, 100), (30, 64, 700), (7, 96, 1500)])
+    func bf16Activations(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        var rng = SeededGenerator(seed: UInt64(m * n))
+        guard ipiqa_has_avx512bf16() != 0, let packed = PackedWeights(weight: Tensor.randn([n, k], using: &rng), precision: .bf16)
+        else { print("skipped: bf16 activations need AVX-512 BF16, which this CPU lacks"); return }
+        // A conv geometry over one image of m pixels in a row: 1×1 for the GEMM, then 3×3 for the gather.
+        let x = Tensor.randn([1, 1, m, k], using: &rng)
+        let scale = Tensor.randn([n], using: &rng), shift = Tensor.randn([n], using: &rng)
+        let g = ConvGeometry(input: x.shape, weight: [n, 1, 1, k], stride: 1, padding: 0)
+        let f32 = Tensor(zeros: [m, n])
+        packed.convolveBlock(g, input: .fp32(x.pointer), pixels: 0..<m, columns: 0..<n, output: .fp32(f32.pointer), ldy: n,
+                             scale: scale.pointer, shift: shift.pointer, residual: nil, ldr: n, relu: true)
+        var out16 = [UInt16](repeating: 0xffff, count: m * n)
+        out16.withUnsafeMutableBufferPointer {
+            packed.convolveBlock(g, input: .fp32(x.pointer), pixels: 0..<m, columns: 0..<n, output: .bf16($0.baseAddress!),
+                                 ldy: n, scale: scale.pointer, shift: shift.pointer, residual: nil, ldr: n, relu: true)
+        }
+        let rounded = Self.roundedToBF16(f32)
+        let gemmMismatches = (0..<(m * n)).filter { UInt32(out16[$0]) != rounded.pointer[$0].bitPattern >> 16 }.count
+        #expect(gemmMismatches == 0, "\(gemmMismatches) of \(m * n) bf16 outputs differ from the rounded fp32 result")
+        // The rounded map read back as bf16 activations through a 3×3 gather gives the fp32-input result bit for bit.
+        let map = Tensor(shape: [1, 1, m, n], values: (0..<(m * n)).map { Float(bitPattern: UInt32(out16[$0]) << 16) })
+        let w3 = Tensor.randn([8, 3, 3, n], using: &rng)
+        guard let p3 = PackedWeights(weight: w3, precision: .bf16) else { return }
+        let g3 = ConvGeometry(input: map.shape, weight: w3.shape, stride: 1, padding: 1)
+        let viaF32 = Tensor(zeros: [m, 8]), via16 = Tensor(zeros: [m, 8])
+        p3.convolveBlock(g3, input: .fp32(map.pointer), pixels: 0..<m, columns: 0..<8, output: .fp32(viaF32.pointer),
+                         ldy: 8, scale: nil, shift: nil, residual: nil, ldr: 8, relu: false)
+        out16.withUnsafeMutableBufferPointer {
+            p3.convolveBlock(g3, input: .bf16($0.baseAddress!), pixels: 0..<m, columns: 0..<8, output: .fp32(via16.pointer),
+                             ldy: 8, scale: nil, shift: nil, residual: nil, ldr: 8, relu: false)
+        }
+        #expect(viaF32.array == via16.array)
+    }
+
     @Test("bf16 im2col = bf16 rounding (nearest even) of the fp32 im2col, bit for bit: padding on every side, stride 2, odd k, 3 to 40 channels",
           arguments: [(2, 9, 10, 3, 3, 2, 1), (1, 7, 7, 40, 3, 1, 1), (1, 8, 6, 17, 5, 1, 2), (1, 5, 5, 33, 1, 1, 0)])
     func bf16Im2col(shape: (Int, Int, Int, Int, Int, Int, Int)) {

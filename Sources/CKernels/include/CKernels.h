@@ -147,6 +147,28 @@ void ipiqa_convert_bf16x3(const float *a, int m, int k, int lda, uint16_t *out);
 void ipiqa_im2col_bf16(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH, int outW,
                        long p0, long p1, uint16_t *out);
 
+/// im2col of NHWC activations already in bf16 (cin even) for output pixels p0..<p1 into bf16 rows of kh·kw·cin
+/// values (zero padding): the same rows ipiqa_im2col_bf16 gives for the fp32 activations they were rounded from.
+void ipiqa_im2col_from_bf16(const uint16_t *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH,
+                            int outW, long p0, long p1, uint16_t *out);
+/// k-blocks ipiqa_gemm_bf16 splits an inner dimension of k values into (ipiqa_gemm_bf16_out16 needs a scratch when > 1).
+int ipiqa_bf16_k_blocks(int k);
+/// ipiqa_gemm_bf16 with the result (after the epilogue) rounded to bf16 (nearest even) and stored into c16 (row stride
+/// ldc16): bit for bit the rounding of ipiqa_gemm_bf16's fp32 result. With more than one k-block the partial sums go
+/// through `scratch` (m×n fp32, row stride ldscratch; may be NULL for one k-block).
+void ipiqa_gemm_bf16_out16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *scratch, int ldscratch,
+                           uint16_t *c16, int ldc16, const ipiqa_epilogue *ep);
+
+/// Whether ipiqa_conv_bf16_direct takes this convolution (AVX-512 BF16, cin even and ≤ 4096, ≤ 64 taps).
+int ipiqa_conv_bf16_direct_supported(int cin, int kh, int kw);
+/// The bf16 convolution of NHWC bf16 activations x (no im2col) for output pixels p0..<p1 and the first n output
+/// channels of `packed` (ipiqa_pack_bf16 layout): bit for bit ipiqa_gemm_bf16 / ipiqa_gemm_bf16_out16 over the
+/// im2col rows. Output fp32 into c (c16 NULL), or bf16 into c16 with c as the fp32 scratch of earlier k-blocks (NULL
+/// with one k-block).
+void ipiqa_conv_bf16_direct(const uint16_t *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH,
+                            int outW, long p0, long p1, const uint16_t *packed, int n, float *c, int ldc, uint16_t *c16,
+                            int ldc16, const ipiqa_epilogue *ep);
+
 // ---- Mixed-precision training GEMMs (Sources/CKernels/gemm_train16.c) ----
 
 /// out[i] = x[i] rounded to bf16 (nearest even) and widened back to fp32 (out may be x).
