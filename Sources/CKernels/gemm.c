@@ -639,11 +639,23 @@ void ipiqa_conv_bf16_direct(const uint16_t *x, int h, int w, int cin, int kh, in
     if (m <= 0 || n <= 0) return;
     int taps = kh * kw, k2 = taps * cin;  // cin even: k2 = k
     int step = bf16_k_step(k2);
+    // Each output pixel's input row at each tap (or the zero row), once for all k-blocks and column blocks.
     long *base = (long *)scratch_reserve(1, (size_t)m * (sizeof(long) + 2 * sizeof(int)));
-    if (!base) return;
+    const uint16_t **all = (const uint16_t **)scratch_reserve(0, (size_t)m * taps * sizeof(void *));
+    if (!base || !all) return;
     int *ih0 = (int *)(base + m), *iw0 = ih0 + m;
     pixel_origins(p0, m, h, w, stride, pad, outH, outW, base, ih0, iw0);
-    const uint16_t *rows[MR * 64];
+    for (long q = 0; q < m; q++) {
+        const uint16_t **row = all + q * taps;
+        for (int ti = 0; ti < kh; ti++) {
+            int ih = ih0[q] + ti;
+            for (int tj = 0; tj < kw; tj++) {
+                int iw = iw0[q] + tj;
+                row[ti * kw + tj] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? x + (size_t)(base[q] + (long)ti * w + tj) * cin
+                                                                            : zero_row16;
+            }
+        }
+    }
     for (int kb = 0; kb < k2; kb += step) {
         int lastBlock = kb + step >= k2;
         const ipiqa_epilogue *last = lastBlock ? ep : 0;
@@ -653,14 +665,7 @@ void ipiqa_conv_bf16_direct(const uint16_t *x, int h, int w, int cin, int kh, in
             long tiles = (m + MR - 1) / MR, i = 0;
             for (long t = 0; t < tiles; i += balanced_tile_rows(m, tiles, t), t++) {
                 int mr = balanced_tile_rows(m, tiles, t);
-                for (int r = 0; r < mr; r++) {
-                    for (int tap = 0; tap < taps; tap++) {
-                        int ti = tap / kw, tj = tap % kw;
-                        int ih = ih0[i + r] + ti, iw = iw0[i + r] + tj;
-                        rows[r * taps + tap] = (ih >= 0 && ih < h && iw >= 0 && iw < w)
-                            ? x + (size_t)(base[i + r] + (long)ti * w + tj) * cin : zero_row16;
-                    }
-                }
+                const uint16_t *const *rows = all + i * taps;
                 for (int j = nb; j < ne; j += NR) {
                     const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
                     uint16_t *out16 = lastBlock && c16 ? c16 + (size_t)i * ldc16 + j : 0;

@@ -62,6 +62,30 @@ public enum FusedBottleneckTuning {
         if let s = ProcessInfo.processInfo.environment["IPIQA_BAND_BYTES"], let v = Int(s), v > 0 { return v }
         return 384 << 10
     }()
+
+    /// Fewest output pixels per band (a band of a small map takes more rows than `bandBytes` asks): GEMMs of a few
+    /// rows spend their time re-reading the weights and in short register tiles. RN50 at 224 px: layer4's 7×7 maps
+    /// run as whole images instead of bands of 3, 3 and 1 rows.
+    nonisolated(unsafe) public static var minimumBandPixels = 96
+}
+
+/// The bands of output rows `r0 ..< r1`: `count` near-equal bands of at most `rows` rows each.
+struct Bands {
+    let r0, r1, count: Int
+
+    /// Bands of about `bytesPerRow · rows ≤ bandBytes`, but at least `minimumPixels` pixels (`pixelsPerRow` per row).
+    init(_ range: Range<Int>, bytesPerRow: Int, pixelsPerRow: Int, bandBytes: Int, minimumPixels: Int) {
+        let byBytes = max(1, bandBytes) / max(1, bytesPerRow)
+        let byPixels = (max(1, minimumPixels) + pixelsPerRow - 1) / max(1, pixelsPerRow)
+        let rows = max(1, byBytes, byPixels)
+        r0 = range.lowerBound; r1 = range.upperBound
+        count = max(1, (r1 - r0 + rows - 1) / rows)
+    }
+
+    /// Rows of the tallest band.
+    var tallest: Int { (r1 - r0 + count - 1) / count }
+    /// Band `i`.
+    subscript(i: Int) -> Range<Int> { (r0 + (r1 - r0) * i / count)..<(r0 + (r1 - r0) * (i + 1) / count) }
 }
 
 /// A ResNet bottleneck in inference, band by band (bands of about `bandBytes`, see ``FusedBottleneckTuning``):
@@ -82,7 +106,8 @@ public enum FusedBottleneckTuning {
 /// block without a downsample).
 public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvUnit, conv3: FusedConvUnit,
                             downsample: FusedConvUnit?, stride: Int = 1,
-                            bandBytes: Int = FusedBottleneckTuning.bandBytes) -> Tensor? {
+                            bandBytes: Int = FusedBottleneckTuning.bandBytes,
+                            minimumBandPixels: Int = FusedBottleneckTuning.minimumBandPixels) -> Tensor? {
     guard FusedBottleneckTuning.enabled, x.rank == 4, stride >= 1 else { return nil }
     let (n, h, w, cin) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let s1 = conv1.weightShape, s2 = conv2.weightShape, s3 = conv3.weightShape
@@ -99,8 +124,6 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
     let halo = s2[1] / 2
     let oh = h / stride, ow = w / stride
     guard let parts = bandParts(images: n, rows: oh, fits: { stride * (oh / $0) >= 4 * halo + 4 }) else { return nil }
-    // Output rows per band: the band's input rows plus output rows fill about `bandBytes`.
-    let bandRows = max(1, min(oh, max(1, bandBytes) / max(1, (stride * w * cin + ow * cout) * 4)))
 
     let y = Tensor(uninitialized: [n, oh, ow, cout])
     // A 1×1 convolution over `rows` rows of `columns` pixels (counted from the pointer it is given).
@@ -120,7 +143,10 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
             if r0 >= r1 { return }
             // u1's rows for this range: [a0, a1) (with the halo); u2 runs on them as on an image of a1 − a0 rows.
             let a0 = max(0, stride * r0 - halo), a1 = min(h, stride * r1 + halo)
-            let rows = min(bandRows, r1 - r0)
+            // Bands: the band's input rows plus output rows fill about `bandBytes`.
+            let bands = Bands(r0..<r1, bytesPerRow: (stride * w * cin + ow * cout) * 4, pixelsPerRow: ow,
+                              bandBytes: bandBytes, minimumPixels: minimumBandPixels)
+            let rows = bands.tallest
             let mid = ScratchMap(count: (a1 - a0) * w * width, bf16: conv1.feedsBF16(conv2))
             let unit2 = ConvGeometry(input: [1, a1 - a0, w, width], weight: s2, stride: 1, padding: conv2.padding)
             let band = ScratchMap(count: stride * rows * w * width, bf16: stride == 1 && conv2.feedsBF16(conv3))
@@ -129,9 +155,8 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
             let shortcut = downsample == nil ? nil : Storage(uninitializedCount: rows * ow * cout)
             let pixel0 = image * h * w  // first input pixel of this image in the batch
             var done = a0               // u1 rows computed so far
-            var b0 = r0
-            while b0 < r1 {
-                let b1 = min(r1, b0 + bandRows)
+            for index in 0..<bands.count {
+                let (b0, b1) = (bands[index].lowerBound, bands[index].upperBound)
                 let i0 = stride * b0, i1 = stride * b1  // the band's input rows
                 // u1 for the rows this band's u2 reads that are not there yet.
                 let need = min(a1, i1 + halo)
@@ -160,7 +185,6 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                 }
                 conv3.run(pointwise(b1 - b0, ow, width, cout), x: inner, pixels: 0..<count, out: .fp32(yp + first * cout),
                           residual: residual)
-                b0 = b1
             }
             withExtendedLifetime((mid, band, pooled, pooledInput, shortcut)) {}
         }
@@ -192,7 +216,8 @@ func bandParts(images n: Int, rows: Int, fits: (Int) -> Bool) -> Int? {
 /// one after the other over the whole batch. The first unit may be strided; the others must be stride-1 "same"
 /// convolutions. Nil (nothing computed) where the shapes do not chain or banding does not pay.
 public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
-                           bandBytes: Int = FusedBottleneckTuning.bandBytes) -> Tensor? {
+                           bandBytes: Int = FusedBottleneckTuning.bandBytes,
+                           minimumBandPixels: Int = FusedBottleneckTuning.minimumBandPixels) -> Tensor? {
     guard FusedBottleneckTuning.enabled, x.rank == 4, !units.isEmpty, pool >= 1 else { return nil }
     let n = x.shape[0]
     // Each unit's geometry over one whole image.
@@ -219,7 +244,6 @@ public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
     let halo = geometries.dropFirst().reduce(0) { $0 + $1.kh / 2 }
     guard let parts = bandParts(images: n, rows: oh, fits: { pool * (oh / $0) >= 4 * halo + 4 }) else { return nil }
     let rowBytes = pool * 4 * (geometries.reduce(0) { $0 + $1.outW * $1.cout } + geometries[0].stride * x.shape[2] * x.shape[3])
-    let bandRows = max(1, min(oh, max(1, bandBytes) / max(1, rowBytes)))
     let y = Tensor(uninitialized: [n, oh, ow, cout])
     let xp = x.pointer, yp = y.pointer
     let imageFloats = x.shape[1] * x.shape[2] * x.shape[3]
@@ -236,7 +260,9 @@ public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
                 ScratchMap(count: needed[$0].count * geometries[$0].outW * geometries[$0].cout,
                            bf16: units[$0].feedsBF16(units[$0 + 1]))
             }
-            let band = pool > 1 ? Storage(uninitializedCount: pool * min(bandRows, r1 - r0) * lw * cout) : nil
+            let bands = Bands(r0..<r1, bytesPerRow: rowBytes, pixelsPerRow: ow, bandBytes: bandBytes,
+                              minimumPixels: minimumBandPixels)
+            let band = pool > 1 ? Storage(uninitializedCount: pool * bands.tallest * lw * cout) : nil
             // Unit i > 0 reads buffer i − 1 as an image of its rows.
             let local = (0...last).map { i in
                 i == 0 ? geometries[0]
@@ -244,9 +270,8 @@ public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
                                    weight: units[i].weightShape, stride: 1, padding: units[i].padding)
             }
             var done = needed.map(\.lowerBound)
-            var b0 = r0
-            while b0 < r1 {
-                let b1 = min(r1, b0 + bandRows)
+            for index in 0..<bands.count {
+                let (b0, b1) = (bands[index].lowerBound, bands[index].upperBound)
                 var upTo = [Int](repeating: 0, count: units.count)
                 upTo[last] = pool * b1
                 for i in stride(from: last - 1, through: 0, by: -1) {
@@ -269,7 +294,6 @@ public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
                     ipiqa_avgpool2d(band.pointer, Int32(pool * (b1 - b0)), Int32(lw), Int32(cout), Int32(pool), 0, b1 - b0,
                                     Int32(b1 - b0), Int32(ow), yp + (image * oh * ow + b0 * ow) * cout)
                 }
-                b0 = b1
             }
             withExtendedLifetime((buffers, band)) {}
         }

@@ -69,7 +69,7 @@ struct BandedBottleneckTests {
                           let u3 = fusedInferenceUnit(v, conv: b.conv3, bn: b.bn3, relu: true) else { return nil }
                     let ds = b.downsample.flatMap { fusedInferenceUnit(v, conv: $0.conv, bn: $0.bn, relu: false) }
                     return bottleneckFused(x, conv1: u1, conv2: u2, conv3: u3, downsample: ds, stride: stride,
-                                           bandBytes: bandBytes)
+                                           bandBytes: bandBytes, minimumBandPixels: bandBytes == 1 ? 1 : 96)
                 }, "banding declined \(shape) \(precision)")
                 #expect(got.shape == reference.shape)
                 #expect(got.array == reference.array, "\(shape) \(precision) band bytes \(bandBytes)")
@@ -152,7 +152,8 @@ struct BandedBottleneckTests {
             }.compactMap { $0 } as [FusedConvUnit]?)
             #expect(units.count == 3)
             for bandBytes in [1, 20_000, FusedBottleneckTuning.bandBytes] {
-                let got = try #require(convChainFused(x, units: units, pool: pool, bandBytes: bandBytes),
+                let got = try #require(convChainFused(x, units: units, pool: pool, bandBytes: bandBytes,
+                                                      minimumBandPixels: bandBytes == 1 ? 1 : 96),
                                        "banding declined \(c) \(precision)")
                 #expect(got.shape == reference.shape)
                 #expect(got.array == reference.array, "\(c) \(precision) band bytes \(bandBytes)")
