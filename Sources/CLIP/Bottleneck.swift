@@ -59,7 +59,7 @@ public final class Bottleneck: Module {
         return convBatchNorm(out, conv: conv3, bn: bn3, residual: identity, relu: true)
     }
 
-    /// The whole block band by band (``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)``: same
+    /// The whole block band by band (``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:minimumBandPixels:)``: same
     /// result, less memory traffic) when every unit would run fused; nil otherwise.
     private func bandedInference(_ x: Var) -> Tensor? {
         guard downsample?.stride ?? stride == stride,

@@ -57,7 +57,7 @@ public final class ModifiedResNet: Module {
         return x
     }
 
-    /// The stem band by band (``convChainFused(_:units:pool:bandBytes:)``: same result, its maps stay in cache) when
+    /// The stem band by band (``convChainFused(_:units:pool:bandBytes:minimumBandPixels:)``: same result, its maps stay in cache) when
     /// each of its units would run fused; nil otherwise.
     private func bandedStem(_ images: Var) -> Tensor? {
         var units: [FusedConvUnit] = []

@@ -29,7 +29,7 @@ public func convBatchNorm(_ x: Var, conv: Conv2d, bn: BatchNorm2d, residual: Var
                           runningVar: bn.runningVar, training: bn.isTraining, relu: relu, momentum: bn.momentum, eps: bn.eps)
 }
 
-/// `conv` + `bn` as one unit of a fused inference block (``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)``), or nil
+/// `conv` + `bn` as one unit of a fused inference block (``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:minimumBandPixels:)``), or nil
 /// where ``convBatchNorm(_:conv:bn:residual:relu:)`` would not fuse them either: batch norm in training mode, gradients
 /// being recorded for `x` or a parameter, or no packed kernel for this CPU.
 public func fusedInferenceUnit(_ x: Var, conv: Conv2d, bn: BatchNorm2d, relu: Bool) -> FusedConvUnit? {

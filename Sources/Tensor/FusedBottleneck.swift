@@ -2,7 +2,7 @@ import CKernels
 import Foundation
 
 /// One convolution of a fused inference block: its packed weight, geometry and folded epilogue (the residual of the
-/// block's last unit is supplied by ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)`` itself).
+/// block's last unit is supplied by ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:minimumBandPixels:)`` itself).
 public struct FusedConvUnit: @unchecked Sendable {
     public let packed: PackedWeights
     /// `[Cout, kh, kw, Cin]`.
@@ -49,7 +49,7 @@ struct ScratchMap {
     }
 }
 
-/// Tuning of ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)``.
+/// Tuning of ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:minimumBandPixels:)``.
 public enum FusedBottleneckTuning {
     /// Whether ResNet bottlenecks run band by band (default on; `IPIQA_FUSED_BOTTLENECK=0` runs them one convolution
     /// at a time, for comparisons).
@@ -210,7 +210,7 @@ func bandParts(images n: Int, rows: Int, fits: (Int) -> Bool) -> Int? {
 
 /// A chain of convolutions, each with its folded batch norm (and ReLU), then a `pool × pool` average pool, band by
 /// band: CLIP's ResNet stem (3×3 stride 2, 3×3, 3×3, pool 2). As in
-/// ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:)``, each worker takes a range of output rows
+/// ``bottleneckFused(_:conv1:conv2:conv3:downsample:stride:bandBytes:minimumBandPixels:)``, each worker takes a range of output rows
 /// and walks it in bands; every unit computes each of its rows once per range (plus the halo rows next to the range)
 /// just before the next unit reads them, so the intermediate maps stay in cache. Bit-identical to running the units
 /// one after the other over the whole batch. The first unit may be strided; the others must be stride-1 "same"
