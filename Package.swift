@@ -121,7 +121,7 @@ let package = Package(
         // Tests: one target per library target. Leaf layers test themselves alone; from IQAData up, tests share the
         // fixture builders of IQATestSupport (scratch folders, pattern images, tiny CLIP / IP-IQA models, mini datasets).
         // Fixture reader, error measures and tolerances of the numerical tests (Tensor only, so the engine's tests stay light).
-        .target(name: "TensorTestSupport", dependencies: ["Tensor"], path: "Tests/TensorTestSupport"),
+        .target(name: "TensorTestSupport", dependencies: ["NN", "Tensor"], path: "Tests/TensorTestSupport"),
         .target(name: "IQATestSupport", dependencies: ["CLIP", "Checkpoints", "IQAData", "IQAModel", "IQATraining", "Imaging", "NN", "Tensor", "TensorTestSupport"],
                 path: "Tests/IQATestSupport"),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CZlib"]),
@@ -130,7 +130,8 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Archive", "Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "IQATestSupport", "NN", "Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Checkpoints", "IQATestSupport", "NN", "Tensor", "TensorTestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "IQADataTests", dependencies: ["IQAData", "IQATestSupport", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAMetricsTests", dependencies: ["IQAMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IQAModelTests", dependencies: [

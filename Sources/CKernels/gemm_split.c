@@ -90,8 +90,20 @@ round_run(const float *src, int count, uint16_t *dst) {
     }
 }
 
-void ipiqa_im2col_bf16(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH, int outW,
-                       long p0, long p1, uint16_t *out) {
+// Copies `count` bf16 values: runs of a few hundred bytes, where a libc memcpy call costs more than the copy.
+static __attribute__((target("avx512f,avx512bw,evex512"))) void copy_run16(const uint16_t *src, int count, uint16_t *dst) {
+    int c = 0;
+    for (; c + 32 <= count; c += 32) _mm512_storeu_si512((void *)(dst + c), _mm512_loadu_si512((const void *)(src + c)));
+    if (c < count) {
+        __mmask32 m = (__mmask32)((1ull << (count - c)) - 1);
+        _mm512_mask_storeu_epi16(dst + c, m, _mm512_maskz_loadu_epi16(m, src + c));
+    }
+}
+
+// The patches of output pixels p0..<p1 as bf16 rows: x is fp32 (each in-image run rounded, `x16` NULL) or already
+// bf16 (`x` NULL; each run copied).
+static void im2col16(const float *x, const uint16_t *x16, int h, int w, int cin, int kh, int kw, int stride, int pad,
+                     int outH, int outW, long p0, long p1, uint16_t *out) {
     int k = kh * kw * cin, k2 = ipiqa_bf16_row(k);
     for (long q = p0; q < p1; q++) {
         int ow = (int)(q % outW);
@@ -106,42 +118,21 @@ void ipiqa_im2col_bf16(const float *x, int h, int w, int cin, int kh, int kw, in
             uint16_t *d = dst + (size_t)i * kw * cin;
             if (ih < 0 || ih >= h || jHi <= jLo) { memset(d, 0, (size_t)kw * cin * 2); continue; }
             if (jLo > 0) memset(d, 0, (size_t)jLo * cin * 2);
-            round_run(x + (((size_t)b * h + ih) * w + iw0 + jLo) * cin, (jHi - jLo) * cin, d + (size_t)jLo * cin);
+            size_t src = (((size_t)b * h + ih) * w + iw0 + jLo) * cin;
+            if (x16) copy_run16(x16 + src, (jHi - jLo) * cin, d + (size_t)jLo * cin);
+            else round_run(x + src, (jHi - jLo) * cin, d + (size_t)jLo * cin);
             if (jHi < kw) memset(d + (size_t)jHi * cin, 0, (size_t)(kw - jHi) * cin * 2);
         }
         if (k2 > k) dst[k] = 0;
     }
 }
 
-// Copies `count` bf16 values: runs of a few hundred bytes, where a libc memcpy call costs more than the copy.
-static __attribute__((target("avx512f,avx512bw,evex512"))) void copy_run16(const uint16_t *src, int count, uint16_t *dst) {
-    int c = 0;
-    for (; c + 32 <= count; c += 32) _mm512_storeu_si512((void *)(dst + c), _mm512_loadu_si512((const void *)(src + c)));
-    if (c < count) {
-        __mmask32 m = (__mmask32)((1ull << (count - c)) - 1);
-        _mm512_mask_storeu_epi16(dst + c, m, _mm512_maskz_loadu_epi16(m, src + c));
-    }
+void ipiqa_im2col_bf16(const float *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH, int outW,
+                       long p0, long p1, uint16_t *out) {
+    im2col16(x, 0, h, w, cin, kh, kw, stride, pad, outH, outW, p0, p1, out);
 }
 
-// The same gather from activations already rounded to bf16: each in-image run is a copy.
 void ipiqa_im2col_from_bf16(const uint16_t *x, int h, int w, int cin, int kh, int kw, int stride, int pad, int outH,
                             int outW, long p0, long p1, uint16_t *out) {
-    int k = kh * kw * cin, k2 = ipiqa_bf16_row(k);
-    for (long q = p0; q < p1; q++) {
-        int ow = (int)(q % outW);
-        long row = q / outW;
-        int b = (int)(row / outH), oh = (int)(row % outH);
-        uint16_t *dst = out + (size_t)(q - p0) * k2;
-        int iw0 = ow * stride - pad;
-        int jLo = iw0 < 0 ? -iw0 : 0, jHi = w - iw0 < kw ? w - iw0 : kw;
-        for (int i = 0; i < kh; i++) {
-            int ih = oh * stride - pad + i;
-            uint16_t *d = dst + (size_t)i * kw * cin;
-            if (ih < 0 || ih >= h || jHi <= jLo) { memset(d, 0, (size_t)kw * cin * 2); continue; }
-            if (jLo > 0) memset(d, 0, (size_t)jLo * cin * 2);
-            copy_run16(x + (((size_t)b * h + ih) * w + iw0 + jLo) * cin, (jHi - jLo) * cin, d + (size_t)jLo * cin);
-            if (jHi < kw) memset(d + (size_t)jHi * cin, 0, (size_t)(kw - jHi) * cin * 2);
-        }
-        if (k2 > k) dst[k] = 0;
-    }
+    im2col16(0, x, h, w, cin, kh, kw, stride, pad, outH, outW, p0, p1, out);
 }

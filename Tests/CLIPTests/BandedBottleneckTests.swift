@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import TensorTestSupport
 import Testing
 @testable import CLIP
 @testable import Tensor
@@ -14,13 +15,7 @@ struct BandedBottleneckTests {
         let b = Bottleneck(inplanes: inplanes, planes: planes, stride: stride, rng: &rng)
         var bns = [b.bn1, b.bn2, b.bn3]
         if let d = b.downsample { bns.append(d.bn) }
-        for bn in bns {
-            let c = bn.weight.shape[0]
-            bn.weight.value.assign(Tensor.randn([c], mean: 1, std: 0.3, using: &rng))
-            bn.bias.value.assign(Tensor.randn([c], std: 0.3, using: &rng))
-            bn.runningMean.assign(Tensor.randn([c], std: 0.2, using: &rng))
-            bn.runningVar.assign(Tensor.uniform([c], low: 0.5, high: 2, using: &rng))
-        }
+        for bn in bns { randomizeEvalBatchNorm(bn, using: &rng) }
         b.eval()
         b.prepareInference(precision: precision)
         return b
@@ -131,15 +126,7 @@ struct BandedBottleneckTests {
             let convs = [Conv2d(3, width / 2, kernel: 3, stride: 2, padding: 1, bias: false, rng: &rng),
                          Conv2d(width / 2, width / 2, kernel: 3, padding: 1, bias: false, rng: &rng),
                          Conv2d(width / 2, width, kernel: 3, padding: 1, bias: false, rng: &rng)]
-            let bns = convs.map { conv -> BatchNorm2d in
-                let c = conv.outChannels, bn = BatchNorm2d(c)
-                bn.weight.value.assign(Tensor.randn([c], mean: 1, std: 0.3, using: &rng))
-                bn.bias.value.assign(Tensor.randn([c], std: 0.3, using: &rng))
-                bn.runningMean.assign(Tensor.randn([c], std: 0.2, using: &rng))
-                bn.runningVar.assign(Tensor.uniform([c], low: 0.5, high: 2, using: &rng))
-                bn.eval()
-                return bn
-            }
+            let bns = convs.map { randomEvalBatchNorm($0.outChannels, using: &rng) }
             for conv in convs { conv.inferencePrecision = precision }
             let x = Tensor.randn([n, size, size, 3], using: &rng)
             let reference = withoutGradients { () -> Tensor in

@@ -15,16 +15,6 @@ private func unfusedConvBN(_ x: Tensor, _ w: Tensor, stride: Int, padding: Int, 
     }
 }
 
-private func randomBatchNorm(_ c: Int, rng: inout SeededGenerator) -> BatchNorm2d {
-    let bn = BatchNorm2d(c)
-    bn.weight.value.assign(Tensor.randn([c], mean: 1, std: 0.3, using: &rng))
-    bn.bias.value.assign(Tensor.randn([c], std: 0.3, using: &rng))
-    bn.runningMean.assign(Tensor.randn([c], std: 0.2, using: &rng))
-    bn.runningVar.assign(Tensor.uniform([c], low: 0.5, high: 2, using: &rng))
-    bn.eval()
-    return bn
-}
-
 @Suite("Conv2d + BatchNorm2d: folded and fused inference paths")
 struct ConvBatchNormTests {
     /// (n, size, cin, cout, kernel, stride, padding, residual, relu): 3×3 and 1×1, strided, and few pixels with many
@@ -41,7 +31,7 @@ struct ConvBatchNormTests {
         var rng = SeededGenerator(seed: UInt64(cout * 31 + cin))
         let x = Tensor.randn([n, size, size, cin], using: &rng)
         let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: padding, bias: false, rng: &rng)
-        let bn = randomBatchNorm(cout, rng: &rng)
+        let bn = randomEvalBatchNorm(cout, using: &rng)
         let outSize = (size + 2 * padding - k) / stride + 1
         let residual = useResidual ? Tensor.randn([n, outSize, outSize, cout], using: &rng) : nil
         let reference = unfusedConvBN(x, conv.weight.value, stride: stride, padding: padding, bn: bn, residual: residual, relu: relu)
@@ -60,7 +50,7 @@ struct ConvBatchNormTests {
     func convBatchNormPaths() {
         var rng = SeededGenerator(seed: 3)
         let conv = Conv2d(6, 10, kernel: 3, padding: 1, bias: true, rng: &rng)
-        let bn = randomBatchNorm(10, rng: &rng)
+        let bn = randomEvalBatchNorm(10, using: &rng)
         let x = Tensor.randn([2, 5, 5, 6], using: &rng)
         let res = Tensor.randn([2, 5, 5, 10], using: &rng)
         let fused = withoutGradients { convBatchNorm(Var(x), conv: conv, bn: bn, residual: Var(res), relu: true) }.value
@@ -77,7 +67,7 @@ struct ConvBatchNormTests {
     func packedCacheInvalidation() {
         var rng = SeededGenerator(seed: 9)
         let conv = Conv2d(4, 40, kernel: 1, bias: false, rng: &rng)
-        let bn = randomBatchNorm(40, rng: &rng)
+        let bn = randomEvalBatchNorm(40, using: &rng)
         guard conv.prepareInference(precision: .fp32) else { return }  // no AVX-512 here: nothing cached
         let x = Tensor.randn([1, 3, 3, 4], using: &rng)
         let before = withoutGradients { convBatchNorm(Var(x), conv: conv, bn: bn, relu: false) }.value
