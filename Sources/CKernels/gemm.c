@@ -540,29 +540,40 @@ static inline int bf16_k_step(int k2) {
     return (step + 1) & ~1;
 }
 
+// The loop nest of the bf16 drivers: k-blocks (bf16_k_step) → NC-column blocks → balanced row tiles → 32-column
+// panels. TILE runs per panel with `kb`, `kc`, `last` (ep on the last k-block, else NULL), `i` (first row), `mr`, `j`,
+// `bp` (the panel's packed weights from kb), `cp` (C at the tile, NULL without C) and `out16` (c16 at the tile on the
+// last k-block, else NULL) in scope.
+#define BF16_TILES(m, n, k2, packed, c, ldc, c16, ldc16, ep, TILE)                                                   \
+    do {                                                                                                               \
+        int step_ = bf16_k_step(k2);                                                                                   \
+        for (int kb = 0; kb < (k2); kb += step_) {                                                                     \
+            int lastBlock_ = kb + step_ >= (k2);                                                                       \
+            const ipiqa_epilogue *last = lastBlock_ ? (ep) : 0;                                                        \
+            int kc = (k2) - kb < step_ ? (k2) - kb : step_;                                                            \
+            for (int nb_ = 0; nb_ < (n); nb_ += NC) {                                                                  \
+                int ne_ = (n) - nb_ < NC ? (n) : nb_ + NC;                                                             \
+                long tiles_ = ((m) + MR - 1) / MR, i = 0;                                                              \
+                for (long t_ = 0; t_ < tiles_; i += balanced_tile_rows((m), tiles_, t_), t_++) {                       \
+                    int mr = balanced_tile_rows((m), tiles_, t_);                                                      \
+                    for (int j = nb_; j < ne_; j += NR) {                                                              \
+                        const uint16_t *bp = (packed) + (size_t)(j / NR) * NR * (k2) + (size_t)kb * NR;                \
+                        float *cp = (c) ? (c) + (size_t)i * (ldc) + j : 0;                                             \
+                        uint16_t *out16 = lastBlock_ && (c16) ? (c16) + (size_t)i * (ldc16) + j : 0;                   \
+                        int nr = ne_ - j;                                                                              \
+                        TILE;                                                                                          \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+    } while (0)
+
 // C = A·Wᵀ over k-blocks; with c16 the last k-block stores bf16 into c16 (C then only holds earlier blocks' sums).
 static void gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc, uint16_t *c16,
                       int ldc16, const ipiqa_epilogue *ep) {
     int k2 = ipiqa_bf16_row(k);  // bf16 values per row (even)
-    int step = bf16_k_step(k2);
-    for (int kb = 0; kb < k2; kb += step) {
-        int lastBlock = kb + step >= k2;
-        const ipiqa_epilogue *last = lastBlock ? ep : 0;
-        int kc = k2 - kb < step ? k2 - kb : step;
-        for (int nb = 0; nb < n; nb += NC) {
-            int ne = n - nb < NC ? n : nb + NC;
-            int tiles = (m + MR - 1) / MR;
-            for (int t = 0, i = 0; t < tiles; i += balanced_tile_rows(m, tiles, t), t++) {
-                int mr = balanced_tile_rows(m, tiles, t);
-                for (int j = nb; j < ne; j += NR) {
-                    const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
-                    uint16_t *out16 = lastBlock && c16 ? c16 + (size_t)i * ldc16 + j : 0;
-                    kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, c ? c + (size_t)i * ldc + j : 0, ldc, out16,
-                                    ldc16, ne - j, kb > 0, last, j, i);
-                }
-            }
-        }
-    }
+    BF16_TILES(m, n, k2, packed, c, ldc, c16, ldc16, ep,
+               kbf16_table[mr](kc / 2, a + (size_t)i * k2 + kb, k2, bp, cp, ldc, out16, ldc16, nr, kb > 0, last, j, (int)i));
 }
 
 void ipiqa_gemm_bf16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *c, int ldc,
@@ -638,7 +649,6 @@ void ipiqa_conv_bf16_direct(const uint16_t *x, int h, int w, int cin, int kh, in
     long m = p1 - p0;
     if (m <= 0 || n <= 0) return;
     int taps = kh * kw, k2 = taps * cin;  // cin even: k2 = k
-    int step = bf16_k_step(k2);
     // Each output pixel's input row at each tap (or the zero row), once for all k-blocks and column blocks.
     long *base = (long *)scratch_reserve(1, (size_t)m * (sizeof(long) + 2 * sizeof(int)));
     const uint16_t **all = (const uint16_t **)scratch_reserve(0, (size_t)m * taps * sizeof(void *));
@@ -656,23 +666,6 @@ void ipiqa_conv_bf16_direct(const uint16_t *x, int h, int w, int cin, int kh, in
             }
         }
     }
-    for (int kb = 0; kb < k2; kb += step) {
-        int lastBlock = kb + step >= k2;
-        const ipiqa_epilogue *last = lastBlock ? ep : 0;
-        int kc = k2 - kb < step ? k2 - kb : step;
-        for (int nb = 0; nb < n; nb += NC) {
-            int ne = n - nb < NC ? n : nb + NC;
-            long tiles = (m + MR - 1) / MR, i = 0;
-            for (long t = 0; t < tiles; i += balanced_tile_rows(m, tiles, t), t++) {
-                int mr = balanced_tile_rows(m, tiles, t);
-                const uint16_t *const *rows = all + i * taps;
-                for (int j = nb; j < ne; j += NR) {
-                    const uint16_t *bp = packed + (size_t)(j / NR) * NR * k2 + (size_t)kb * NR;
-                    uint16_t *out16 = lastBlock && c16 ? c16 + (size_t)i * ldc16 + j : 0;
-                    kbf16d_table[mr](kb, kc, rows, taps, cin, bp, c ? c + (size_t)i * ldc + j : 0, ldc, out16, ldc16,
-                                     ne - j, kb > 0, last, j, (int)i);
-                }
-            }
-        }
-    }
+    BF16_TILES(m, n, k2, packed, c, ldc, c16, ldc16, ep,
+               kbf16d_table[mr](kb, kc, all + i * taps, taps, cin, bp, cp, ldc, out16, ldc16, nr, kb > 0, last, j, (int)i));
 }
