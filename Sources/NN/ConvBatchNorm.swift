@@ -15,11 +15,7 @@ import Tensor
 /// let out = convBatchNorm(h, conv: block.conv3, bn: block.bn3, residual: identity, relu: true)
 /// ```
 public func convBatchNorm(_ x: Var, conv: Conv2d, bn: BatchNorm2d, residual: Var? = nil, relu: Bool) -> Var {
-    var inputs = [x, conv.weight, bn.weight, bn.bias]
-    if let b = conv.bias { inputs.append(b) }
-    if let residual { inputs.append(residual) }
-    let recording = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
-    if !bn.isTraining && !recording {
+    if foldsIntoInference(x, conv: conv, bn: bn, residual: residual) {
         return Var(conv2dFused(x.value, weight: conv.weight.value, packed: conv.packedWeights(), stride: conv.stride,
                                padding: conv.padding,
                                epilogue: foldedEpilogue(conv: conv, bn: bn, residual: residual?.value, relu: relu)))
@@ -33,13 +29,19 @@ public func convBatchNorm(_ x: Var, conv: Conv2d, bn: BatchNorm2d, residual: Var
 /// where ``convBatchNorm(_:conv:bn:residual:relu:)`` would not fuse them either: batch norm in training mode, gradients
 /// being recorded for `x` or a parameter, or no packed kernel for this CPU.
 public func fusedInferenceUnit(_ x: Var, conv: Conv2d, bn: BatchNorm2d, relu: Bool) -> FusedConvUnit? {
-    guard !bn.isTraining else { return nil }
-    var inputs = [x, conv.weight, bn.weight, bn.bias]
-    if let b = conv.bias { inputs.append(b) }
-    if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) { return nil }
-    guard let packed = conv.packedWeights() else { return nil }
+    guard foldsIntoInference(x, conv: conv, bn: bn, residual: nil), let packed = conv.packedWeights() else { return nil }
     return FusedConvUnit(packed: packed, weightShape: conv.weight.shape, stride: conv.stride, padding: conv.padding,
                          epilogue: foldedEpilogue(conv: conv, bn: bn, residual: nil, relu: relu))
+}
+
+/// Whether `conv` + `bn` (+ `residual`) run as one folded inference pass: batch norm in eval mode and no gradient
+/// recorded for the input, a parameter or the residual.
+private func foldsIntoInference(_ x: Var, conv: Conv2d, bn: BatchNorm2d, residual: Var?) -> Bool {
+    if bn.isTraining { return false }
+    var inputs = [x, conv.weight, bn.weight, bn.bias]
+    if let b = conv.bias { inputs.append(b) }
+    if let residual { inputs.append(residual) }
+    return !(GradMode.isEnabled && inputs.contains { $0.requiresGrad })
 }
 
 /// The eval-mode batch norm (and convolution bias) as a ``ConvEpilogue``.

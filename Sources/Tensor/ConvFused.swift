@@ -187,21 +187,11 @@ extension PackedWeights {
            ipiqa_conv_bf16_direct_supported(Int32(g.cin), Int32(g.kh), Int32(g.kw)) != 0 {
             // Straight from the bf16 map: no im2col.
             withEpilogue(scale.map { $0 + c0 }, shift.map { $0 + c0 }, residual, relu, ldr: ldr) { e in
-                UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
-                    let weights = pb + c0 / Self.panel * Self.panel * row
-                    func run(_ c: UnsafeMutablePointer<Float>?, _ ldc: Int, _ c16: UnsafeMutablePointer<UInt16>?) {
-                        ipiqa_conv_bf16_direct(x16, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw),
-                                               Int32(g.stride), Int32(g.padding), Int32(g.outH), Int32(g.outW),
-                                               pixels.lowerBound, pixels.upperBound, weights, Int32(columns.count), c,
-                                               Int32(ldc), c16, Int32(ldy), e)
-                    }
-                    switch output {
-                    case .fp32(let out): run(out, ldy, nil)
-                    case .bf16(let out16):
-                        let partials = ipiqa_bf16_k_blocks(Int32(k)) > 1 ? Storage(uninitializedCount: rows * columns.count) : nil
-                        run(partials?.pointer, columns.count, out16)
-                        withExtendedLifetime(partials) {}
-                    }
+                withBF16Output(output, rows: rows, columns: columns, ldy: ldy) { weights, c, ldc, c16 in
+                    ipiqa_conv_bf16_direct(x16, Int32(g.h), Int32(g.w), Int32(g.cin), Int32(g.kh), Int32(g.kw),
+                                           Int32(g.stride), Int32(g.padding), Int32(g.outH), Int32(g.outW),
+                                           pixels.lowerBound, pixels.upperBound, weights, Int32(columns.count), c,
+                                           Int32(ldc), c16, Int32(ldy), e)
                 }
             }
             return
@@ -230,21 +220,32 @@ extension PackedWeights {
             a = UnsafePointer(ab)
         }
         withEpilogue(scale.map { $0 + c0 }, shift.map { $0 + c0 }, residual, relu, ldr: ldr) { e in
-            switch output {
-            case .fp32(let out):
-                gemm(m: rows, bf16Rows: a, c: out, ldc: ldy, columns: columns, epilogue: e)
-            case .bf16(let out16):
-                // Partial sums of all but the last k-block go through an fp32 scratch.
-                let partials = ipiqa_bf16_k_blocks(Int32(k)) > 1 ? Storage(uninitializedCount: rows * columns.count) : nil
-                UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
-                    ipiqa_gemm_bf16_out16(Int32(rows), Int32(columns.count), Int32(k), a,
-                                          pb + columns.lowerBound / Self.panel * Self.panel * row, partials?.pointer,
-                                          Int32(columns.count), out16, Int32(ldy), e)
-                }
-                withExtendedLifetime(partials) {}
+            withBF16Output(output, rows: rows, columns: columns, ldy: ldy) { weights, c, ldc, c16 in
+                ipiqa_gemm_bf16_out16(Int32(rows), Int32(columns.count), Int32(k), a, weights, c, Int32(ldc), c16,
+                                      Int32(ldy), e)
             }
         }
         withExtendedLifetime(scratch) {}
+    }
+
+    /// Calls `body(weights, c, ldc, c16)` for a bf16 kernel writing `rows × columns` of `output`: this bf16 weight's
+    /// panels from `columns.lowerBound`, and either the fp32 output (`c`, `ldc` = `ldy`, `c16` nil) or the bf16 output
+    /// `c16` with `c` an fp32 scratch for the partial sums of all but the last k-block (nil with one k-block).
+    private func withBF16Output(_ output: BlockData, rows: Int, columns: Range<Int>, ldy: Int,
+                                _ body: (UnsafePointer<UInt16>, UnsafeMutablePointer<Float>?, Int,
+                                         UnsafeMutablePointer<UInt16>?) -> Void) {
+        let row = Int(ipiqa_bf16_row(Int32(k)))
+        UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: 1) { pb in
+            let weights = UnsafePointer(pb + columns.lowerBound / Self.panel * Self.panel * row)
+            switch output {
+            case .fp32(let out):
+                body(weights, out, ldy, nil)
+            case .bf16(let out16):
+                let partials = ipiqa_bf16_k_blocks(Int32(k)) > 1 ? Storage(uninitializedCount: rows * columns.count) : nil
+                body(weights, partials?.pointer, columns.count, out16)
+                withExtendedLifetime(partials) {}
+            }
+        }
     }
 
     /// One block of a fused convolution with this packed weight, on the calling thread: output pixels `pixels` of

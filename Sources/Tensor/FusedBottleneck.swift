@@ -108,7 +108,7 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                             downsample: FusedConvUnit?, stride: Int = 1,
                             bandBytes: Int = FusedBottleneckTuning.bandBytes,
                             minimumBandPixels: Int = FusedBottleneckTuning.minimumBandPixels) -> Tensor? {
-    guard FusedBottleneckTuning.enabled, x.rank == 4, stride >= 1 else { return nil }
+    guard FusedBottleneckTuning.enabled, x.rank == 4, stride >= 1, x.count > 0 else { return nil }
     let (n, h, w, cin) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let s1 = conv1.weightShape, s2 = conv2.weightShape, s3 = conv3.weightShape
     let width = s1[0], cout = s3[0]
@@ -129,11 +129,6 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
     // A 1×1 convolution over `rows` rows of `columns` pixels (counted from the pointer it is given).
     func pointwise(_ rows: Int, _ columns: Int, _ cin: Int, _ cout: Int) -> ConvGeometry {
         ConvGeometry(input: [1, rows, columns, cin], weight: [cout, 1, 1, cin], stride: 1, padding: 0)
-    }
-    // The average pool of `rows · stride` rows of `w` pixels at `src` into `rows` rows of `ow` pixels at `dst`.
-    func pool(_ src: UnsafeMutablePointer<Float>, rows: Int, channels: Int, into dst: UnsafeMutablePointer<Float>) {
-        ipiqa_avgpool2d(src, Int32(rows * stride), Int32(w), Int32(channels), Int32(stride), 0, rows, Int32(rows),
-                        Int32(ow), dst)
     }
     let xp = x.pointer, yp = y.pointer
     withExtendedLifetime((x, conv1, conv2, conv3, downsample)) {
@@ -169,14 +164,17 @@ public func bottleneckFused(_ x: Tensor, conv1: FusedConvUnit, conv2: FusedConvU
                 conv2.run(unit2, x: mid.at(0), pixels: ((i0 - a0) * w)..<((i1 - a0) * w), out: band.at(0))
                 let count = (b1 - b0) * ow
                 let inner = pooled.map { BlockData.fp32($0.pointer) } ?? band.at(0)
-                if let pooled { pool(band.storage.pointer, rows: b1 - b0, channels: width, into: pooled.pointer) }
+                if let pooled {
+                    poolRows(band.storage.pointer, rows: b1 - b0, width: w, channels: width, kernel: stride,
+                             into: pooled.pointer)
+                }
                 // The identity (or the projection of its pool), then u3 with the residual and ReLU.
                 let first = image * oh * ow + b0 * ow  // first output pixel of the band
                 var residual = xp + first * cin
                 if let downsample, let shortcut {
                     var source = xp + (pixel0 + i0 * w) * cin
                     if let pooledInput {
-                        pool(source, rows: b1 - b0, channels: cin, into: pooledInput.pointer)
+                        poolRows(source, rows: b1 - b0, width: w, channels: cin, kernel: stride, into: pooledInput.pointer)
                         source = pooledInput.pointer
                     }
                     downsample.run(pointwise(b1 - b0, ow, cin, cout), x: .fp32(source), pixels: 0..<count,
@@ -218,7 +216,7 @@ func bandParts(images n: Int, rows: Int, fits: (Int) -> Bool) -> Int? {
 public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
                            bandBytes: Int = FusedBottleneckTuning.bandBytes,
                            minimumBandPixels: Int = FusedBottleneckTuning.minimumBandPixels) -> Tensor? {
-    guard FusedBottleneckTuning.enabled, x.rank == 4, !units.isEmpty, pool >= 1 else { return nil }
+    guard FusedBottleneckTuning.enabled, x.rank == 4, !units.isEmpty, pool >= 1, x.count > 0 else { return nil }
     let n = x.shape[0]
     // Each unit's geometry over one whole image.
     var geometries: [ConvGeometry] = []
@@ -291,12 +289,20 @@ public func convChainFused(_ x: Tensor, units: [FusedConvUnit], pool: Int,
                     done[i] = upTo[i]
                 }
                 if let band {
-                    ipiqa_avgpool2d(band.pointer, Int32(pool * (b1 - b0)), Int32(lw), Int32(cout), Int32(pool), 0, b1 - b0,
-                                    Int32(b1 - b0), Int32(ow), yp + (image * oh * ow + b0 * ow) * cout)
+                    poolRows(band.pointer, rows: b1 - b0, width: lw, channels: cout, kernel: pool,
+                             into: yp + (image * oh * ow + b0 * ow) * cout)
                 }
             }
             withExtendedLifetime((buffers, band)) {}
         }
     }
     return y
+}
+
+/// The `kernel × kernel` average pool of `rows · kernel` rows of `width` pixels at `src` into `rows` rows of
+/// `width / kernel` pixels at `dst` (the kernel of ``avgPool2d(_:kernel:)``, so the same values).
+private func poolRows(_ src: UnsafeMutablePointer<Float>, rows: Int, width: Int, channels: Int, kernel: Int,
+                      into dst: UnsafeMutablePointer<Float>) {
+    ipiqa_avgpool2d(src, Int32(rows * kernel), Int32(width), Int32(channels), Int32(kernel), 0, rows, Int32(rows),
+                    Int32(width / kernel), dst)
 }

@@ -75,7 +75,7 @@ struct BandedBottleneckTests {
         }
     }
 
-    @Test("banding declines a batch of one small map (the halo would dominate) or uneven work, and the block still computes it")
+    @Test("banding declines a batch of one small map (the halo would dominate), uneven work or an empty batch, and the block still computes it")
     func declinesSmallMaps() throws {
         guard PackedWeights.isSupported(.fp32) else { print("skipped: the packed kernels need AVX-512F"); return }
         guard Threading.workers > 1 else { print("skipped: one worker takes every map whole"); return }
@@ -91,6 +91,8 @@ struct BandedBottleneckTests {
         }
         let (u1, u2, u3) = try #require(units)
         #expect(bottleneckFused(x, conv1: u1, conv2: u2, conv3: u3, downsample: nil) == nil)
+        // An empty batch is declined too (no ranges to cut).
+        #expect(bottleneckFused(Tensor(zeros: [0, 7, 7, 32]), conv1: u1, conv2: u2, conv3: u3, downsample: nil) == nil)
         // Three small maps on two workers: one worker would take two of them while the other idles.
         if Threading.workers == 2 {
             let three = Tensor.randn([3, 7, 7, 32], using: &rng)

@@ -155,7 +155,8 @@ void ipiqa_im2col_from_bf16(const uint16_t *x, int h, int w, int cin, int kh, in
 int ipiqa_bf16_k_blocks(int k);
 /// ipiqa_gemm_bf16 with the result (after the epilogue) rounded to bf16 (nearest even) and stored into c16 (row stride
 /// ldc16): bit for bit the rounding of ipiqa_gemm_bf16's fp32 result. With more than one k-block the partial sums go
-/// through `scratch` (m×n fp32, row stride ldscratch; may be NULL for one k-block).
+/// through `scratch` (m×n fp32, row stride ldscratch; may be NULL for one k-block). With c16 NULL it is ipiqa_gemm_bf16
+/// into `scratch`.
 void ipiqa_gemm_bf16_out16(int m, int n, int k, const uint16_t *a, const uint16_t *packed, float *scratch, int ldscratch,
                            uint16_t *c16, int ldc16, const ipiqa_epilogue *ep);
 
